@@ -1,1 +1,136 @@
+//! The analysis core of odp: the pipeline model, the method registry, templates and their types, and the checker.
+//!
+//! It does no IO. Front ends (the linter, the language server, the executor, the kernel, AI drafts) call
+//! [`analyze`] with a text and an [`Environment`] and render the [`Analysis`] it returns.
 
+mod check;
+pub mod codes;
+pub mod diagnostic;
+pub mod model;
+pub mod registry;
+pub mod schema;
+mod suppress;
+pub mod template;
+pub mod ty;
+
+use std::sync::Arc;
+
+pub use codes::Code;
+pub use diagnostic::{Applicability, Diagnostic, Fix, Related, Severity, TextEdit, apply_edits};
+pub use model::{Input, Pipeline, Reference, RetryPolicy, Section, Spanned, Step, Target};
+pub use odp_syntax::{LineCol, LineIndex, Parse, PositionEncoding, TextRange};
+pub use registry::{Method, MethodKind, Registry, Service};
+pub use ty::Ty;
+
+/// A step defined outside the text, such as an earlier notebook cell. Templates may use it like an earlier step.
+#[derive(Clone, Debug)]
+pub struct ExternalStep {
+    pub name: String,
+    pub method: Option<String>,
+    /// Its result's type: the method's output type, or the type of the live result.
+    pub output: Ty,
+}
+
+/// An input set outside the text (a notebook's `%inputs`).
+#[derive(Clone, Debug)]
+pub struct ExternalInput {
+    pub name: String,
+    pub ty: Ty,
+}
+
+/// What a text is checked against.
+#[derive(Clone)]
+pub struct Environment<'a> {
+    pub registry: &'a Registry,
+    pub external_steps: &'a [ExternalStep],
+    pub external_inputs: &'a [ExternalInput],
+    /// A fragment (a notebook cell, a draft being repaired) need not have `name` and `sources`.
+    pub fragment: bool,
+}
+
+impl<'a> Environment<'a> {
+    pub fn new(registry: &'a Registry) -> Self {
+        Self {
+            registry,
+            external_steps: &[],
+            external_inputs: &[],
+            fragment: false,
+        }
+    }
+}
+
+/// Everything known about a text.
+#[derive(Debug)]
+pub struct Analysis {
+    pub parse: Parse,
+    pub pipeline: Pipeline,
+    pub references: Vec<Reference>,
+    /// Sorted by position; suppressed ones removed.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many diagnostics inline suppressions removed.
+    pub suppressed: usize,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+}
+
+/// Parses and checks a pipeline text.
+pub fn analyze(text: &str, env: &Environment<'_>) -> Analysis {
+    let parse = odp_syntax::parse(text);
+    let checked = check::check(text, &parse, env);
+    let mut diagnostics = checked.diagnostics;
+    let suppressed = suppress::apply(text, &parse.comments, &mut diagnostics);
+    diagnostics.sort_by_key(|d| (d.range.start, d.range.end, d.code));
+    Analysis {
+        parse,
+        pipeline: checked.pipeline,
+        references: checked.references,
+        diagnostics,
+        suppressed,
+    }
+}
+
+/// Checks a text against the bundled registry.
+pub fn analyze_with_bundled_registry(text: &str) -> Analysis {
+    let registry: Arc<Registry> = Registry::bundled();
+    analyze(text, &Environment::new(&registry))
+}
+
+/// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
+pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let mut best: Option<(&str, f64)> = None;
+    for c in candidates {
+        if c == name {
+            continue;
+        }
+        let score = strsim::jaro_winkler(name, c);
+        let distance = strsim::damerau_levenshtein(name, c);
+        let close = distance <= 2.max(name.len() / 4) || score >= 0.9;
+        if close && best.is_none_or(|(_, s)| score > s) {
+            best = Some((c, score));
+        }
+    }
+    best.filter(|(_, s)| *s >= 0.7).map(|(c, _)| c)
+}
+
+#[cfg(test)]
+mod tests;

@@ -109,3 +109,5 @@ transforms:
         "#]],
     );
 }
+
+mod property;

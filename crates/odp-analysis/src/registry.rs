@@ -1,0 +1,407 @@
+//! The method registry: which methods exist, their params schema, output schema and endpoint.
+//!
+//! A registry is a YAML file (schemas/registry.schema.json). It is read with the same parser as pipelines, so its
+//! errors have positions too. Param schemas are compiled once, when the registry is loaded.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use odp_syntax::{JsonValue, Node, TextRange};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ty::Ty;
+
+/// Whether a method fetches data (runs as a source) or processes results (runs as a transform).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodKind {
+    Source,
+    Transform,
+}
+
+/// Which service answers a method: the crawler API or the ML-model API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Crawler,
+    Model,
+}
+
+/// A method's output: a JSON Schema, or `dynamic` when its shape is known only at run time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OutputSpec {
+    Dynamic(DynamicOutput),
+    Schema(SchemaObject),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DynamicOutput {
+    Dynamic,
+}
+
+/// A JSON Schema in the documented subset (docs/registry.md): `type`, `description`, `default`, `enum`,
+/// `examples`, `minimum`, `maximum`, `minLength`, `maxLength`, `pattern`, `format`, `items`, `properties`,
+/// `required`, `additionalProperties` (boolean), `minItems`, `maxItems`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct SchemaObject(#[schemars(with = "serde_json::Map<String, Value>")] pub Value);
+
+/// One method of the registry, as written in the registry file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MethodSpec {
+    /// `domain.provider.action`.
+    #[schemars(regex(pattern = r"^\w+\.\w+\.\w+$"))]
+    pub id: String,
+    pub kind: MethodKind,
+    pub service: Service,
+    /// One line, shown in completion lists.
+    pub summary: String,
+    /// Markdown, shown on hover.
+    #[serde(default)]
+    pub description: String,
+    /// The HTTP path the executor POSTs the params to, on the service's base URL.
+    #[schemars(regex(pattern = r"^/"))]
+    pub endpoint: String,
+    /// JSON Schema of the params object.
+    pub params: SchemaObject,
+    /// JSON Schema of the result object, or `dynamic`.
+    pub output: OutputSpec,
+}
+
+/// A registry file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "ODP method registry")]
+pub struct RegistryFile {
+    /// The format version; 1.
+    pub version: u32,
+    pub methods: Vec<MethodSpec>,
+}
+
+/// A method ready for checking: its spec, the types of its output and params, and its compiled params schema.
+#[derive(Debug)]
+pub struct Method {
+    pub spec: MethodSpec,
+    pub output: Ty,
+    validator: OnceLock<Option<Arc<jsonschema::Validator>>>,
+}
+
+impl Method {
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    pub fn params_schema(&self) -> &Value {
+        &self.spec.params.0
+    }
+
+    /// The names and schemas of the declared params.
+    pub fn params(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.params_schema()
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    pub fn required_params(&self) -> impl Iterator<Item = &str> {
+        self.params_schema()
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flat_map(|a| a.iter().filter_map(Value::as_str))
+    }
+
+    /// Whether params other than the declared ones are refused.
+    pub fn closed_params(&self) -> bool {
+        matches!(
+            self.params_schema().get("additionalProperties"),
+            Some(Value::Bool(false))
+        )
+    }
+
+    /// The compiled params schema (compiled at load; `None` if it does not compile, which loading reported).
+    pub fn validator(&self) -> Option<&jsonschema::Validator> {
+        self.validator
+            .get_or_init(|| jsonschema::validator_for(self.params_schema()).ok().map(Arc::new))
+            .as_deref()
+    }
+}
+
+/// A problem in a registry file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryError {
+    pub range: TextRange,
+    pub message: String,
+}
+
+/// The loaded registry.
+#[derive(Debug, Default)]
+pub struct Registry {
+    methods: Vec<Method>,
+    by_id: HashMap<String, usize>,
+}
+
+const BUNDLED: &str = include_str!("../registry/default.registry.yaml");
+
+const SCHEMA_KEYWORDS: &[&str] = &[
+    "type",
+    "description",
+    "default",
+    "enum",
+    "examples",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "items",
+    "properties",
+    "required",
+    "additionalProperties",
+    "minItems",
+    "maxItems",
+    "title",
+];
+
+impl Registry {
+    /// The registry that ships with odp.
+    pub fn bundled() -> Arc<Registry> {
+        static BUNDLED_REGISTRY: OnceLock<Arc<Registry>> = OnceLock::new();
+        BUNDLED_REGISTRY
+            .get_or_init(|| {
+                let (registry, errors) = Registry::from_yaml(BUNDLED);
+                debug_assert!(errors.is_empty(), "bundled registry: {errors:?}");
+                Arc::new(registry)
+            })
+            .clone()
+    }
+
+    /// The bundled registry's text.
+    pub fn bundled_text() -> &'static str {
+        BUNDLED
+    }
+
+    /// Reads a registry file. Methods with errors are left out and reported; the rest load.
+    pub fn from_yaml(text: &str) -> (Registry, Vec<RegistryError>) {
+        let parse = odp_syntax::parse(text);
+        let mut errors: Vec<RegistryError> = parse
+            .errors
+            .iter()
+            .map(|e| RegistryError {
+                range: e.range,
+                message: e.message.clone(),
+            })
+            .collect();
+        let mut registry = Registry::default();
+        let Some(root) = parse.root else {
+            errors.push(RegistryError {
+                range: TextRange::empty(0),
+                message: "the registry is empty: expected `version` and `methods`".into(),
+            });
+            return (registry, errors);
+        };
+        if root.entries().is_none() {
+            errors.push(RegistryError {
+                range: root.range,
+                message: "a registry is a mapping with `version` and `methods`".into(),
+            });
+            return (registry, errors);
+        }
+        for entry in root.entries().unwrap_or_default() {
+            match entry.key.as_str() {
+                "version" => {
+                    if entry.value.to_json() != JsonValue::Int(1) {
+                        errors.push(RegistryError {
+                            range: entry.value.range,
+                            message: "unsupported registry version: expected 1".into(),
+                        });
+                    }
+                }
+                "methods" => {}
+                other => errors.push(RegistryError {
+                    range: entry.key_range,
+                    message: format!("unknown key `{other}`: expected `version` or `methods`"),
+                }),
+            }
+        }
+        let Some(methods) = root.get("methods").map(|e| &e.value) else {
+            errors.push(RegistryError {
+                range: root.range,
+                message: "missing `methods`".into(),
+            });
+            return (registry, errors);
+        };
+        let Some(items) = methods.items() else {
+            errors.push(RegistryError {
+                range: methods.range,
+                message: "`methods` must be a list".into(),
+            });
+            return (registry, errors);
+        };
+        for item in items {
+            match Self::load_method(item) {
+                Ok(method) => {
+                    if registry.by_id.contains_key(&method.spec.id) {
+                        errors.push(RegistryError {
+                            range: item.range,
+                            message: format!("method `{}` is defined twice", method.spec.id),
+                        });
+                        continue;
+                    }
+                    registry
+                        .by_id
+                        .insert(method.spec.id.clone(), registry.methods.len());
+                    registry.methods.push(method);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        (registry, errors)
+    }
+
+    fn load_method(item: &Node) -> Result<Method, RegistryError> {
+        let id = item
+            .get("id")
+            .and_then(|e| e.value.scalar())
+            .map(|s| s.value.clone())
+            .unwrap_or_else(|| "?".into());
+        let fail = |range: TextRange, message: String| RegistryError {
+            range,
+            message: format!("method `{id}`: {message}"),
+        };
+        let json = to_serde(&item.to_json());
+        let spec: MethodSpec =
+            serde_json::from_value(json).map_err(|e| fail(item.range, e.to_string()))?;
+        let id_ok = {
+            let parts: Vec<&str> = spec.id.split('.').collect();
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        };
+        if !id_ok {
+            return Err(fail(
+                item.range,
+                "the id must have the form `domain.provider.action`".into(),
+            ));
+        }
+        let range_of = |key: &str| item.get(key).map(|e| e.value.range).unwrap_or(item.range);
+        check_schema_subset(&spec.params.0, "params")
+            .map_err(|m| fail(range_of("params"), m))?;
+        if spec.params.0.get("type").and_then(Value::as_str) != Some("object") {
+            return Err(fail(
+                range_of("params"),
+                "`params` must be a schema with `type: object`".into(),
+            ));
+        }
+        let validator = jsonschema::validator_for(&spec.params.0)
+            .map_err(|e| fail(range_of("params"), format!("invalid params schema: {e}")))?;
+        let output = match &spec.output {
+            OutputSpec::Dynamic(_) => Ty::Any,
+            OutputSpec::Schema(schema) => {
+                check_schema_subset(&schema.0, "output")
+                    .map_err(|m| fail(range_of("output"), m))?;
+                Ty::from_schema(&schema.0)
+            }
+        };
+        let cell = OnceLock::new();
+        let _ = cell.set(Some(Arc::new(validator)));
+        Ok(Method {
+            spec,
+            output,
+            validator: cell,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Method> {
+        self.by_id.get(id).map(|i| &self.methods[*i])
+    }
+
+    pub fn methods(&self) -> &[Method] {
+        &self.methods
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.methods.is_empty()
+    }
+}
+
+/// Checks that a schema uses only the documented keywords.
+fn check_schema_subset(schema: &Value, at: &str) -> Result<(), String> {
+    let Some(obj) = schema.as_object() else {
+        return Err(format!("`{at}` must be a schema (a mapping)"));
+    };
+    for (k, v) in obj {
+        if !SCHEMA_KEYWORDS.contains(&k.as_str()) {
+            return Err(format!(
+                "`{at}` uses `{k}`, which is outside the supported schema subset (docs/registry.md)"
+            ));
+        }
+        match k.as_str() {
+            "items" => check_schema_subset(v, &format!("{at}.items"))?,
+            "properties" => {
+                let Some(props) = v.as_object() else {
+                    return Err(format!("`{at}.properties` must be a mapping"));
+                };
+                for (name, prop) in props {
+                    check_schema_subset(prop, &format!("{at}.{name}"))?;
+                }
+            }
+            "additionalProperties" if !v.is_boolean() => {
+                return Err(format!("`{at}.additionalProperties` must be true or false"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Converts the parser's JSON value to serde_json's.
+pub fn to_serde(v: &JsonValue) -> Value {
+    match v {
+        JsonValue::Null => Value::Null,
+        JsonValue::Bool(b) => Value::Bool(*b),
+        JsonValue::Int(i) => Value::from(*i),
+        JsonValue::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        JsonValue::String(s) => Value::String(s.clone()),
+        JsonValue::Array(items) => Value::Array(items.iter().map(to_serde).collect()),
+        JsonValue::Object(entries) => {
+            Value::Object(entries.iter().map(|(k, v)| (k.clone(), to_serde(v))).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_registry_loads_without_errors() {
+        let (registry, errors) = Registry::from_yaml(Registry::bundled_text());
+        assert_eq!(errors, vec![]);
+        assert!(registry.methods().len() >= 12, "{}", registry.methods().len());
+        let tw = registry.get("social.twitter.search").expect("twitter search");
+        assert_eq!(tw.spec.kind, MethodKind::Source);
+        assert!(tw.validator().is_some());
+    }
+
+    #[test]
+    fn reports_bad_methods_with_positions_and_keeps_the_rest() {
+        let text = "version: 1\nmethods:\n  - id: a.b.c\n    kind: source\n    service: crawler\n    summary: s\n    endpoint: /x\n    params: {type: object, oneOf: []}\n    output: dynamic\n  - id: a.b.d\n    kind: transform\n    service: model\n    summary: s\n    endpoint: /y\n    params: {type: object}\n    output: {type: object}\n    colour: red\n  - id: ok.ok.ok\n    kind: transform\n    service: model\n    summary: s\n    endpoint: /z\n    params: {type: object}\n    output: dynamic\n";
+        let (registry, errors) = Registry::from_yaml(text);
+        assert_eq!(registry.methods().len(), 1);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].message.contains("`oneOf`"), "{}", errors[0].message);
+        assert_eq!(&text[errors[0].range.as_range()], "{type: object, oneOf: []}");
+        assert!(errors[1].message.contains("unknown field `colour`"), "{}", errors[1].message);
+    }
+}

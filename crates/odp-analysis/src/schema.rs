@@ -1,0 +1,188 @@
+//! Serde types of a pipeline file. They generate `schemas/pipeline.schema.json` (for yaml-language-server users
+//! and other tools) and give front ends a typed view of a checked pipeline. The checker itself walks the syntax
+//! tree, so that its messages have exact positions.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const IDENTIFIER_PATTERN: &str = r"^[A-Za-z_][A-Za-z0-9_]*$";
+pub const METHOD_PATTERN: &str = r"^\w+\.\w+\.\w+$";
+pub const DURATION_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$";
+
+/// An ODP data pipeline: named inputs, sources that fetch data in parallel, transforms that process it in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "ODP pipeline")]
+pub struct PipelineDoc {
+    /// The pipeline's name (3 to 100 characters).
+    #[schemars(length(min = 3, max = 100))]
+    pub name: String,
+    /// What the pipeline does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Parameters of a run, referenced from params as `{{inputs.NAME}}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, InputDoc>,
+    /// Steps that fetch data. They run in parallel and may reference only `inputs`.
+    pub sources: Vec<StepDoc>,
+    /// Steps that process results, run in the order written. They may reference inputs, sources and earlier
+    /// transforms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<StepDoc>,
+}
+
+/// The JSON type of an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InputType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+}
+
+impl InputType {
+    pub const NAMES: &'static [&'static str] =
+        &["string", "integer", "number", "boolean", "array", "object"];
+
+    pub fn parse(s: &str) -> Option<InputType> {
+        Some(match s {
+            "string" => InputType::String,
+            "integer" => InputType::Integer,
+            "number" => InputType::Number,
+            "boolean" => InputType::Boolean,
+            "array" => InputType::Array,
+            "object" => InputType::Object,
+            _ => return None,
+        })
+    }
+}
+
+/// A typed parameter of the pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputDoc {
+    #[serde(rename = "type")]
+    pub ty: InputType,
+    /// The value used when a run does not set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A required input without a default must be set for every run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+}
+
+/// One call of a registry method.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepDoc {
+    /// Unique in the pipeline; other steps reference the result as `{{NAME.field}}`.
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A method id from the registry: `domain.provider.action`.
+    #[schemars(regex(pattern = r"^\w+\.\w+\.\w+$"))]
+    pub method: String,
+    /// The method's parameters; string values may hold `{{...}}` templates.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub params: serde_json::Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryDoc>,
+    /// Start-to-close timeout of one attempt, e.g. `500ms`, `30s`, `5m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$"))]
+    pub timeout: Option<String>,
+}
+
+/// How a failed step is retried. Defaults: 3 attempts, backoff ×2.0 from 1s, at most 60s between attempts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryDoc {
+    /// Attempts in all, the first included (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_attempts: Option<u32>,
+    /// Each wait is this many times the previous one (default 2.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1.0))]
+    pub backoff_coefficient: Option<f64>,
+    /// The first wait (default `1s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$"))]
+    pub initial_interval: Option<String>,
+    /// The longest wait (default `60s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$"))]
+    pub maximum_interval: Option<String>,
+}
+
+/// The retry defaults of the original design.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub const DEFAULT_BACKOFF_COEFFICIENT: f64 = 2.0;
+pub const DEFAULT_INITIAL_INTERVAL_MS: u64 = 1_000;
+pub const DEFAULT_MAXIMUM_INTERVAL_MS: u64 = 60_000;
+
+/// Parses a duration with a unit (`500ms`, `30s`, `1.5m`, `1h`) into milliseconds.
+pub fn parse_duration_ms(s: &str) -> Option<u64> {
+    let (number, factor) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1_000.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60_000.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3_600_000.0)
+    } else {
+        return None;
+    };
+    if number.is_empty()
+        || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || number.starts_with('.')
+        || number.ends_with('.')
+        || number.matches('.').count() > 1
+    {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    Some((value * factor).round() as u64)
+}
+
+fn schema_of<T: JsonSchema>() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let schema = generator.into_root_schema_for::<T>();
+    serde_json::to_value(schema).expect("schemas serialize")
+}
+
+/// `schemas/pipeline.schema.json`.
+pub fn pipeline_schema() -> Value {
+    schema_of::<PipelineDoc>()
+}
+
+/// `schemas/registry.schema.json`.
+pub fn registry_schema() -> Value {
+    schema_of::<crate::registry::RegistryFile>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("500ms"), Some(500));
+        assert_eq!(parse_duration_ms("30s"), Some(30_000));
+        assert_eq!(parse_duration_ms("1.5m"), Some(90_000));
+        assert_eq!(parse_duration_ms("2h"), Some(7_200_000));
+        for bad in ["30", "s", "1.s", ".5s", "1..2s", "-1s", "1 s", "5 minutes"] {
+            assert_eq!(parse_duration_ms(bad), None, "{bad}");
+        }
+    }
+}
