@@ -2,7 +2,10 @@
 
 use expect_test::{Expect, expect};
 
-use crate::{Diagnostic, LineIndex, PositionEncoding, analyze_with_bundled_registry, apply_edits};
+use crate::{
+    Code, Diagnostic, Environment, ExternalInput, ExternalStep, LineIndex, PositionEncoding, Registry, Ty, analyze,
+    analyze_with_bundled_registry, apply_edits,
+};
 
 fn pos(text: &str, index: &LineIndex, offset: usize) -> String {
     let lc = index.line_col(text, offset, PositionEncoding::Utf32);
@@ -54,8 +57,56 @@ pub(crate) fn render(text: &str, diags: &[Diagnostic]) -> String {
 }
 
 fn check(text: &str, expect: Expect) {
-    let analysis = analyze_with_bundled_registry(text);
+    let registry = Registry::bundled();
+    check_env(text, &Environment::new(&registry), expect);
+}
+
+/// Checks a text against an environment, snapshots its diagnostics, and proves every fix: applying it must not
+/// add YAML errors and must remove one diagnostic of its code.
+fn check_env(text: &str, env: &Environment<'_>, expect: Expect) {
+    let analysis = analyze(text, env);
     expect.assert_eq(&render(text, &analysis.diagnostics));
+    assert_fixes_work(text, env, &analysis.diagnostics);
+}
+
+fn count(diags: &[Diagnostic], pred: impl Fn(Code) -> bool) -> usize {
+    diags.iter().filter(|d| pred(d.code)).count()
+}
+
+fn is_yaml_error(code: Code) -> bool {
+    matches!(code, Code::YamlSyntax | Code::UnsupportedYaml | Code::UnquotedTemplate)
+}
+
+fn assert_fixes_work(text: &str, env: &Environment<'_>, diags: &[Diagnostic]) {
+    let crlf = text.contains("\r\n");
+    for d in diags {
+        let Some(fix) = &d.fix else { continue };
+        let (fixed, applied) = apply_edits(text, &fix.edits);
+        assert_eq!(applied, fix.edits.len(), "every edit of {} applies", d.code);
+        if crlf {
+            assert!(
+                !fixed.replace("\r\n", "").contains('\n'),
+                "the fix of {} keeps CRLF line breaks:\n{fixed:?}",
+                d.code
+            );
+        }
+        let after = analyze(&fixed, env).diagnostics;
+        let yaml_before = count(diags, is_yaml_error) - usize::from(is_yaml_error(d.code));
+        assert!(
+            count(&after, is_yaml_error) <= yaml_before,
+            "the fix of {} `{}` breaks the YAML:\n{fixed}\n{}",
+            d.code,
+            d.message,
+            render(&fixed, &after)
+        );
+        assert!(
+            count(&after, |c| c == d.code) < count(diags, |c| c == d.code),
+            "the fix of {} `{}` does not fix it:\n{fixed}\n{}",
+            d.code,
+            d.message,
+            render(&fixed, &after)
+        );
+    }
 }
 
 const HEAD: &str = "name: test pipeline\n";
@@ -141,4 +192,1190 @@ fn broken_examples_report_exactly_their_seeded_codes() {
         got.dedup();
         assert_eq!(got, expected, "{}:\n{}", path.display(), render(&text, &analysis.diagnostics));
     }
+}
+
+// ---- ODP100 yaml-syntax -------------------------------------------------------------------------------------
+
+#[test]
+fn unclosed_flow_sequence_keeps_the_sibling_step_checked() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: articles
+    method: news.newsapi.search
+    params:
+      query: energy
+transforms:
+  - name: entities
+    method: nlp.entities.extract
+    params:
+      texts: "{{articles.results[*].text}}"
+      types: [person, organization
+      min_confidence: 0.7
+  - name: summary
+    method: nlp.sumary.generate
+    params:
+      texts: "{{articles.results[*].text}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP100] 12:14..12:15 "[": `[` is never closed: expected `]`
+            Error[ODP300] 15:13..15:32 "nlp.sumary.generate": unknown method `nlp.sumary.generate`
+              help: did you mean `nlp.summary.generate`?
+              fix (Unsafe): Replace with `nlp.summary.generate` => "    method: nlp.summary.generate"
+        "#]],
+    );
+}
+
+#[test]
+fn bad_indentation() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: ai
+     limit: 10
+"#,
+        ),
+        expect![[r#"
+            Error[ODP100] 7:5..7:6 " ": this key is indented by 5 spaces, the keys before it by 4; align them
+            Error[ODP200] 7:6..7:11 "limit": unknown key `limit` in a step
+              help: expected one of `name`, `description`, `method`, `params`, `retry`, `timeout`
+        "#]],
+    );
+}
+
+#[test]
+fn tab_indentation() {
+    check(
+        &with_head(
+            "sources:\n  - name: tweets\n    method: social.twitter.search\n    params:\n\tquery: ai\n",
+        ),
+        expect![[r#"
+            Error[ODP302] 5:5..5:11 "params": missing required param `query` of `social.twitter.search`
+              fix (Unsafe): Add the required params => "    params:⏎      query: "
+            Error[ODP100] 6:1..6:2 "\t": tabs are not allowed in indentation; indent with spaces
+            Error[ODP100] 6:1..6:2 "\t": this key is indented by 1 spaces, the keys before it by 0; align them
+            Error[ODP200] 6:2..6:7 "query": unknown key `query` in a pipeline
+              help: expected one of `name`, `description`, `inputs`, `sources`, `transforms`
+        "#]],
+    );
+}
+
+#[test]
+fn line_without_key_value() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    just some words
+    params:
+      query: ai
+"#,
+        ),
+        expect![[r#"
+            Error[ODP100] 5:5..5:20 "just some words": expected `key: value`
+        "#]],
+    );
+}
+
+// ---- ODP101 unsupported-yaml --------------------------------------------------------------------------------
+
+#[test]
+fn anchors_and_aliases_are_unsupported() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: &p
+      query: ai
+  - name: toots
+    method: social.mastodon.search
+    params: *p
+"#,
+        ),
+        expect![[r#"
+            Error[ODP101] 5:13..5:15 "&p": YAML anchors are not supported in pipelines
+            Error[ODP101] 9:13..9:15 "*p": YAML aliases are not supported in pipelines
+            Error[ODP202] 9:13..9:15 "*p": `params` must be a mapping of param names to values, found invalid YAML
+        "#]],
+    );
+}
+
+#[test]
+fn tags_are_unsupported() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: !!str ai
+"#,
+        ),
+        expect![[r#"
+            Error[ODP101] 6:14..6:19 "!!str": YAML tags are not supported in pipelines
+        "#]],
+    );
+}
+
+#[test]
+fn several_documents_are_unsupported() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: ai
+---
+name: second
+"#,
+        ),
+        expect![[r#"
+            Error[ODP100] 7:1..7:4 "---": expected `key: value`
+            Error[ODP103] 8:1..8:5 "name": `name` is already set in this mapping
+              related 1:1 "name": first set here
+        "#]],
+    );
+}
+
+// ---- ODP102 unquoted-template -------------------------------------------------------------------------------
+
+#[test]
+fn unquoted_template_is_read_as_meant_and_quoted_by_its_fix() {
+    check(
+        &with_head(
+            r#"inputs:
+  query: {type: string}
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: {{inputs.query}}
+      limit: 5
+"#,
+        ),
+        expect![[r#"
+            Error[ODP102] 8:14..8:30 "{{inputs.query}}": an unquoted value starting with `{{` is a nested mapping in YAML; quote the template
+              help: write "{{inputs.query}}"
+              fix (Safe): Quote the template => "      query: \"{{inputs.query}}\""
+        "#]],
+    );
+}
+
+#[test]
+fn unquoted_template_with_double_quotes_inside_is_single_quoted() {
+    check(
+        &with_head(
+            r#"inputs:
+  query: {type: string}
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: {{inputs.query}} "exact"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP102] 8:14..8:38 "{{inputs.query}} \"exact\"": an unquoted value starting with `{{` is a nested mapping in YAML; quote the template
+              help: write '{{inputs.query}} "exact"'
+              fix (Safe): Quote the template => "      query: '{{inputs.query}} \"exact\"'"
+        "#]],
+    );
+}
+
+// ---- ODP103 duplicate-key -----------------------------------------------------------------------------------
+
+#[test]
+fn duplicate_keys_at_every_level() {
+    check(
+        r#"name: test pipeline
+name: again
+sources:
+  - name: tweets
+    method: social.twitter.search
+    method: social.reddit.search
+    params:
+      query: ai
+      query: ml
+"#,
+        expect![[r#"
+            Error[ODP103] 2:1..2:5 "name": `name` is already set in this mapping
+              related 1:1 "name": first set here
+            Error[ODP103] 6:5..6:11 "method": `method` is already set in this mapping
+              related 5:5 "method": first set here
+            Error[ODP103] 9:7..9:12 "query": `query` is already set in this mapping
+              related 8:7 "query": first set here
+        "#]],
+    );
+}
+
+// ---- ODP200 unknown-key -------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_pipeline_key_with_did_you_mean() {
+    check(
+        r#"name: test pipeline
+sorces:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+"#,
+        expect![[r#"
+            Error[ODP201] 1:1..1:1 "": the pipeline has no `sources`
+              help: a pipeline needs at least `name` and `sources`
+            Error[ODP200] 2:1..2:7 "sorces": unknown key `sorces` in a pipeline
+              help: did you mean `sources`?
+              fix (Unsafe): Replace with `sources` => "sources:"
+        "#]],
+    );
+}
+
+#[test]
+fn unknown_step_input_and_retry_keys() {
+    check(
+        &with_head(
+            r#"inputs:
+  query:
+    type: string
+    defualt: ai
+sources:
+  - name: tweets
+    method: social.twitter.search
+    parms:
+      query: "{{inputs.query}}"
+    retry:
+      max_attempt: 3
+    colour: red
+"#,
+        ),
+        expect![[r#"
+            Warning[ODP501] 3:3..3:8 "query": no template uses input `query`
+              help: use it as `{{inputs.query}}`, or remove it
+            Error[ODP200] 5:5..5:12 "defualt": unknown key `defualt` in an input
+              help: did you mean `default`?
+              fix (Unsafe): Replace with `default` => "    default: ai"
+            Error[ODP302] 8:13..8:34 "social.twitter.search": `social.twitter.search` needs the param `query`
+              fix (Unsafe): Add the required params => "    method: social.twitter.search⏎    params:⏎      query: "
+            Error[ODP200] 9:5..9:10 "parms": unknown key `parms` in a step
+              help: did you mean `params`?
+              fix (Unsafe): Replace with `params` => "    params:"
+            Error[ODP200] 12:7..12:18 "max_attempt": unknown key `max_attempt` in `retry`
+              help: did you mean `max_attempts`?
+              fix (Unsafe): Replace with `max_attempts` => "      max_attempts: 3"
+            Error[ODP200] 13:5..13:11 "colour": unknown key `colour` in a step
+              help: expected one of `name`, `description`, `method`, `params`, `retry`, `timeout`
+        "#]],
+    );
+}
+
+// ---- ODP201 missing-key -------------------------------------------------------------------------------------
+
+#[test]
+fn empty_document() {
+    check("", expect![[r#"
+        Error[ODP201] 1:1..1:1 "": the pipeline is empty
+          help: a pipeline needs at least `name` and `sources`
+    "#]]);
+    check("# only a comment\n", expect![[r#"
+        Error[ODP201] 1:1..1:1 "": the pipeline is empty
+          help: a pipeline needs at least `name` and `sources`
+    "#]]);
+}
+
+#[test]
+fn pipeline_without_name_and_sources() {
+    check("description: nothing here\n", expect![[r#"
+        Error[ODP201] 1:1..1:1 "": the pipeline has no `name`
+          help: a pipeline needs at least `name` and `sources`
+        Error[ODP201] 1:1..1:1 "": the pipeline has no `sources`
+          help: a pipeline needs at least `name` and `sources`
+    "#]]);
+}
+
+#[test]
+fn step_without_name_or_method_and_input_without_type() {
+    check(
+        &with_head(
+            r#"inputs:
+  query:
+    default: ai
+sources:
+  - method: social.twitter.search
+    params:
+      query: "{{inputs.query}}"
+  - name: tweets
+    params:
+      query: ai
+"#,
+        ),
+        expect![[r#"
+            Error[ODP201] 3:3..3:8 "query": input `query` has no `type`
+              help: add `type:` with one of `string`, `integer`, `number`, `boolean`, `array`, `object`
+            Error[ODP201] 6:5..6:5 "": the step has no `name`
+              help: give it a unique name, e.g. `name: tweets`
+            Error[ODP201] 9:5..9:5 "": the step has no `method`
+              help: name a registry method, e.g. `method: social.twitter.search`
+        "#]],
+    );
+}
+
+// ---- ODP202 wrong-type --------------------------------------------------------------------------------------
+
+#[test]
+fn wrong_yaml_types() {
+    check(
+        r#"name: [a, b]
+description: 42
+inputs:
+  - query
+sources:
+  - tweets
+  - name: toots
+    method: social.mastodon.search
+    params: [query, ai]
+    timeout: {seconds: 30}
+    retry: 3
+"#,
+        expect![[r#"
+            Error[ODP202] 1:7..1:13 "[a, b]": `name` must be a string, found a list
+            Error[ODP202] 2:14..2:16 "42": `description` must be a string, found an integer
+            Error[ODP202] 4:3..4:10 "- query": `inputs` must be a mapping of input names to declarations, found a list
+            Error[ODP202] 6:5..6:11 "tweets": a step must be a mapping with `name`, `method` and `params`, found a string
+            Error[ODP202] 9:13..9:24 "[query, ai]": `params` must be a mapping of param names to values, found a list
+            Error[ODP202] 10:14..10:27 "{seconds: 30}": `timeout` must be a duration such as `30s`, found a mapping
+            Error[ODP202] 11:12..11:13 "3": `retry` must be a mapping, found an integer
+        "#]],
+    );
+}
+
+#[test]
+fn wrong_types_inside_steps_and_inputs() {
+    check(
+        &with_head(
+            r#"inputs:
+  query: {type: string, required: yes, description: [a]}
+  limit: 5
+sources:
+  - name: [tweets]
+    method: 42
+    retry: {max_attempts: many, backoff_coefficient: fast}
+transforms: {name: x}
+"#,
+        ),
+        expect![[r#"
+            Warning[ODP501] 3:3..3:8 "query": no template uses input `query`
+              help: use it as `{{inputs.query}}`, or remove it
+            Error[ODP202] 3:35..3:38 "yes": `required` must be true or false, found a string
+            Error[ODP202] 3:53..3:56 "[a]": `description` must be a string, found a list
+            Warning[ODP501] 4:3..4:8 "limit": no template uses input `limit`
+              help: use it as `{{inputs.limit}}`, or remove it
+            Error[ODP202] 4:10..4:11 "5": input `limit` must be a mapping with `type`, `default`, `description`, found an integer
+            Error[ODP202] 6:11..6:19 "[tweets]": a step's `name` must be a string, found a list
+            Error[ODP202] 7:13..7:15 "42": `method` must be a string, found an integer
+            Error[ODP202] 8:27..8:31 "many": `max_attempts` must be an integer, found a string
+            Error[ODP202] 8:54..8:58 "fast": `backoff_coefficient` must be a number, found a string
+            Error[ODP202] 9:13..9:22 "{name: x}": `transforms` must be a list of steps, found a mapping
+        "#]],
+    );
+}
+
+// ---- ODP203 invalid-value -----------------------------------------------------------------------------------
+
+#[test]
+fn pipeline_name_length() {
+    check(
+        "name: ab\nsources:\n  - name: tweets\n    method: social.twitter.search\n    params: {query: ai}\n",
+        expect![[r#"
+            Error[ODP203] 1:7..1:9 "ab": a pipeline name has 3 to 100 characters; this one has 2
+        "#]],
+    );
+    check(
+        &format!(
+            "name: {}\nsources:\n  - name: tweets\n    method: social.twitter.search\n    params: {{query: ai}}\n",
+            "x".repeat(101)
+        ),
+        expect![[r#"
+            Error[ODP203] 1:7..1:108 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx": a pipeline name has 3 to 100 characters; this one has 101
+        "#]],
+    );
+}
+
+#[test]
+fn step_and_input_names_are_identifiers() {
+    check(
+        &with_head(
+            r#"inputs:
+  search-term: {type: string}
+sources:
+  - name: tweet-search
+    method: social.twitter.search
+    params:
+      query: "{{inputs.search-term}}"
+  - name: 2nd
+    method: social.reddit.search
+    params:
+      query: ai
+"#,
+        ),
+        expect![[r#"
+            Error[ODP203] 3:3..3:14 "search-term": `search-term` is not a valid input name: use letters, digits and `_`, not starting with a digit
+            Warning[ODP501] 3:3..3:14 "search-term": no template uses input `search-term`
+              help: use it as `{{inputs.search-term}}`, or remove it
+            Error[ODP203] 5:11..5:23 "tweet-search": `tweet-search` is not a valid step name: use letters, digits and `_`, not starting with a digit
+              help: templates address steps by name, e.g. `{{my_step.results}}`
+            Error[ODP400] 8:30..8:31 "-": unexpected `-` in template path: expected `.field`, `[index]` or `}}`
+            Error[ODP203] 9:11..9:14 "2nd": `2nd` is not a valid step name: use letters, digits and `_`, not starting with a digit
+              help: templates address steps by name, e.g. `{{my_step.results}}`
+        "#]],
+    );
+}
+
+#[test]
+fn durations_need_a_unit() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+    timeout: 30
+    retry:
+      initial_interval: 5 minutes
+      maximum_interval: 1.5m
+"#,
+        ),
+        expect![[r#"
+            Error[ODP203] 6:14..6:16 "30": `timeout` must be a duration with a unit (`500ms`, `30s`, `5m`, `1h`), found `30`
+              help: did you mean `30s`?
+              fix (Unsafe): Use `30s` => "    timeout: 30s"
+            Error[ODP203] 8:25..8:34 "5 minutes": `initial_interval` must be a duration with a unit (`500ms`, `30s`, `5m`, `1h`), found `5 minutes`
+        "#]],
+    );
+}
+
+#[test]
+fn retry_values() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+    retry:
+      max_attempts: 0
+      backoff_coefficient: 0.5
+"#,
+        ),
+        expect![[r#"
+            Error[ODP203] 7:21..7:22 "0": `max_attempts` must be at least 1, found 0
+            Error[ODP203] 8:28..8:31 "0.5": `backoff_coefficient` must be a number of at least 1.0
+        "#]],
+    );
+}
+
+#[test]
+fn input_type_and_default() {
+    check(
+        &with_head(
+            r#"inputs:
+  limit: {type: integer, default: lots}
+  ratio: {type: number, default: 5}
+  tags: {type: array, default: {a: 1}}
+  query: {type: strng}
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: "{{inputs.query}}"
+      limit: "{{inputs.limit}}"
+      min_likes: "{{inputs.ratio}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP203] 3:35..3:39 "lots": the default of `limit` is a string, but its type is integer
+            Warning[ODP501] 5:3..5:7 "tags": no template uses input `tags`
+              help: use it as `{{inputs.tags}}`, or remove it
+            Error[ODP203] 5:32..5:38 "{a: 1}": the default of `tags` is a mapping, but its type is list<any>
+            Error[ODP203] 6:17..6:22 "strng": unknown input type `strng`
+              help: expected one of `string`, `integer`, `number`, `boolean`, `array`, `object`
+              fix (Unsafe): Replace with `string` => "  query: {type: string}"
+            Error[ODP406] 13:19..13:35 "{{inputs.ratio}}": `{{inputs.ratio}}` is number, but `min_likes` expects integer
+        "#]],
+    );
+}
+
+#[test]
+fn method_id_pattern() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: twitter_search
+    params: {query: ai}
+  - name: posts
+    method: social.reddit.search.top
+"#,
+        ),
+        expect![[r#"
+            Error[ODP203] 4:13..4:27 "twitter_search": `twitter_search` is not a method id: expected `domain.provider.action`
+              help: known methods include `social.twitter.search`, `social.reddit.search`, `social.mastodon.search`, `news.newsapi.search`, `web.page.fetch`, `web.rss.read`
+            Error[ODP203] 7:13..7:37 "social.reddit.search.top": `social.reddit.search.top` is not a method id: expected `domain.provider.action`
+              help: known methods include `social.twitter.search`, `social.reddit.search`, `social.mastodon.search`
+        "#]],
+    );
+}
+
+// ---- ODP204 duplicate-step ----------------------------------------------------------------------------------
+
+#[test]
+fn duplicate_step_points_at_the_first() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+transforms:
+  - name: tweets
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.results[*].text}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP204] 7:11..7:17 "tweets": a step named `tweets` already exists
+              help: step names are unique across sources and transforms
+              related 3:11 "tweets": first defined here
+        "#]],
+    );
+}
+
+// ---- ODP300 unknown-method, ODP301 method-kind-mismatch -----------------------------------------------------
+
+#[test]
+fn unknown_method_with_did_you_mean() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twiter.search
+    params: {query: ai}
+  - name: posts
+    method: social.facebook.crawl
+    params: {query: ai}
+  - name: other
+    method: weather.forecast.daily
+"#,
+        ),
+        expect![[r#"
+            Error[ODP300] 4:13..4:33 "social.twiter.search": unknown method `social.twiter.search`
+              help: did you mean `social.twitter.search`?
+              fix (Unsafe): Replace with `social.twitter.search` => "    method: social.twitter.search"
+            Error[ODP300] 7:13..7:34 "social.facebook.crawl": unknown method `social.facebook.crawl`
+              help: known methods include `social.twitter.search`, `social.reddit.search`, `social.mastodon.search`
+            Error[ODP300] 10:13..10:35 "weather.forecast.daily": unknown method `weather.forecast.daily`
+              help: known methods include `social.twitter.search`, `social.reddit.search`, `social.mastodon.search`, `news.newsapi.search`, `web.page.fetch`, `web.rss.read`
+        "#]],
+    );
+}
+
+#[test]
+fn method_kind_mismatch_both_ways() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: [a, b]
+transforms:
+  - name: page
+    method: web.page.fetch
+    params:
+      url: https://example.com
+"#,
+        ),
+        expect![[r#"
+            Warning[ODP500] 3:11..3:15 "mood": no transform uses the result of source `mood`
+              help: use it as `{{mood.…}}` in a transform, or remove it
+            Warning[ODP301] 4:13..4:34 "nlp.sentiment.analyze": `nlp.sentiment.analyze` is a transform method; it belongs under `transforms`
+            Warning[ODP301] 9:13..9:27 "web.page.fetch": `web.page.fetch` is a source method; it belongs under `sources`
+        "#]],
+    );
+}
+
+// ---- ODP302 missing-param -----------------------------------------------------------------------------------
+
+#[test]
+fn missing_param_in_block_params() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      limit: 10
+transforms:
+  - name: translated
+    method: nlp.translation.translate
+    params:
+      texts: "{{tweets.results[*].text}}"   # a comment
+    timeout: 1m
+"#,
+        ),
+        expect![[r#"
+            Error[ODP302] 5:5..5:11 "params": missing required param `query` of `social.twitter.search`
+              fix (Unsafe): Add the required params => "      limit: 10⏎      query: "
+            Error[ODP302] 10:5..10:11 "params": missing required param `target_language` of `nlp.translation.translate`
+              fix (Unsafe): Add the required params => "      texts: \"{{tweets.results[*].text}}\"   # a comment⏎      target_language: "
+        "#]],
+    );
+}
+
+#[test]
+fn missing_param_in_flow_params() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {}
+  - name: posts
+    method: social.reddit.search
+    params: {limit: 5}
+"#,
+        ),
+        expect![[r#"
+            Error[ODP302] 5:5..5:11 "params": missing required param `query` of `social.twitter.search`
+              fix (Unsafe): Add the required params => "    params: {query: }"
+            Error[ODP302] 8:5..8:11 "params": missing required param `query` of `social.reddit.search`
+              fix (Unsafe): Add the required params => "    params: {limit: 5, query: }"
+        "#]],
+    );
+}
+
+#[test]
+fn missing_param_with_null_params() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+  - name: posts
+    method: social.reddit.search
+    params: # to do
+"#,
+        ),
+        expect![[r#"
+            Error[ODP302] 5:5..5:11 "params": missing required param `query` of `social.twitter.search`
+              fix (Unsafe): Add the required params => "    params:⏎      query: "
+            Error[ODP302] 8:5..8:11 "params": missing required param `query` of `social.reddit.search`
+              fix (Unsafe): Add the required params => "    params: # to do⏎      query: "
+        "#]],
+    );
+}
+
+#[test]
+fn missing_param_without_params() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+  - method: social.reddit.search
+    name: posts
+  - name: toots
+    method: social.mastodon.search
+    timeout: 30s
+transforms:
+  - name: merged
+    method: data.records.filter
+"#,
+        ),
+        expect![[r#"
+            Warning[ODP500] 3:11..3:17 "tweets": no transform uses the result of source `tweets`
+              help: use it as `{{tweets.…}}` in a transform, or remove it
+            Error[ODP302] 4:13..4:34 "social.twitter.search": `social.twitter.search` needs the param `query`
+              fix (Unsafe): Add the required params => "    method: social.twitter.search⏎    params:⏎      query: "
+            Error[ODP302] 5:13..5:33 "social.reddit.search": `social.reddit.search` needs the param `query`
+              fix (Unsafe): Add the required params => "  - method: social.reddit.search⏎    params:⏎      query: "
+            Warning[ODP500] 6:11..6:16 "posts": no transform uses the result of source `posts`
+              help: use it as `{{posts.…}}` in a transform, or remove it
+            Warning[ODP500] 7:11..7:16 "toots": no transform uses the result of source `toots`
+              help: use it as `{{toots.…}}` in a transform, or remove it
+            Error[ODP302] 8:13..8:35 "social.mastodon.search": `social.mastodon.search` needs the param `query`
+              fix (Unsafe): Add the required params => "    method: social.mastodon.search⏎    params:⏎      query: "
+            Error[ODP302] 12:13..12:32 "data.records.filter": `data.records.filter` needs the params `records`, `field`, `op`, `value`
+              fix (Unsafe): Add the required params => "    method: data.records.filter⏎    params:⏎      records: ⏎      field: ⏎      op: ⏎      value: "
+        "#]],
+    );
+}
+
+// ---- ODP303 unknown-param, ODP304 invalid-param -------------------------------------------------------------
+
+#[test]
+fn unknown_params() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: ai
+      limt: 10
+      colour: blue
+"#,
+        ),
+        expect![[r#"
+            Error[ODP303] 7:7..7:11 "limt": `social.twitter.search` has no param `limt`
+              help: did you mean `limit`?
+              fix (Unsafe): Replace with `limit` => "      limit: 10"
+            Error[ODP303] 8:7..8:13 "colour": `social.twitter.search` has no param `colour`
+              help: its params are `query`, `limit`, `language`, `include_retweets`, `min_likes`
+        "#]],
+    );
+}
+
+#[test]
+fn invalid_params() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: posts
+    method: social.reddit.search
+    params:
+      query: ai
+      sort: best
+      limit: 0
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: [good, 42, [nested]]
+      language: english
+      neutral_threshold: high
+"#,
+        ),
+        expect![[r#"
+            Warning[ODP500] 3:11..3:16 "posts": no transform uses the result of source `posts`
+              help: use it as `{{posts.…}}` in a transform, or remove it
+            Error[ODP304] 7:13..7:17 "best": `sort`: value is not one of "relevance", "hot" or 3 other candidates
+            Error[ODP304] 8:14..8:15 "0": `limit`: value is less than the minimum of 1
+            Error[ODP304] 13:21..13:23 "42": `texts[1]` must be a string, found an integer
+            Error[ODP304] 13:25..13:33 "[nested]": `texts[2]` must be a string, found a list
+            Error[ODP304] 14:17..14:24 "english": `language`: value does not match "^[a-z]{2}$"
+            Error[ODP304] 15:26..15:30 "high": `neutral_threshold` must be a number, found a string
+        "#]],
+    );
+}
+
+// ---- ODP400 template-syntax ---------------------------------------------------------------------------------
+
+#[test]
+fn template_syntax_errors() {
+    check(
+        &with_head(
+            r#"inputs:
+  query: {type: string}
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: "{{inputs.query}}"
+transforms:
+  - name: a
+    method: nlp.summary.generate
+    params:
+      focus: "about {{tweets.}}"
+  - name: b
+    method: nlp.summary.generate
+    params:
+      focus: "{{ }} and {{tweets.results[x]}}"
+  - name: c
+    method: nlp.summary.generate
+    params:
+      focus: "{{tweets.results"
+  - name: d
+    method: nlp.summary.generate
+    params:
+      focus: "{{inputs}} {{inputs[0]}} {{tweets results}}"
+"#,
+        ),
+        expect![[r#"
+            Warning[ODP500] 5:11..5:17 "tweets": no transform uses the result of source `tweets`
+              help: use it as `{{tweets.…}}` in a transform, or remove it
+            Error[ODP400] 13:29..13:30 ".": expected a field name after `.`, found the end of the template
+            Error[ODP400] 17:15..17:20 "{{ }}": empty template: expected a path such as `inputs.query` or `step.results`
+            Error[ODP400] 17:41..17:44 "[x]": expected an index (`[0]`), `[*]` or a quoted key (`["key"]`), found `[x]`
+            Error[ODP400] 21:15..21:31 "{{tweets.results": `{{` is never closed: expected `}}`
+            Error[ODP400] 25:15..25:25 "{{inputs}}": `{{inputs}}` needs an input name: `{{inputs.NAME}}`
+            Error[ODP400] 25:34..25:37 "[0]": inputs are addressed by name: `{{inputs.NAME}}`
+            Error[ODP400] 25:48..25:49 " ": unexpected ` ` in template path: expected `.field`, `[index]` or `}}`
+        "#]],
+    );
+}
+
+// ---- ODP401 unknown-reference -------------------------------------------------------------------------------
+
+#[test]
+fn unknown_step_and_input_references() {
+    check(
+        &with_head(
+            r#"inputs:
+  query: {type: string}
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: "{{inputs.qeury}}"
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweet.results[*].text}}"
+  - name: summary
+    method: nlp.summary.generate
+    params:
+      focus: "{{zzz.summary}} {{inputs.topic}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP401] 8:24..8:29 "qeury": unknown input `qeury`
+              help: did you mean `query`?
+              fix (Unsafe): Replace with `query` => "      query: \"{{inputs.query}}\""
+            Error[ODP401] 13:17..13:22 "tweet": unknown step `tweet`
+              help: did you mean `tweets`?
+              fix (Unsafe): Replace with `tweets` => "      texts: \"{{tweets.results[*].text}}\""
+            Error[ODP401] 17:17..17:20 "zzz": unknown step `zzz`
+              help: a template starts with `inputs` or the name of a step
+            Error[ODP401] 17:40..17:45 "topic": unknown input `topic`
+              help: the inputs are `query`
+        "#]],
+    );
+}
+
+#[test]
+fn unknown_input_without_inputs() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: "{{inputs.query}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP401] 6:24..6:29 "query": unknown input `query`
+              help: declare it under `inputs:`
+        "#]],
+    );
+}
+
+// ---- ODP402 forward-reference, ODP403 self-reference, ODP404 source-references-step ------------------------
+
+#[test]
+fn forward_and_self_references() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+transforms:
+  - name: summary
+    method: nlp.summary.generate
+    params:
+      texts: "{{unique.results[*].text}}"
+  - name: unique
+    method: data.records.dedupe
+    params:
+      records: "{{unique.results}}"
+      key: url
+"#,
+        ),
+        expect![[r#"
+            Warning[ODP500] 3:11..3:17 "tweets": no transform uses the result of source `tweets`
+              help: use it as `{{tweets.…}}` in a transform, or remove it
+            Error[ODP402] 10:17..10:23 "unique": `unique` runs after this step
+              help: transforms run in the order written: move one of the steps
+              related 11:11 "unique": `unique` is defined here
+            Error[ODP403] 14:19..14:25 "unique": step `unique` refers to its own result
+        "#]],
+    );
+}
+
+#[test]
+fn source_references_another_step() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: feed
+    method: web.rss.read
+    params:
+      feed_url: https://example.com/feed.xml
+  - name: page
+    method: web.page.fetch
+    params:
+      url: "{{feed.results[0].url}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP404] 10:15..10:19 "feed": a source can only use `inputs`, but this one uses step `feed`
+              help: sources run in parallel; move this step to `transforms` if it needs another step's result
+              related 3:11 "feed": `feed` is defined here
+        "#]],
+    );
+}
+
+// ---- ODP405 unknown-field -----------------------------------------------------------------------------------
+
+#[test]
+fn unknown_fields() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+transforms:
+  - name: a
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.resuls[*].text}}"
+  - name: b
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.results.text}}"
+  - name: c
+    method: nlp.summary.generate
+    params:
+      focus: "{{tweets.count[0]}} {{tweets.count[*]}} {{tweets.results[0].zzzzzz}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP405] 10:24..10:30 "resuls": `tweets` has no field `resuls`
+              help: did you mean `results`?
+              fix (Unsafe): Replace with `results` => "      texts: \"{{tweets.results[*].text}}\""
+            Error[ODP405] 14:31..14:36 ".text": `tweets.results` is list<object{author, author_name, created_at, hashtags, …}>, which has no fields
+              help: `tweets.results` is a list: use `tweets.results[*].text` for the `text` of every item, or `tweets.results[0].text` for the first
+            Error[ODP405] 18:29..18:32 "[0]": `tweets.count` is integer, not a list: it cannot be indexed
+            Error[ODP405] 18:49..18:52 "[*]": `tweets.count` is integer, not a list: `[*]` needs a list
+            Error[ODP405] 18:75..18:81 "zzzzzz": `tweets.results[0]` has no field `zzzzzz`
+              help: its fields are `author`, `author_name`, `created_at`, `hashtags`, `id`, `language`, `likes`, `replies`, `retweets`, `text`, `url`
+        "#]],
+    );
+}
+
+#[test]
+fn dynamic_outputs_are_not_checked() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+transforms:
+  - name: shaped
+    method: data.custom.transform
+    params:
+      input: "{{tweets.results}}"
+      expression: "map(.text)"
+  - name: summary
+    method: nlp.summary.generate
+    params:
+      texts: "{{shaped.anything[*].goes}}"
+"#,
+        ),
+        expect![[r#"
+            (no diagnostics)
+        "#]],
+    );
+}
+
+// ---- ODP406 type-mismatch -----------------------------------------------------------------------------------
+
+#[test]
+fn list_of_records_for_list_of_strings() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.results}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP406] 10:15..10:33 "{{tweets.results}}": `{{tweets.results}}` is list<object{author, author_name, created_at, hashtags, …}>, but `texts` expects list<string>
+              help: did you mean `{{tweets.results[*].text}}`?
+              fix (Unsafe): Use `{{tweets.results[*].text}}` => "      texts: \"{{tweets.results[*].text}}\""
+        "#]],
+    );
+}
+
+#[test]
+fn scalar_type_mismatches() {
+    check(
+        &with_head(
+            r#"inputs:
+  limit: {type: string, default: "10"}
+  threshold: {type: integer, default: 1}
+  flag: {type: boolean}
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: "search {{inputs.limit}}"
+      limit: "{{inputs.limit}}"
+      include_retweets: "{{inputs.flag}}"
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.results[*].text}}"
+      neutral_threshold: "{{ inputs.threshold }}"
+      language: "{{tweets.count}}"
+"#,
+        ),
+        expect![[r#"
+            Error[ODP406] 11:15..11:31 "{{inputs.limit}}": `{{inputs.limit}}` is string, but `limit` expects integer
+            Error[ODP406] 19:18..19:34 "{{tweets.count}}": `{{tweets.count}}` is integer, but `language` expects string
+        "#]],
+    );
+}
+
+// ---- ODP500 unused-source, ODP501 unused-input --------------------------------------------------------------
+
+#[test]
+fn unused_source_and_input() {
+    check(
+        &with_head(
+            r#"inputs:
+  query: {type: string}
+  lang: {type: string}
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: "{{inputs.query}}"
+  - name: toots
+    method: social.mastodon.search
+    params:
+      query: "{{inputs.query}}"
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.results[*].text}}"
+"#,
+        ),
+        expect![[r#"
+            Warning[ODP501] 4:3..4:7 "lang": no template uses input `lang`
+              help: use it as `{{inputs.lang}}`, or remove it
+            Warning[ODP500] 10:11..10:16 "toots": no transform uses the result of source `toots`
+              help: use it as `{{toots.…}}` in a transform, or remove it
+        "#]],
+    );
+}
+
+#[test]
+fn sources_without_transforms_are_the_result() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params: {query: ai}
+  - name: toots
+    method: social.mastodon.search
+    params: {query: ai}
+"#,
+        ),
+        expect![[r#"
+            (no diagnostics)
+        "#]],
+    );
+}
+
+// ---- ODP502 unused-suppression and suppressions ---------------------------------------------------------------
+
+#[test]
+fn suppressions_on_the_line_and_the_line_above() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets   # odp: ignore[ODP500]
+    method: social.twitter.search
+    params: {query: ai}
+  # odp: ignore[unused-source]
+  - name: toots
+    method: social.mastodon.search
+    params: {query: ai}
+transforms:
+  - name: summary
+    method: nlp.summary.generate
+    params: {text: hello}
+"#,
+        ),
+        expect![[r#"
+            (no diagnostics)
+        "#]],
+    );
+}
+
+#[test]
+fn unused_and_unknown_suppressions() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets   # odp: ignore[ODP300]
+    method: social.twitter.search
+    params: {query: ai}   # odp: ignore[ODP999, unused-source]
+  - name: toots
+    method: social.mastodon.search # odp: ignore[ODP300, ODP303]
+    params: {query: ai, limt: 3}   # odp: ignore[ODP303
+transforms:
+  - name: summary
+    method: nlp.summary.generate
+    params: {text: "{{tweets.count}} {{toots.count}}"}
+"#,
+        ),
+        expect![[r##"
+            Warning[ODP502] 3:34..3:40 "ODP300": this suppression of ODP300 suppresses nothing
+              fix (Safe): Remove the suppression comment => "  - name: tweets   "
+            Warning[ODP502] 5:41..5:47 "ODP999": unknown code `ODP999` in suppression
+            Warning[ODP502] 5:49..5:62 "unused-source": this suppression of ODP500 suppresses nothing
+              fix (Safe): Remove the suppression comment => "    params: {query: ai}   "
+            Warning[ODP502] 7:50..7:56 "ODP300": this suppression of ODP300 suppresses nothing
+              fix (Safe): Remove the suppression comment => "    method: social.mastodon.search "
+            Warning[ODP502] 7:58..7:64 "ODP303": this suppression of ODP303 suppresses nothing
+              fix (Safe): Remove the suppression comment => "    method: social.mastodon.search "
+            Error[ODP303] 8:25..8:29 "limt": `social.mastodon.search` has no param `limt`
+              help: did you mean `limit`?
+              fix (Unsafe): Replace with `limit` => "    params: {query: ai, limit: 3}   # odp: ignore[ODP303"
+            Warning[ODP502] 8:36..8:56 "# odp: ignore[ODP303": this suppression is never closed: write `# odp: ignore[CODE]`
+        "##]],
+    );
+}
+
+#[test]
+fn suppressed_diagnostics_are_counted() {
+    let text = with_head(
+        "sources:\n  - name: tweets\n    method: social.twiter.search   # odp: ignore[unknown-method]\n    params: {query: ai}\n",
+    );
+    let analysis = analyze_with_bundled_registry(&text);
+    assert_eq!(analysis.suppressed, 1);
+    assert_eq!(render(&text, &analysis.diagnostics), "(no diagnostics)\n");
 }

@@ -1,1 +1,113 @@
+//! The command-line front end shared by `odp-lsp` and `odp`: `check`, `explain`, logging. It renders what the
+//! analysis core returns; it decides nothing about pipelines itself.
 
+pub mod check;
+pub mod render;
+
+use std::io::IsTerminal;
+
+use clap::ValueEnum;
+
+pub use check::{CheckArgs, run_check};
+
+/// Process exit codes, the same for every subcommand.
+pub mod exit {
+    /// Clean: no errors (warnings allowed unless limited).
+    pub const OK: u8 = 0;
+    /// Errors were found in the checked files.
+    pub const FINDINGS: u8 = 1;
+    /// Usage, configuration or IO error, or no pipeline matched the paths.
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorMode {
+    /// Whether stderr/stdout output should be coloured: `auto` means a terminal and no `NO_COLOR`.
+    pub fn enabled(self, stream_is_terminal: bool) -> bool {
+        match self {
+            ColorMode::Always => true,
+            ColorMode::Never => false,
+            ColorMode::Auto => {
+                stream_is_terminal
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// Logs go to stderr only; `--log-level` wins over `ODP_LOG`, which wins over `warn`.
+pub fn init_logging(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = level
+        .map(str::to_string)
+        .or_else(|| std::env::var("ODP_LOG").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "warn".to_string());
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// `explain CODE`: the code's documentation.
+pub fn explain(code: &str) -> Result<String, String> {
+    let Some(code) = odp_analysis::Code::parse(code) else {
+        let known: Vec<&str> = odp_analysis::Code::ALL.iter().map(|c| c.id()).collect();
+        return Err(format!(
+            "unknown code `{code}`; known codes: {}",
+            known.join(", ")
+        ));
+    };
+    Ok(explain_text(code))
+}
+
+/// The Markdown documentation of one code (also the section of docs/codes.md).
+pub fn explain_text(code: odp_analysis::Code) -> String {
+    let severity = match code.default_severity() {
+        odp_analysis::Severity::Error => "error",
+        odp_analysis::Severity::Warning => "warning",
+    };
+    format!(
+        "## {} {} ({severity})\n\n{}\n\n{}\n",
+        code.id(),
+        code.name(),
+        code.summary(),
+        code.doc()
+    )
+}
+
+/// `docs/codes.md`: every code's documentation, generated.
+pub fn codes_markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostic codes\n\n<!-- Generated from crates/odp-analysis/src/codes.rs by a test: edit the source, then run `UPDATE_EXPECT=1 cargo test -p odp-cli`. -->\n\n| code | name | severity | summary |\n|---|---|---|---|\n",
+    );
+    for code in odp_analysis::Code::ALL {
+        let severity = match code.default_severity() {
+            odp_analysis::Severity::Error => "error",
+            odp_analysis::Severity::Warning => "warning",
+        };
+        out.push_str(&format!(
+            "| [{}](#{}) | `{}` | {severity} | {} |\n",
+            code.id(),
+            code.id().to_lowercase(),
+            code.name(),
+            code.summary().replace('|', "\\|")
+        ));
+    }
+    for code in odp_analysis::Code::ALL {
+        out.push('\n');
+        out.push_str(&explain_text(*code).replacen(
+            &format!("## {} ", code.id()),
+            &format!("<a id=\"{}\"></a>\n## {} ", code.id().to_lowercase(), code.id()),
+            1,
+        ));
+    }
+    out
+}

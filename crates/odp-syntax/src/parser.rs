@@ -5,20 +5,33 @@
 use crate::tree::{Comment, Entry, Node, NodeKind, Scalar, ScalarStyle};
 use crate::{Parse, SyntaxError, SyntaxErrorKind, TextRange};
 
+/// How deeply nodes may nest. Pipelines nest a handful of levels; the limit keeps input such as `[[[[…` or
+/// `- - - …` from exhausting the stack of whichever thread parses (a stack overflow aborts the process).
+const MAX_DEPTH: usize = 64;
+
 /// Parses a whole document.
 pub fn parse(text: &str) -> Parse {
+    // A byte-order mark is not content: the first line's columns count from after it.
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
+    line_starts.push(bom as u32);
+    line_starts.extend(
+        text.bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i as u32 + 1),
+    );
     let mut p = Parser {
         text,
         b: text.as_bytes(),
-        pos: 0,
+        pos: bom,
+        line_starts,
+        depth: 0,
+        flow_closers: Vec::new(),
         errors: Vec::new(),
         comments: Vec::new(),
         tab_error_line: usize::MAX,
     };
-    // A byte-order mark is not content.
-    if text.starts_with('\u{feff}') {
-        p.pos = 3;
-    }
     let root = p.document();
     Parse {
         root,
@@ -38,6 +51,14 @@ struct Parser<'a> {
     text: &'a str,
     b: &'a [u8],
     pos: usize,
+    /// Where every line starts (the first after a byte-order mark), so a column costs a binary search rather than
+    /// a scan back over a possibly very long line.
+    line_starts: Vec<u32>,
+    /// How many nodes enclose the one being parsed; see [`MAX_DEPTH`].
+    depth: usize,
+    /// The closing brackets of the flow collections being parsed, innermost last: a bracket that closes an outer
+    /// collection ends the inner ones instead of being taken as their mistyped closer.
+    flow_closers: Vec<u8>,
     errors: Vec<SyntaxError>,
     comments: Vec<Comment>,
     /// The line start of the last tab-indentation error, so re-scanning a line does not report it twice.
@@ -46,6 +67,14 @@ struct Parser<'a> {
 
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
+}
+
+/// Characters that cannot start a plain scalar (and so cannot start a plain key).
+fn is_indicator(c: u8) -> bool {
+    matches!(
+        c,
+        b'[' | b']' | b'{' | b'}' | b',' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' | b'"' | b'\''
+    )
 }
 
 impl<'a> Parser<'a> {
@@ -75,7 +104,8 @@ impl<'a> Parser<'a> {
 
     /// The end of the line holding `at`, before its line break.
     fn line_end(&self, at: usize) -> usize {
-        let mut end = match memchr(b'\n', &self.b[at.min(self.b.len())..]) {
+        let at = at.min(self.b.len());
+        let mut end = match memchr(b'\n', &self.b[at..]) {
             Some(i) => at + i,
             None => self.b.len(),
         };
@@ -87,28 +117,34 @@ impl<'a> Parser<'a> {
 
     /// The start of the line after the one holding `at` (or the end of the text).
     fn next_line_start(&self, at: usize) -> usize {
-        match memchr(b'\n', &self.b[at.min(self.b.len())..]) {
+        let at = at.min(self.b.len());
+        match memchr(b'\n', &self.b[at..]) {
             Some(i) => at + i + 1,
             None => self.b.len(),
         }
     }
 
-    fn line_start(&self, at: usize) -> usize {
-        match self.b[..at.min(self.b.len())]
-            .iter()
-            .rposition(|c| *c == b'\n')
-        {
-            Some(i) => i + 1,
-            None => 0,
-        }
-    }
-
     fn col(&self, at: usize) -> usize {
-        at - self.line_start(at)
+        let line = self
+            .line_starts
+            .partition_point(|s| *s as usize <= at)
+            .saturating_sub(1);
+        at.saturating_sub(self.line_starts[line] as usize)
     }
 
     fn at_line_start(&self) -> bool {
-        self.pos == 0 || self.byte(self.pos - 1) == b'\n' || self.at_eof()
+        self.pos == self.line_starts[0] as usize
+            || self.byte(self.pos.wrapping_sub(1)) == b'\n'
+            || self.at_eof()
+    }
+
+    /// The end of the character at `at`, for one-character error ranges that must not split a character.
+    fn char_end(&self, at: usize) -> usize {
+        let mut end = (at + 1).min(self.b.len());
+        while !self.text.is_char_boundary(end) {
+            end += 1;
+        }
+        end
     }
 
     fn skip_inline_blanks(&mut self) {
@@ -119,7 +155,9 @@ impl<'a> Parser<'a> {
 
     /// Whether a comment starts at `at` (a `#` at a line start or after white space).
     fn is_comment_start(&self, at: usize) -> bool {
-        self.byte(at) == b'#' && (at == 0 || matches!(self.byte(at - 1), b' ' | b'\t' | b'\n'))
+        self.byte(at) == b'#'
+            && (at == self.line_starts[0] as usize
+                || matches!(self.byte(at.wrapping_sub(1)), b' ' | b'\t' | b'\n'))
     }
 
     fn error(&mut self, kind: SyntaxErrorKind, range: TextRange, message: impl Into<String>) {
@@ -134,6 +172,12 @@ impl<'a> Parser<'a> {
         self.error(SyntaxErrorKind::Invalid, range, message);
     }
 
+    fn comment(&mut self, start: usize, end: usize) {
+        self.comments.push(Comment {
+            range: TextRange::new(start, end),
+        });
+    }
+
     /// Ends the current line: a trailing comment is recorded, anything else is an error. Leaves the cursor at the
     /// next line's start. Does nothing when already at a line start.
     fn finish_line(&mut self) {
@@ -144,19 +188,15 @@ impl<'a> Parser<'a> {
         let end = self.line_end(self.pos);
         if self.pos < end {
             if self.is_comment_start(self.pos) {
-                self.comments.push(Comment {
-                    range: TextRange::new(self.pos, end),
-                });
+                self.comment(self.pos, end);
             } else {
                 let text_end = self.trim_comment(self.pos, end);
                 self.invalid(
                     TextRange::new(self.pos, text_end),
                     "unexpected text after the value",
                 );
-                if text_end < end {
-                    self.comments.push(Comment {
-                        range: TextRange::new(self.find_comment(self.pos, end).unwrap_or(end), end),
-                    });
+                if let Some(c) = self.find_comment(text_end, end) {
+                    self.comment(c, end);
                 }
             }
         }
@@ -165,7 +205,14 @@ impl<'a> Parser<'a> {
 
     /// The position of a comment's `#` between `from` and `end`, if any.
     fn find_comment(&self, from: usize, end: usize) -> Option<usize> {
-        (from..end).find(|&i| self.is_comment_start(i))
+        let mut i = from;
+        while let Some(found) = memchr(b'#', &self.b[i..end]) {
+            if self.is_comment_start(i + found) {
+                return Some(i + found);
+            }
+            i += found + 1;
+        }
+        None
     }
 
     /// `end`, or the start of a comment before it, with trailing blanks removed.
@@ -199,9 +246,7 @@ impl<'a> Parser<'a> {
                 continue;
             }
             if self.byte(i) == b'#' {
-                self.comments.push(Comment {
-                    range: TextRange::new(i, end),
-                });
+                self.comment(i, end);
                 self.pos = self.next_line_start(end);
                 continue;
             }
@@ -214,7 +259,7 @@ impl<'a> Parser<'a> {
                     );
                 }
             }
-            return Some((i - start, i));
+            return Some((self.col(i), i));
         }
     }
 
@@ -242,10 +287,19 @@ impl<'a> Parser<'a> {
         self.byte(at) == b'-' && (is_blank(self.byte(at + 1)) || self.is_eol(at + 1))
     }
 
+    fn is_complex_key(&self, at: usize) -> bool {
+        self.byte(at) == b'?' && (is_blank(self.byte(at + 1)) || self.is_eol(at + 1))
+    }
+
     fn is_doc_marker(&self, at: usize, marker: &[u8; 3]) -> bool {
-        self.col(at) == 0
-            && self.b[at.min(self.b.len())..].starts_with(marker)
+        self.b[at.min(self.b.len())..].starts_with(marker)
             && (is_blank(self.byte(at + 3)) || self.is_eol(at + 3))
+            && self.col(at) == 0
+    }
+
+    /// Whether a `---` or `...` line starts at `at`: it ends every node of the document.
+    fn is_any_doc_marker(&self, at: usize) -> bool {
+        self.is_doc_marker(at, b"---") || self.is_doc_marker(at, b"...")
     }
 
     /// If a simple key starts at `at` and is followed by the `:` indicator on the same line, the colon's position.
@@ -260,9 +314,9 @@ impl<'a> Parser<'a> {
                 }
                 i
             }
-            b'[' | b'{' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' => {
-                return None;
-            }
+            // `: value` has no key; a line that starts with it is not an entry.
+            b':' => return None,
+            c if is_indicator(c) => return None,
             b'-' | b'?' if is_blank(self.byte(at + 1)) || self.is_eol(at + 1) => return None,
             _ => {
                 let mut i = at;
@@ -271,7 +325,7 @@ impl<'a> Parser<'a> {
                     if c == b':' && (i + 1 == end || is_blank(self.byte(i + 1))) {
                         return Some(i);
                     }
-                    if c == b'#' && i > at && is_blank(self.byte(i - 1)) {
+                    if c == b'#' && is_blank(self.byte(i - 1)) && i > at {
                         return None;
                     }
                     i += 1;
@@ -282,6 +336,22 @@ impl<'a> Parser<'a> {
         (self.byte(after_key) == b':'
             && (after_key + 1 >= end || is_blank(self.byte(after_key + 1))))
         .then_some(after_key)
+    }
+
+    /// A key glued to its value (`key:value`, `"key":value`), which YAML reads as one plain scalar but the author
+    /// meant as an entry: the colon's position. Only a key without blanks counts, so prose with a colon in it is not
+    /// taken for an entry.
+    fn tight_colon(&self, at: usize) -> Option<usize> {
+        let end = self.line_end(at);
+        let colon = match self.byte(at) {
+            b'"' | b'\'' => self.find_quote_close_on_line(at, end)? + 1,
+            c if is_indicator(c) || c == b':' => return None,
+            b'-' | b'?' if is_blank(self.byte(at + 1)) || self.is_eol(at + 1) => return None,
+            _ => (at..end).find(|&i| matches!(self.byte(i), b':' | b' ' | b'\t'))?,
+        };
+        let value_start = self.byte(colon + 1);
+        (self.byte(colon) == b':' && colon + 1 < end && !is_blank(value_start) && value_start != b':')
+            .then_some(colon)
     }
 
     /// The closing quote of a quoted scalar starting at `at`, on the same line.
@@ -306,21 +376,104 @@ impl<'a> Parser<'a> {
         None
     }
 
-    /// Skips a line that could not be parsed, and the lines indented under it, as one error.
-    fn skip_error_block(&mut self, content: usize, message: &str) {
-        let indent = self.col(content);
-        let end = self.line_end(content);
-        let text_end = self.trim_comment(content, end);
-        self.invalid(
-            TextRange::new(content, text_end.max(content + 1).min(end.max(content + 1))),
-            message,
-        );
+    /// Skips the rest of the line holding `at` and the lines indented deeper than `at`'s column, recording the
+    /// comments among them.
+    fn skip_block(&mut self, at: usize) {
+        let indent = self.col(at);
+        let end = self.line_end(at);
+        if let Some(c) = self.find_comment(at, end) {
+            self.comment(c, end);
+        }
         self.pos = self.next_line_start(end);
         while let Some((_, next)) = self.peek_next_line(self.pos) {
             if self.col(next) <= indent {
                 break;
             }
-            self.pos = self.next_line_start(next);
+            let next_end = self.line_end(next);
+            if self.byte(next) == b'#' {
+                self.comment(next, next_end);
+            }
+            self.pos = self.next_line_start(next_end);
+        }
+    }
+
+    /// Reports the line at `at` (without its comment) as one error and skips it with the lines indented under it.
+    /// Returns the reported range.
+    fn skip_error_block(&mut self, at: usize, kind: SyntaxErrorKind, message: &str) -> TextRange {
+        let end = self.line_end(at);
+        let mut text_end = self.trim_comment(at, end);
+        if text_end <= at {
+            text_end = self.char_end(at).min(end);
+        }
+        let range = TextRange::new(at, text_end.max(at));
+        self.error(kind, range, message);
+        self.skip_block(at);
+        range
+    }
+
+    /// A `? key` entry: reported as unsupported and skipped with its `: value` line.
+    fn skip_complex_key(&mut self, at: usize) -> TextRange {
+        let range = self.skip_error_block(
+            at,
+            SyntaxErrorKind::Unsupported,
+            "complex mapping keys (`? `) are not supported; write `key: value`",
+        );
+        let col = self.col(at);
+        if let Some((_, next)) = self.peek_next_line(self.pos) {
+            if self.col(next) == col
+                && self.byte(next) == b':'
+                && (is_blank(self.byte(next + 1)) || self.is_eol(next + 1))
+            {
+                self.skip_block(next);
+            }
+        }
+        range
+    }
+
+    /// The end of a token that is not a scalar (an anchor, alias or tag).
+    fn token_end(&self, at: usize, in_flow: bool) -> usize {
+        let mut i = at;
+        while i < self.b.len()
+            && !is_blank(self.byte(i))
+            && !self.is_eol(i)
+            && !(in_flow && matches!(self.byte(i), b',' | b'[' | b']' | b'{' | b'}'))
+        {
+            i += 1;
+        }
+        i
+    }
+
+    /// The position after the anchors and tags (and the blanks after them) starting at `at`.
+    fn properties_end(&self, at: usize, in_flow: bool) -> usize {
+        let mut i = at;
+        while matches!(self.byte(i), b'&' | b'!') {
+            i = self.token_end(i, in_flow);
+            while is_blank(self.byte(i)) {
+                i += 1;
+            }
+        }
+        i
+    }
+
+    /// Reports every anchor and tag between `at` and `end` (from [`Self::properties_end`]).
+    fn report_properties(&mut self, at: usize, end: usize, in_flow: bool) {
+        let mut i = at;
+        while i < end && matches!(self.byte(i), b'&' | b'!') {
+            let token_end = self.token_end(i, in_flow);
+            let what = if self.byte(i) == b'&' {
+                "anchors"
+            } else {
+                "tags"
+            };
+            self.error(
+                SyntaxErrorKind::Unsupported,
+                TextRange::new(i, token_end),
+                format!("YAML {what} are not supported in pipelines"),
+            );
+            i = token_end;
+            while is_blank(self.byte(i)) {
+                i += 1;
+            }
         }
     }
 
@@ -328,53 +481,56 @@ impl<'a> Parser<'a> {
 
     fn document(&mut self) -> Option<Node> {
         let mut root = None;
-        let mut seen_start_marker = false;
+        let mut started = false;
+        let mut ended = false;
         while let Some((indent, content)) = self.skip_blank_lines() {
+            self.pos = content;
+            if self.is_doc_marker(content, b"...") {
+                ended |= root.is_some() || started;
+                self.pos = content + 3;
+                self.finish_line();
+                continue;
+            }
+            let start_marker = self.is_doc_marker(content, b"---");
+            if ended || (start_marker && (root.is_some() || started)) {
+                let end = self.trim_comment(content, self.line_end(content));
+                self.error(
+                    SyntaxErrorKind::Unsupported,
+                    TextRange::new(content, end.max(content)),
+                    "a file holds one pipeline: several YAML documents are not supported",
+                );
+                self.pos = self.b.len();
+                break;
+            }
             if indent == 0 && self.byte(content) == b'%' {
-                self.pos = content;
                 let end = self.line_end(content);
                 self.error(
                     SyntaxErrorKind::Unsupported,
-                    TextRange::new(content, end),
+                    TextRange::new(content, self.trim_comment(content, end)),
                     "YAML directives are not supported in pipelines",
                 );
                 self.pos = self.next_line_start(end);
                 continue;
             }
-            if self.is_doc_marker(content, b"---") {
-                if root.is_some() || seen_start_marker {
-                    self.error(
-                        SyntaxErrorKind::Unsupported,
-                        TextRange::new(content, self.b.len()),
-                        "a file holds one pipeline: several YAML documents are not supported",
-                    );
-                    self.pos = self.b.len();
-                    break;
-                }
-                seen_start_marker = true;
+            if start_marker {
+                started = true;
                 self.pos = content + 3;
                 self.skip_inline_blanks();
                 if self.is_eol(self.pos) || self.is_comment_start(self.pos) {
                     self.finish_line();
                     continue;
                 }
-                root = Some(self.value(-1, Ctx::Root));
-                continue;
-            }
-            if self.is_doc_marker(content, b"...") {
-                self.pos = content + 3;
-                self.finish_line();
+                root = Some(self.block_node_here(-1, Ctx::Root));
                 continue;
             }
             if root.is_some() {
-                self.pos = content;
                 self.skip_error_block(
                     content,
+                    SyntaxErrorKind::Invalid,
                     "unexpected content after the end of the document's top-level value",
                 );
                 continue;
             }
-            self.pos = content;
             root = Some(self.block_node_here(-1, Ctx::Root));
         }
         root
@@ -382,20 +538,12 @@ impl<'a> Parser<'a> {
 
     // ---- block nodes --------------------------------------------------------------------------------------------
 
-    /// Parses the value after a `key:` or `- ` indicator (or at the document's start), inline or on the lines below.
+    /// Parses the value after a `key:` or `- ` indicator, inline or on the lines below.
     fn value(&mut self, parent_indent: isize, ctx: Ctx) -> Node {
         let after_indicator = self.pos;
         self.skip_inline_blanks();
         if self.is_eol(self.pos) || self.is_comment_start(self.pos) {
             self.finish_line();
-            let empty = Node {
-                range: TextRange::empty(after_indicator),
-                kind: NodeKind::Scalar(Scalar {
-                    style: ScalarStyle::Plain,
-                    value: String::new(),
-                    unquoted_template: false,
-                }),
-            };
             return match self.skip_blank_lines() {
                 Some((indent, content))
                     if indent as isize > parent_indent
@@ -406,7 +554,7 @@ impl<'a> Parser<'a> {
                     self.pos = content;
                     self.block_node_here(parent_indent, ctx)
                 }
-                _ => empty,
+                _ => null_at(after_indicator),
             };
         }
         match ctx {
@@ -418,39 +566,44 @@ impl<'a> Parser<'a> {
     /// Parses the node starting at the cursor, which is on its first character (the line start or mid-line).
     fn block_node_here(&mut self, parent_indent: isize, ctx: Ctx) -> Node {
         let at = self.pos;
-        let col = self.col(at);
-        if self.is_seq_indicator(at) {
-            return self.block_sequence(col);
-        }
-        if self.byte(at) == b'?' && (is_blank(self.byte(at + 1)) || self.is_eol(at + 1)) {
-            let end = self.line_end(at);
-            self.error(
-                SyntaxErrorKind::Unsupported,
-                TextRange::new(at, end),
-                "complex mapping keys (`? `) are not supported; write `key: value`",
+        if self.depth >= MAX_DEPTH {
+            let range = self.skip_error_block(
+                at,
+                SyntaxErrorKind::Invalid,
+                "nodes are nested too deeply",
             );
-            self.pos = at;
-            self.skip_error_block_silently(at);
             return Node {
-                range: TextRange::new(at, end),
+                range,
                 kind: NodeKind::Error,
             };
         }
-        if self.key_colon(at).is_some() {
-            return self.block_mapping(col);
-        }
-        self.scalar_or_flow(parent_indent, ctx)
+        self.depth += 1;
+        let node = self.block_node_inner(at, parent_indent, ctx);
+        self.depth -= 1;
+        node
     }
 
-    fn skip_error_block_silently(&mut self, content: usize) {
-        let indent = self.col(content);
-        self.pos = self.next_line_start(content);
-        while let Some((_, next)) = self.peek_next_line(self.pos) {
-            if self.col(next) <= indent {
-                break;
-            }
-            self.pos = self.next_line_start(next);
+    fn block_node_inner(&mut self, at: usize, parent_indent: isize, ctx: Ctx) -> Node {
+        let col = self.col(at);
+        if self.is_seq_indicator(at) {
+            return self.block_sequence(col, parent_indent);
         }
+        if self.is_complex_key(at) || self.key_colon(at).is_some() {
+            return self.block_mapping(col);
+        }
+        let key_at = self.properties_end(at, false);
+        if key_at > at && self.key_colon(key_at).is_some() {
+            // `&anchor key: value`: the mapping is indented where its properties start.
+            return self.block_mapping(col);
+        }
+        // `key:value` heads a mapping when the next line is a key at the same indentation.
+        if self.tight_colon(at).is_some() {
+            let next = self.peek_next_line(self.next_line_start(at));
+            if next.is_some_and(|(_, next)| self.col(next) == col && self.key_colon(next).is_some()) {
+                return self.block_mapping(col);
+            }
+        }
+        self.scalar_or_flow(parent_indent, ctx)
     }
 
     fn block_mapping(&mut self, indent: usize) -> Node {
@@ -458,69 +611,101 @@ impl<'a> Parser<'a> {
         let mut end = start;
         let mut entries = Vec::new();
         loop {
-            let at = self.pos;
-            if let Some(colon) = self.key_colon(at) {
-                let (key, key_range) = self.key_text(at, colon);
-                self.pos = colon + 1;
-                let value = self.value(indent as isize, Ctx::MapValue);
-                end = end.max(value.range.end()).max(colon + 1);
-                entries.push(Entry {
-                    key,
-                    key_range,
-                    value,
-                });
-            } else {
-                let line_end = self.line_end(at);
-                let line = &self.text[at..line_end];
-                let message = if self.is_seq_indicator(at) {
-                    "a list item cannot stand among the keys of a mapping".to_string()
-                } else if line.contains(':') && !line.contains(": ") {
-                    "expected `key: value`: put a space after the `:`".to_string()
-                } else {
-                    "expected `key: value`".to_string()
+            if let Some(entry) = self.mapping_line(indent) {
+                end = end.max(entry.value.range.end());
+                entries.push(entry);
+            }
+            // Find the next line of this mapping, skipping lines that cannot belong to it.
+            let next = loop {
+                let Some((ind, content)) = self.skip_blank_lines() else {
+                    break None;
                 };
-                self.skip_error_block(at, &message);
-            }
-            let Some((ind, content)) = self.skip_blank_lines() else {
-                break;
-            };
-            if ind < indent {
-                break;
-            }
-            if ind == indent {
-                if self.is_seq_indicator(content) {
-                    // A compact list under the parent key, or a stray item: the parent decides.
-                    break;
+                if ind < indent || self.is_any_doc_marker(content) {
+                    break None;
                 }
-                self.pos = content;
-                continue;
-            }
-            // Indented more than the keys before it.
-            if self.key_colon(content).is_some() {
-                self.invalid(
-                    TextRange::new(content - (ind - indent), content),
-                    format!(
-                        "this key is indented by {ind} spaces, the keys before it by {indent}; align them"
-                    ),
+                if ind == indent {
+                    break Some(content);
+                }
+                if self.key_colon(content).is_some() {
+                    self.invalid(
+                        TextRange::new(content - (ind - indent), content),
+                        format!(
+                            "this key is indented by {ind} spaces, the keys before it by {indent}; align them"
+                        ),
+                    );
+                    break Some(content);
+                }
+                self.skip_error_block(
+                    content,
+                    SyntaxErrorKind::Invalid,
+                    "unexpected indentation",
                 );
-                self.pos = content;
-                continue;
-            }
-            self.pos = content;
-            self.skip_error_block(content, "unexpected indentation");
-            match self.skip_blank_lines() {
-                Some((ind, content)) if ind == indent && !self.is_seq_indicator(content) => {
-                    self.pos = content;
-                }
-                _ => break,
+            };
+            match next {
+                Some(content) => self.pos = content,
+                None => break,
             }
         }
         Node {
-            range: TextRange::new(start, end),
+            range: TextRange::new(start, end.max(start)),
             kind: NodeKind::Mapping {
                 entries,
                 flow: false,
             },
+        }
+    }
+
+    /// Parses the line at the cursor as an entry of a mapping indented by `indent`; a line that is no entry is
+    /// reported and skipped. Leaves the cursor at the start of the next unread line.
+    fn mapping_line(&mut self, indent: usize) -> Option<Entry> {
+        let at = self.pos;
+        if let Some(colon) = self.key_colon(at) {
+            return Some(self.entry(at, colon, indent));
+        }
+        let key_at = self.properties_end(at, false);
+        if key_at > at {
+            if let Some(colon) = self.key_colon(key_at) {
+                self.report_properties(at, key_at, false);
+                return Some(self.entry(key_at, colon, indent));
+            }
+        }
+        if self.is_seq_indicator(at) {
+            self.skip_error_block(
+                at,
+                SyntaxErrorKind::Invalid,
+                "a list item cannot stand among the keys of a mapping",
+            );
+            return None;
+        }
+        if self.is_complex_key(at) {
+            self.skip_complex_key(at);
+            return None;
+        }
+        if let Some(colon) = self.tight_colon(at) {
+            self.invalid(
+                TextRange::new(colon, colon + 1),
+                "expected `key: value`: put a space after the `:`",
+            );
+            return Some(self.entry(at, colon, indent));
+        }
+        let message = if self.byte(at) == b':' {
+            "expected a key before the `:`"
+        } else {
+            "expected `key: value`"
+        };
+        self.skip_error_block(at, SyntaxErrorKind::Invalid, message);
+        None
+    }
+
+    /// The entry whose key runs from `at` to the colon at `colon`.
+    fn entry(&mut self, at: usize, colon: usize, indent: usize) -> Entry {
+        let (key, key_range) = self.key_text(at, colon);
+        self.pos = colon + 1;
+        let value = self.value(indent as isize, Ctx::MapValue);
+        Entry {
+            key,
+            key_range,
+            value,
         }
     }
 
@@ -530,13 +715,8 @@ impl<'a> Parser<'a> {
             q @ (b'"' | b'\'') => {
                 let close = self
                     .find_quote_close_on_line(at, colon)
-                    .expect("key_colon found the closing quote");
-                let raw = &self.text[at + 1..close];
-                let value = if q == b'"' {
-                    self.unescape_double(raw, at + 1)
-                } else {
-                    raw.replace("''", "'")
-                };
+                    .expect("the key's closing quote comes before its colon");
+                let value = self.decode_quoted(at + 1, close, q);
                 (value, TextRange::new(at, close + 1))
             }
             _ => {
@@ -549,36 +729,50 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn block_sequence(&mut self, indent: usize) -> Node {
+    /// A block sequence whose `-` indicators stand at column `indent`, the value of a node indented by
+    /// `parent_indent`.
+    fn block_sequence(&mut self, indent: usize, parent_indent: isize) -> Node {
         let start = self.pos;
-        let mut end = start;
+        let mut end = start + 1;
         let mut items = Vec::new();
         loop {
             // The cursor is on `-`.
             self.pos += 1;
             let item = self.value(indent as isize, Ctx::SeqItem);
-            end = end.max(item.range.end()).max(start + 1);
+            end = end.max(item.range.end());
             items.push(item);
-            let Some((ind, content)) = self.skip_blank_lines() else {
-                break;
-            };
-            if ind < indent {
-                break;
-            }
-            if ind == indent {
-                if self.is_seq_indicator(content) {
-                    self.pos = content;
+            let next = loop {
+                let Some((ind, content)) = self.skip_blank_lines() else {
+                    break None;
+                };
+                if ind < indent || self.is_any_doc_marker(content) {
+                    break None;
+                }
+                if ind == indent {
+                    if self.is_seq_indicator(content) {
+                        break Some(content);
+                    }
+                    if indent as isize == parent_indent {
+                        // A compact list (`key:` then `- item` at the key's indentation) ends at the next key.
+                        break None;
+                    }
+                    let message = if self.key_colon(content).is_some() {
+                        "a key cannot stand among the items of a list"
+                    } else {
+                        "expected a list item (`- `)"
+                    };
+                    self.skip_error_block(content, SyntaxErrorKind::Invalid, message);
                     continue;
                 }
-                break;
-            }
-            self.pos = content;
-            self.skip_error_block(content, "unexpected indentation");
-            match self.skip_blank_lines() {
-                Some((ind, content)) if ind == indent && self.is_seq_indicator(content) => {
-                    self.pos = content;
-                }
-                _ => break,
+                self.skip_error_block(
+                    content,
+                    SyntaxErrorKind::Invalid,
+                    "unexpected indentation",
+                );
+            };
+            match next {
+                Some(content) => self.pos = content,
+                None => break,
             }
         }
         Node {
@@ -590,76 +784,74 @@ impl<'a> Parser<'a> {
     // ---- scalars and flow collections in block context ----------------------------------------------------------
 
     fn scalar_or_flow(&mut self, parent_indent: isize, ctx: Ctx) -> Node {
+        if matches!(self.peek(), b'&' | b'!') {
+            let at = self.pos;
+            let end = self.properties_end(at, false);
+            self.report_properties(at, end, false);
+            self.pos = end;
+            // The node the properties belong to, here or on the lines below. No properties are left, so this
+            // recursion goes one level deep however many there are.
+            return self.value(parent_indent, ctx);
+        }
         let at = self.pos;
         let node = match self.peek() {
             b'"' | b'\'' => self.quoted(parent_indent),
             b'|' | b'>' => return self.block_scalar(parent_indent),
             b'{' if self.byte(at + 1) == b'{' => self.unquoted_template(false),
             b'[' | b'{' => self.flow_collection(parent_indent),
-            b'&' | b'!' => {
-                let token_end = self.token_end(at);
-                let what = if self.peek() == b'&' {
-                    "anchors"
-                } else {
-                    "tags"
-                };
-                self.error(
-                    SyntaxErrorKind::Unsupported,
-                    TextRange::new(at, token_end),
-                    format!("YAML {what} are not supported in pipelines"),
-                );
-                self.pos = token_end;
-                return self.value(parent_indent, ctx);
-            }
-            b'*' => {
-                let token_end = self.token_end(at);
-                self.error(
-                    SyntaxErrorKind::Unsupported,
-                    TextRange::new(at, token_end),
-                    "YAML aliases are not supported in pipelines",
-                );
-                self.pos = token_end;
-                Node {
-                    range: TextRange::new(at, token_end),
-                    kind: NodeKind::Error,
-                }
-            }
+            b'*' => self.alias(false),
             _ => return self.plain_block(parent_indent, ctx),
         };
+        self.skip_inline_blanks();
+        if matches!(node.kind, NodeKind::Mapping { .. } | NodeKind::Sequence { .. })
+            && self.peek() == b':'
+            && (is_blank(self.byte(self.pos + 1)) || self.is_eol(self.pos + 1))
+        {
+            // `[a, b]: value`
+            self.error(
+                SyntaxErrorKind::Unsupported,
+                node.range,
+                "only scalars can be mapping keys",
+            );
+            self.pos = self.trim_comment(self.pos, self.line_end(self.pos));
+        }
         self.finish_line();
         node
     }
 
-    fn token_end(&self, at: usize) -> usize {
-        let mut i = at;
-        while i < self.b.len() && !is_blank(self.byte(i)) && !self.is_eol(i) {
-            i += 1;
+    fn alias(&mut self, in_flow: bool) -> Node {
+        let at = self.pos;
+        let end = self.token_end(at, in_flow);
+        self.error(
+            SyntaxErrorKind::Unsupported,
+            TextRange::new(at, end),
+            "YAML aliases are not supported in pipelines",
+        );
+        self.pos = end;
+        Node {
+            range: TextRange::new(at, end),
+            kind: NodeKind::Error,
         }
-        i
     }
 
     /// An unquoted value starting with `{{`: kept as the template string it was meant to be.
     fn unquoted_template(&mut self, in_flow: bool) -> Node {
         let at = self.pos;
         let line_end = self.line_end(at);
-        let mut end = match self.text[at..line_end].find("}}") {
-            Some(i) => at + i + 2,
-            None => line_end,
-        };
-        // The value goes on to the end of the plain scalar it heads (`{{a.b}} and more`).
-        let mut i = end;
-        while i < line_end {
-            let c = self.byte(i);
-            if self.is_comment_start(i) || (in_flow && matches!(c, b',' | b']' | b'}')) {
-                break;
-            }
-            i += 1;
+        let close = self.text[at..line_end].find("}}").map(|i| at + i + 2);
+        // The value goes on to the end of the plain scalar it heads (`{{a.b}} and more`); a template still being
+        // typed (`{{a.`) ends where a plain scalar would.
+        let min_end = close.unwrap_or(at + 2);
+        let mut end = min_end;
+        while end < line_end
+            && !self.is_comment_start(end)
+            && !(in_flow && matches!(self.byte(end), b',' | b']' | b'}'))
+        {
+            end += 1;
         }
-        while i > end && is_blank(self.byte(i - 1)) {
-            i -= 1;
+        while end > min_end && is_blank(self.byte(end - 1)) {
+            end -= 1;
         }
-        end = end.max(i);
-        let raw = &self.text[at..end];
         self.error(
             SyntaxErrorKind::UnquotedTemplate,
             TextRange::new(at, end),
@@ -670,7 +862,7 @@ impl<'a> Parser<'a> {
             range: TextRange::new(at, end),
             kind: NodeKind::Scalar(Scalar {
                 style: ScalarStyle::Plain,
-                value: raw.to_string(),
+                value: self.text[at..end].to_string(),
                 unquoted_template: true,
             }),
         }
@@ -681,13 +873,20 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let line_end = self.line_end(start);
         let end = self.trim_comment(start, line_end);
-        if ctx != Ctx::Root {
-            if let Some(i) = self.text[start..end].find(": ") {
+        if ctx == Ctx::MapValue && self.is_seq_indicator(start) {
+            self.invalid(
+                TextRange::new(start, start + 1),
+                "a list cannot start on the line of its key; put its `- ` items on the lines below",
+            );
+        } else if ctx != Ctx::Root {
+            let inner_colon = (start..end)
+                .find(|&i| self.byte(i) == b':' && is_blank(self.byte(i + 1)));
+            if let Some(i) = inner_colon {
                 self.invalid(
-                    TextRange::new(start + i, start + i + 1),
+                    TextRange::new(i, i + 1),
                     "`: ` inside an unquoted value starts a nested mapping; quote the value",
                 );
-            } else if self.text[start..end].ends_with(':') {
+            } else if self.byte(end - 1) == b':' {
                 self.invalid(
                     TextRange::new(end - 1, end),
                     "`:` at the end of an unquoted value starts a nested mapping; quote the value",
@@ -696,22 +895,19 @@ impl<'a> Parser<'a> {
         }
         let mut value = self.text[start..end].to_string();
         let mut last_end = end;
-        let has_comment = end < line_end && self.find_comment(start, line_end).is_some();
-        if has_comment {
-            let c = self.find_comment(start, line_end).expect("checked");
-            self.comments.push(Comment {
-                range: TextRange::new(c, line_end),
-            });
+        let comment = self.find_comment(end, line_end);
+        if let Some(c) = comment {
+            self.comment(c, line_end);
         }
         self.pos = self.next_line_start(line_end);
-        if !has_comment {
-            // Continuation lines: more indented than the parent, not a key, not a comment.
+        // A comment ends a plain scalar; otherwise it goes on over lines more indented than its parent that are
+        // neither keys nor comments.
+        if comment.is_none() {
             while let Some((blank_lines, next)) = self.peek_next_line(self.pos) {
                 if (self.col(next) as isize) <= parent_indent
                     || self.byte(next) == b'#'
                     || self.key_colon(next).is_some()
-                    || self.is_doc_marker(next, b"---")
-                    || self.is_doc_marker(next, b"...")
+                    || self.is_any_doc_marker(next)
                 {
                     break;
                 }
@@ -725,13 +921,8 @@ impl<'a> Parser<'a> {
                 value.push_str(&self.text[next..text_end]);
                 last_end = text_end;
                 self.pos = self.next_line_start(next_end);
-                if text_end < next_end {
-                    let c = self
-                        .find_comment(next, next_end)
-                        .expect("trimmed a comment");
-                    self.comments.push(Comment {
-                        range: TextRange::new(c, next_end),
-                    });
+                if let Some(c) = self.find_comment(text_end, next_end) {
+                    self.comment(c, next_end);
                     break;
                 }
             }
@@ -747,50 +938,24 @@ impl<'a> Parser<'a> {
     }
 
     /// A single- or double-quoted scalar. One that is not closed before a line that starts a new element ends
-    /// with its first line, so the rest of the document still parses.
+    /// with the last line that could continue it, so the rest of the document still parses.
     fn quoted(&mut self, parent_indent: isize) -> Node {
         let open = self.pos;
         let quote = self.peek();
         let mut i = open + 1;
         let mut line_end = self.line_end(i);
-        loop {
+        let close = loop {
             if i >= line_end {
                 // The line ends inside the string: go on only if the next line can be a continuation.
                 let next_start = self.next_line_start(line_end);
-                let continues = next_start < self.b.len()
-                    && match self.peek_next_line(next_start) {
-                        Some((_, next)) => {
-                            (self.col(next) as isize) > parent_indent
-                                && !(self.key_colon(next).is_some()
-                                    && self.find_quote_in_line(next, quote).is_none())
-                        }
-                        None => false,
-                    };
+                let continues = self.peek_next_line(next_start).is_some_and(|(_, next)| {
+                    (self.col(next) as isize) > parent_indent
+                        && !self.is_any_doc_marker(next)
+                        && !(self.key_colon(next).is_some()
+                            && memchr(quote, &self.b[next..self.line_end(next)]).is_none())
+                });
                 if !continues {
-                    let what = if quote == b'"' { "double" } else { "single" };
-                    self.invalid(
-                        TextRange::new(open, open + 1),
-                        format!("unterminated {what}-quoted string"),
-                    );
-                    let raw = &self.text[open + 1..line_end];
-                    let value = if quote == b'"' {
-                        self.unescape_double(raw, open + 1)
-                    } else {
-                        raw.replace("''", "'")
-                    };
-                    self.pos = line_end;
-                    return Node {
-                        range: TextRange::new(open, line_end),
-                        kind: NodeKind::Scalar(Scalar {
-                            style: if quote == b'"' {
-                                ScalarStyle::DoubleQuoted
-                            } else {
-                                ScalarStyle::SingleQuoted
-                            },
-                            value,
-                            unquoted_template: false,
-                        }),
-                    };
+                    break None;
                 }
                 i = next_start;
                 line_end = self.line_end(i);
@@ -806,22 +971,25 @@ impl<'a> Parser<'a> {
                     i += 2;
                     continue;
                 }
-                break;
+                break Some(i);
             }
             i += 1;
-        }
-        let close = i;
-        let raw = &self.text[open + 1..close];
-        let value = if raw.contains('\n') {
-            fold_quoted(raw, quote, |s| self.unescape_double(s, open + 1))
-        } else if quote == b'"' {
-            self.unescape_double(raw, open + 1)
-        } else {
-            raw.replace("''", "'")
         };
-        self.pos = close + 1;
+        let (body_end, end) = match close {
+            Some(close) => (close, close + 1),
+            None => {
+                let what = if quote == b'"' { "double" } else { "single" };
+                self.invalid(
+                    TextRange::new(open, open + 1),
+                    format!("unterminated {what}-quoted string"),
+                );
+                (line_end, line_end)
+            }
+        };
+        let value = self.decode_quoted(open + 1, body_end, quote);
+        self.pos = end;
         Node {
-            range: TextRange::new(open, close + 1),
+            range: TextRange::new(open, end),
             kind: NodeKind::Scalar(Scalar {
                 style: if quote == b'"' {
                     ScalarStyle::DoubleQuoted
@@ -834,69 +1002,113 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn find_quote_in_line(&self, at: usize, quote: u8) -> Option<usize> {
-        let end = self.line_end(at);
-        (at..end).find(|&i| self.byte(i) == quote)
-    }
-
-    /// Decodes the escapes of a double-quoted scalar; a bad escape is reported and kept as written.
-    fn unescape_double(&self, raw: &str, _at: usize) -> String {
-        if !raw.contains('\\') {
+    /// The value of the quoted scalar body `from..to`: escapes decoded (`''` in single quotes, `\` escapes in
+    /// double quotes) and line breaks folded. A bad escape is reported and kept as written.
+    fn decode_quoted(&mut self, from: usize, to: usize, quote: u8) -> String {
+        let raw = &self.text[from..to];
+        let escape = if quote == b'"' { '\\' } else { '\'' };
+        if !raw.contains([escape, '\n']) {
             return raw.to_string();
         }
+        let b = raw.as_bytes();
         let mut out = String::with_capacity(raw.len());
-        let mut chars = raw.chars();
-        while let Some(c) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
-            }
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') | Some('\t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some('0') => out.push('\0'),
-                Some('a') => out.push('\u{7}'),
-                Some('b') => out.push('\u{8}'),
-                Some('e') => out.push('\u{1b}'),
-                Some('f') => out.push('\u{c}'),
-                Some('v') => out.push('\u{b}'),
-                Some(' ') => out.push(' '),
-                Some('"') => out.push('"'),
-                Some('/') => out.push('/'),
-                Some('\\') => out.push('\\'),
-                Some('N') => out.push('\u{85}'),
-                Some('_') => out.push('\u{a0}'),
-                Some('L') => out.push('\u{2028}'),
-                Some('P') => out.push('\u{2029}'),
-                Some(k @ ('x' | 'u' | 'U')) => {
-                    let n = match k {
-                        'x' => 2,
-                        'u' => 4,
-                        _ => 8,
-                    };
-                    let hex: String = chars.clone().take(n).collect();
-                    match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                        Some(ch) if hex.len() == n => {
-                            out.push(ch);
-                            for _ in 0..n {
-                                chars.next();
-                            }
-                        }
-                        _ => {
-                            out.push('\\');
-                            out.push(k);
-                        }
-                    }
+        // The length of `out` without the white space written at its end: folding drops that white space, but
+        // not white space written as an escape.
+        let mut keep = 0;
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b' ' | b'\t' => {
+                    out.push(b[i] as char);
+                    i += 1;
+                    continue;
                 }
-                Some(other) => {
-                    out.push('\\');
-                    out.push(other);
+                b'\n' | b'\r' if line_break_len(b, i) > 0 => {
+                    out.truncate(keep);
+                    i = fold_breaks(b, i, &mut out, false);
                 }
-                None => out.push('\\'),
+                b'\'' if quote == b'\'' => {
+                    out.push('\'');
+                    i += if b.get(i + 1) == Some(&b'\'') { 2 } else { 1 };
+                }
+                b'\\' if quote == b'"' => i = self.escape(raw, from, i, &mut out),
+                _ => {
+                    let c = raw[i..].chars().next().expect("in bounds");
+                    out.push(c);
+                    i += c.len_utf8();
+                }
             }
+            keep = out.len();
         }
         out
+    }
+
+    /// Decodes the escape sequence at `raw[i]` (a `\`) into `out`; returns the index after it.
+    fn escape(&mut self, raw: &str, from: usize, i: usize, out: &mut String) -> usize {
+        let b = raw.as_bytes();
+        let Some(c) = raw[i + 1..].chars().next() else {
+            // A backslash ending an unterminated string.
+            out.push('\\');
+            return i + 1;
+        };
+        let simple = match c {
+            '0' => Some('\0'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            't' | '\t' => Some('\t'),
+            'n' => Some('\n'),
+            'v' => Some('\u{b}'),
+            'f' => Some('\u{c}'),
+            'r' => Some('\r'),
+            'e' => Some('\u{1b}'),
+            ' ' => Some(' '),
+            '"' => Some('"'),
+            '/' => Some('/'),
+            '\\' => Some('\\'),
+            'N' => Some('\u{85}'),
+            '_' => Some('\u{a0}'),
+            'L' => Some('\u{2028}'),
+            'P' => Some('\u{2029}'),
+            _ => None,
+        };
+        if let Some(decoded) = simple {
+            out.push(decoded);
+            return i + 2;
+        }
+        if line_break_len(b, i + 1) > 0 {
+            // An escaped line break joins the lines without a space.
+            return fold_breaks(b, i + 1, out, true);
+        }
+        let digits = match c {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => 0,
+        };
+        if digits > 0 {
+            let decoded = raw
+                .get(i + 2..i + 2 + digits)
+                .filter(|hex| hex.bytes().all(|d| d.is_ascii_hexdigit()))
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .and_then(char::from_u32);
+            if let Some(decoded) = decoded {
+                out.push(decoded);
+                return i + 2 + digits;
+            }
+        }
+        let end = i + 1 + c.len_utf8();
+        let message = if digits > 0 {
+            format!("invalid escape `\\{c}`: expected {digits} hexadecimal digits of a Unicode character")
+        } else {
+            format!(
+                "invalid escape `\\{}`; write `\\\\` for a backslash",
+                c.escape_debug()
+            )
+        };
+        self.invalid(TextRange::new(from + i, from + end), message);
+        out.push('\\');
+        out.push(c);
+        end
     }
 
     /// A literal (`|`) or folded (`>`) block scalar.
@@ -904,12 +1116,17 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let folded = self.peek() == b'>';
         self.pos += 1;
-        let mut chomp = b' ';
+        let mut chomp = None;
         let mut explicit_indent = None;
-        while matches!(self.peek(), b'+' | b'-' | b'1'..=b'9') {
+        // At most one chomping and one indentation indicator, in either order; anything else is reported by
+        // `finish_line`.
+        loop {
             match self.peek() {
-                c @ (b'+' | b'-') => chomp = c,
-                d => explicit_indent = Some((d - b'0') as usize),
+                c @ (b'+' | b'-') if chomp.is_none() => chomp = Some(c),
+                d @ b'1'..=b'9' if explicit_indent.is_none() => {
+                    explicit_indent = Some(usize::from(d - b'0'));
+                }
+                _ => break,
             }
             self.pos += 1;
         }
@@ -930,14 +1147,13 @@ impl<'a> Parser<'a> {
                 let line_start = self.pos;
                 let line_end = self.line_end(line_start);
                 let line = &self.text[line_start..line_end];
-                let blank = line.bytes().all(is_blank);
-                if blank {
+                if line.bytes().all(is_blank) {
                     lines.push(line.get(indent..).unwrap_or(""));
                     self.pos = self.next_line_start(line_end);
                     continue;
                 }
                 let col = line.bytes().take_while(|c| *c == b' ').count();
-                if col < indent {
+                if col < indent || (indent == 0 && self.is_any_doc_marker(line_start)) {
                     break;
                 }
                 lines.push(&line[indent..]);
@@ -958,14 +1174,14 @@ impl<'a> Parser<'a> {
             body_lines.join("\n")
         };
         match chomp {
-            b'-' => {}
-            b'+' => {
+            Some(b'-') => {}
+            Some(_) => {
                 if !body_lines.is_empty() {
                     value.push('\n');
                 }
                 value.extend(std::iter::repeat_n('\n', trailing_blank));
             }
-            _ => {
+            None => {
                 if !body_lines.is_empty() {
                     value.push('\n');
                 }
@@ -988,41 +1204,62 @@ impl<'a> Parser<'a> {
     // ---- flow collections ---------------------------------------------------------------------------------------
 
     /// Skips white space, line breaks and comments inside a flow collection. Returns false when the collection
-    /// cannot go on: the text ended, or a line starts at or left of the enclosing block's indentation.
+    /// cannot go on: the text ended, or a line starts at or left of the enclosing block's indentation. The cursor
+    /// then stays at the end of the last line the collection may own.
     fn flow_skip(&mut self, parent_indent: isize) -> bool {
         loop {
             self.skip_inline_blanks();
             if self.is_comment_start(self.pos) {
                 let end = self.line_end(self.pos);
-                self.comments.push(Comment {
-                    range: TextRange::new(self.pos, end),
-                });
+                self.comment(self.pos, end);
                 self.pos = end;
             }
             if self.at_eof() {
                 return false;
             }
-            if self.is_eol(self.pos) {
-                let next = self.next_line_start(self.pos);
-                match self.peek_next_line(next) {
-                    Some((_, content))
-                        if (self.col(content) as isize) > parent_indent
-                            || matches!(self.byte(content), b']' | b'}') =>
-                    {
-                        self.pos = content;
-                        continue;
-                    }
-                    _ => {
-                        return false;
-                    }
-                }
+            if !self.is_eol(self.pos) {
+                return true;
             }
-            return true;
+            let next = self.next_line_start(self.pos);
+            match self.peek_next_line(next) {
+                // Comment lines inside a collection may sit at any indentation.
+                Some((_, content))
+                    if self.is_comment_start(content)
+                        || (!self.is_any_doc_marker(content)
+                            && ((self.col(content) as isize) > parent_indent
+                                || matches!(self.byte(content), b']' | b'}'))) =>
+                {
+                    self.pos = content;
+                }
+                _ => return false,
+            }
         }
     }
 
     fn flow_collection(&mut self, parent_indent: isize) -> Node {
         let open = self.pos;
+        if self.depth >= MAX_DEPTH {
+            let end = self.trim_comment(open, self.line_end(open));
+            self.invalid(
+                TextRange::new(open, open + 1),
+                "collections are nested too deeply",
+            );
+            self.pos = end;
+            return Node {
+                range: TextRange::new(open, end),
+                kind: NodeKind::Error,
+            };
+        }
+        self.depth += 1;
+        let close = if self.peek() == b'{' { b'}' } else { b']' };
+        self.flow_closers.push(close);
+        let node = self.flow_collection_inner(open, parent_indent);
+        self.flow_closers.pop();
+        self.depth -= 1;
+        node
+    }
+
+    fn flow_collection_inner(&mut self, open: usize, parent_indent: isize) -> Node {
         let is_map = self.peek() == b'{';
         let close = if is_map { b'}' } else { b']' };
         self.pos += 1;
@@ -1042,6 +1279,11 @@ impl<'a> Parser<'a> {
                 break;
             }
             if matches!(c, b']' | b'}') {
+                let outer = self.flow_closers[..self.flow_closers.len() - 1].contains(&c);
+                if outer {
+                    // It closes an enclosing collection: this one was left open.
+                    break;
+                }
                 self.invalid(
                     TextRange::new(self.pos, self.pos + 1),
                     format!("expected `{}`, found `{}`", close as char, c as char),
@@ -1063,17 +1305,19 @@ impl<'a> Parser<'a> {
             end = end.max(first.range.end());
             let mut pair = None;
             if self.flow_skip(parent_indent) && self.peek() == b':' {
+                let colon = self.pos;
                 self.pos += 1;
                 let value = if self.flow_skip(parent_indent)
                     && !matches!(self.peek(), b',' | b']' | b'}')
                 {
                     self.flow_node(parent_indent)
                 } else {
-                    null_at(self.pos)
+                    null_at(colon + 1)
                 };
                 end = end.max(value.range.end());
                 pair = Some(value);
             }
+            let element_end = self.pos;
             if is_map {
                 let value = pair.unwrap_or_else(|| null_at(first.range.end()));
                 entries.push(self.flow_entry(first, value));
@@ -1095,22 +1339,29 @@ impl<'a> Parser<'a> {
             }
             match self.peek() {
                 b',' => self.pos += 1,
-                c if c == close => {}
                 b']' | b'}' => {}
                 _ => {
                     let at = self.pos;
+                    if at > self.line_end(element_end) {
+                        // A `,` missing at the end of a line: what follows is the next element.
+                        self.invalid(
+                            TextRange::new(at, self.char_end(at)),
+                            "expected `,` before this element",
+                        );
+                        continue;
+                    }
                     self.invalid(
-                        TextRange::new(at, at + 1),
+                        TextRange::new(at, self.char_end(at)),
                         format!("expected `,` or `{}`", close as char),
                     );
-                    // Skip to the next separator on this line, or give up on the collection.
+                    // Skip to the next separator on this line, or to the line's end.
                     let line_end = self.line_end(at);
-                    match (at..line_end).find(|&i| matches!(self.byte(i), b',' | b']' | b'}')) {
-                        Some(i) => self.pos = i,
-                        None => {
-                            self.pos = line_end;
-                        }
-                    }
+                    self.pos =
+                        match (at..line_end).find(|&i| matches!(self.byte(i), b',' | b']' | b'}')) {
+                            Some(i) if self.byte(i) == b',' => i + 1,
+                            Some(i) => i,
+                            None => line_end,
+                        };
                 }
             }
         }
@@ -1123,10 +1374,6 @@ impl<'a> Parser<'a> {
                     close as char
                 ),
             );
-            // Resume at the line where the collection was cut off.
-            if !self.at_eof() {
-                self.pos = self.next_line_start(self.pos);
-            }
         }
         Node {
             range: TextRange::new(open, end),
@@ -1144,7 +1391,9 @@ impl<'a> Parser<'a> {
     fn flow_entry(&mut self, key: Node, value: Node) -> Entry {
         let key_text = match &key.kind {
             NodeKind::Scalar(s) => s.value.clone(),
-            _ => {
+            // Already reported.
+            NodeKind::Error => String::new(),
+            NodeKind::Mapping { .. } | NodeKind::Sequence { .. } => {
                 self.error(
                     SyntaxErrorKind::Unsupported,
                     key.range,
@@ -1161,74 +1410,100 @@ impl<'a> Parser<'a> {
     }
 
     fn flow_node(&mut self, parent_indent: isize) -> Node {
+        if matches!(self.peek(), b'&' | b'!') {
+            let at = self.pos;
+            let end = self.properties_end(at, true);
+            self.report_properties(at, end, true);
+            self.pos = end;
+            if self.is_eol(end) || self.is_comment_start(end) || matches!(self.peek(), b',' | b']' | b'}') {
+                return null_at(end);
+            }
+        }
         let at = self.pos;
         match self.peek() {
             b'"' | b'\'' => self.quoted(parent_indent),
             b'{' if self.byte(at + 1) == b'{' => self.unquoted_template(true),
             b'[' | b'{' => self.flow_collection(parent_indent),
-            b'&' | b'!' | b'*' => {
-                let mut end = at;
-                while end < self.b.len()
-                    && !is_blank(self.byte(end))
-                    && !self.is_eol(end)
-                    && !matches!(self.byte(end), b',' | b']' | b'}')
-                {
-                    end += 1;
-                }
-                self.error(
-                    SyntaxErrorKind::Unsupported,
-                    TextRange::new(at, end),
-                    "YAML anchors, aliases and tags are not supported in pipelines",
-                );
-                self.pos = end;
-                Node {
-                    range: TextRange::new(at, end),
-                    kind: NodeKind::Error,
-                }
+            b'*' => self.alias(true),
+            _ => self.flow_plain(parent_indent),
+        }
+    }
+
+    /// The end of a plain scalar's text on the line of `at` inside a flow collection: where scanning stopped, and
+    /// where the text ends without trailing blanks.
+    fn flow_plain_line(&self, at: usize) -> (usize, usize) {
+        let line_end = self.line_end(at);
+        let mut i = at;
+        while i < line_end {
+            let c = self.byte(i);
+            if matches!(c, b',' | b'[' | b']' | b'{' | b'}') || self.is_comment_start(i) {
+                break;
             }
-            _ => {
-                let line_end = self.line_end(at);
-                let mut i = at;
-                while i < line_end {
-                    let c = self.byte(i);
-                    if matches!(c, b',' | b'[' | b']' | b'{' | b'}') || self.is_comment_start(i) {
-                        break;
-                    }
-                    if c == b':'
-                        && (i + 1 >= line_end
-                            || matches!(self.byte(i + 1), b' ' | b'\t' | b',' | b']' | b'}'))
-                    {
-                        break;
-                    }
-                    i += 1;
-                }
-                let mut end = i;
-                while end > at && is_blank(self.byte(end - 1)) {
-                    end -= 1;
-                }
-                self.pos = i;
-                if end == at {
-                    self.invalid(
-                        TextRange::new(at, (at + 1).min(line_end.max(at))),
-                        "expected a value",
-                    );
-                    if i == at && i < line_end {
-                        self.pos = i + 1;
-                    }
-                    return Node {
-                        range: TextRange::empty(at),
-                        kind: NodeKind::Error,
-                    };
-                }
-                Node {
-                    range: TextRange::new(at, end),
-                    kind: NodeKind::Scalar(Scalar {
-                        style: ScalarStyle::Plain,
-                        value: self.text[at..end].to_string(),
-                        unquoted_template: false,
-                    }),
-                }
+            if c == b':'
+                && (i + 1 >= line_end
+                    || matches!(self.byte(i + 1), b' ' | b'\t' | b',' | b']' | b'}'))
+            {
+                break;
             }
+            i += 1;
+        }
+        let mut end = i;
+        while end > at && is_blank(self.byte(end - 1)) {
+            end -= 1;
+        }
+        (i, end)
+    }
+
+    /// A plain scalar inside a flow collection, possibly continued on the lines below.
+    fn flow_plain(&mut self, parent_indent: isize) -> Node {
+        let at = self.pos;
+        let mut line_end = self.line_end(at);
+        let (stop, end) = self.flow_plain_line(at);
+        self.pos = stop;
+        if end == at {
+            self.invalid(
+                TextRange::new(at, self.char_end(at).min(line_end.max(at))),
+                "expected a value",
+            );
+            if stop == at && stop < line_end {
+                self.pos = self.char_end(at);
+            }
+            return Node {
+                range: TextRange::empty(at),
+                kind: NodeKind::Error,
+            };
+        }
+        let mut value = self.text[at..end].to_string();
+        let mut last_end = end;
+        while self.pos == line_end {
+            let Some((blank_lines, next)) = self.peek_next_line(self.next_line_start(line_end)) else {
+                break;
+            };
+            if (self.col(next) as isize) <= parent_indent
+                || self.is_any_doc_marker(next)
+                || matches!(self.byte(next), b',' | b'[' | b']' | b'{' | b'}' | b'#' | b':')
+                || self.key_colon(next).is_some()
+            {
+                break;
+            }
+            let (next_stop, next_end) = self.flow_plain_line(next);
+            if blank_lines == 0 {
+                value.push(' ');
+            } else {
+                value.extend(std::iter::repeat_n('\n', blank_lines));
+            }
+            value.push_str(&self.text[next..next_end]);
+            last_end = next_end;
+            self.pos = next_stop;
+            line_end = self.line_end(next);
+        }
+        Node {
+            range: TextRange::new(at, last_end),
+            kind: NodeKind::Scalar(Scalar {
+                style: ScalarStyle::Plain,
+                value,
+                unquoted_template: false,
+            }),
         }
     }
 }
@@ -1244,44 +1519,39 @@ fn null_at(at: usize) -> Node {
     }
 }
 
-/// Line folding of a multi-line quoted scalar: a single line break becomes a space, each further empty line a
-/// newline; white space around breaks is dropped.
-fn fold_quoted(raw: &str, quote: u8, unescape: impl Fn(&str) -> String) -> String {
-    let lines: Vec<&str> = raw.split('\n').collect();
-    let mut out = String::new();
-    let mut pending_breaks = 0usize;
-    for (i, line) in lines.iter().enumerate() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let mut piece = if i == 0 {
-            line
-        } else {
-            line.trim_start_matches([' ', '\t'])
-        };
-        if i + 1 < lines.len() {
-            piece = piece.trim_end_matches([' ', '\t']);
+/// The length of the line break (`\n` or `\r\n`) at `b[i]`, or 0.
+fn line_break_len(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b'\n') => 1,
+        Some(b'\r') if b.get(i + 1) == Some(&b'\n') => 2,
+        _ => 0,
+    }
+}
+
+/// Line folding inside a quoted scalar, from the line break at `b[i]`: the indentation of the following lines is
+/// dropped, a single break becomes a space (nothing after an escaped break) and each empty line a newline.
+/// Returns the index of the next line's first character.
+fn fold_breaks(b: &[u8], i: usize, out: &mut String, escaped: bool) -> usize {
+    let mut i = i + line_break_len(b, i);
+    let mut empty_lines = 0;
+    loop {
+        while i < b.len() && is_blank(b[i]) {
+            i += 1;
         }
-        if i > 0 && piece.is_empty() && i + 1 < lines.len() {
-            pending_breaks += 1;
-            continue;
-        }
-        if i > 0 {
-            let escaped_break = quote == b'"' && out.ends_with('\\') && !out.ends_with("\\\\");
-            if escaped_break {
-                out.pop();
-            } else if pending_breaks > 0 {
-                out.extend(std::iter::repeat_n('\n', pending_breaks));
-            } else {
-                out.push(' ');
+        match line_break_len(b, i) {
+            0 => break,
+            n => {
+                empty_lines += 1;
+                i += n;
             }
         }
-        pending_breaks = 0;
-        out.push_str(piece);
     }
-    if quote == b'"' {
-        unescape(&out)
-    } else {
-        out.replace("''", "'")
+    if empty_lines > 0 {
+        out.extend(std::iter::repeat_n('\n', empty_lines));
+    } else if !escaped {
+        out.push(' ');
     }
+    i
 }
 
 /// Folding of a `>` block scalar: lines of text are joined with spaces; empty lines and more-indented lines keep

@@ -1,1 +1,63 @@
+//! The workspace layer of odp: configuration (`odp.toml`), which files are pipelines, and where the registry
+//! comes from. This is where the front ends' IO lives; the analysis core below does none.
 
+pub mod config;
+pub mod discover;
+pub mod registry_source;
+
+use std::path::PathBuf;
+
+pub use config::{CONFIG_FILE, Config, LoadedConfig, config_schema, find_config, load_config};
+pub use discover::{PipelineMatcher, discover, has_modeline, has_pipeline_extension};
+pub use registry_source::{LoadedRegistry, RegistrySource, load_registry};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    Config {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("bad glob `{glob}`: {message}")]
+    Glob { glob: String, message: String },
+    #[error("{}: no such file or directory", .0.display())]
+    NotFound(PathBuf),
+    #[error("registry {origin}: {message}")]
+    Registry { origin: String, message: String },
+}
+
+/// Where odp keeps caches (fetched registries) and state (the event outbox): `ODP_STATE_DIR`, else the user's
+/// cache directory (`$XDG_CACHE_HOME/odp`, `~/.cache/odp`).
+pub fn state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("ODP_STATE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("odp")
+}
+
+/// The registry location by precedence: flag, then `ODP_REGISTRY`, then `odp.toml`, then the bundled one.
+pub fn registry_source(
+    flag: Option<&str>,
+    config: &LoadedConfig,
+    cwd: &std::path::Path,
+) -> RegistrySource {
+    if let Some(spec) = flag {
+        return RegistrySource::parse(spec, cwd);
+    }
+    if let Some(spec) = std::env::var("ODP_REGISTRY").ok().filter(|s| !s.is_empty()) {
+        return RegistrySource::parse(&spec, cwd);
+    }
+    match &config.config.registry {
+        Some(spec) => RegistrySource::parse(spec, &config.root),
+        None => RegistrySource::Bundled,
+    }
+}
