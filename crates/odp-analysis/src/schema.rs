@@ -162,8 +162,23 @@ fn schema_of<T: JsonSchema>() -> Value {
 }
 
 /// `schemas/pipeline.schema.json`.
+///
+/// The method ids of the bundled registry are listed as `examples` of `method`, which yaml-language-server offers
+/// as completions.
 pub fn pipeline_schema() -> Value {
-    schema_of::<PipelineDoc>()
+    let mut schema = schema_of::<PipelineDoc>();
+    let ids: Vec<Value> = crate::Registry::bundled()
+        .methods()
+        .iter()
+        .map(|m| Value::String(m.id().to_string()))
+        .collect();
+    if let Some(method) = schema.pointer_mut("/$defs/StepDoc/properties/method") {
+        method["examples"] = Value::Array(ids);
+    }
+    if let Some(inputs) = schema.pointer_mut("/properties/inputs") {
+        inputs["propertyNames"] = serde_json::json!({ "pattern": IDENTIFIER_PATTERN });
+    }
+    schema
 }
 
 /// `schemas/registry.schema.json`.

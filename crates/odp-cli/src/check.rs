@@ -128,7 +128,8 @@ pub fn run_check(args: &CheckArgs) -> u8 {
                             .filter(|d| d.severity == Severity::Error)
                             .count();
                         let total: usize = reports.iter().map(|r| r.diagnostics.len()).sum();
-                        let files_with = reports.iter().filter(|r| !r.diagnostics.is_empty()).count();
+                        let files_with =
+                            reports.iter().filter(|r| !r.diagnostics.is_empty()).count();
                         writeln!(
                             out,
                             "Checked {} file{}: {} error{}, {} warning{} in {} file{}.",
@@ -168,7 +169,8 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn check_inner(args: &CheckArgs) -> Result<(Vec<FileReport>, Vec<String>), String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let explicit = match &args.config {
         Some(path) => Some(load_config(path).map_err(|e| e.to_string())?),
         None => None,
@@ -212,7 +214,9 @@ fn check_inner(args: &CheckArgs) -> Result<(Vec<FileReport>, Vec<String>), Strin
                 .map_err(|e| format!("{}: {e}", display_path(path, &cwd)))?;
             let dir = path.parent().unwrap_or(Path::new("."));
             let config = workspaces.config_for(dir).map_err(|e| e.to_string())?;
-            let registry = workspaces.registry_for(&config).map_err(|e| e.to_string())?;
+            let registry = workspaces
+                .registry_for(&config)
+                .map_err(|e| e.to_string())?;
             let analysis = analyze(&text, &Environment::new(&registry));
             Ok(FileReport {
                 path: display_path(path, &cwd),

@@ -4,6 +4,9 @@
 pub mod check;
 pub mod render;
 
+#[cfg(test)]
+mod generated;
+
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
@@ -34,8 +37,7 @@ impl ColorMode {
             ColorMode::Always => true,
             ColorMode::Never => false,
             ColorMode::Auto => {
-                stream_is_terminal
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         }
     }
@@ -105,7 +107,11 @@ pub fn codes_markdown() -> String {
         out.push('\n');
         out.push_str(&explain_text(*code).replacen(
             &format!("## {} ", code.id()),
-            &format!("<a id=\"{}\"></a>\n## {} ", code.id().to_lowercase(), code.id()),
+            &format!(
+                "<a id=\"{}\"></a>\n## {} ",
+                code.id().to_lowercase(),
+                code.id()
+            ),
             1,
         ));
     }

@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use codespan_reporting::diagnostic::{Diagnostic as Report, Label, LabelStyle, Severity as ReportSeverity};
+use codespan_reporting::diagnostic::{
+    Diagnostic as Report, Label, LabelStyle, Severity as ReportSeverity,
+};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::termcolor::WriteColor;
 use codespan_reporting::term::{self, Config};
@@ -26,11 +28,9 @@ pub fn human(out: &mut dyn WriteColor, files: &[FileReport]) -> std::io::Result<
                 Severity::Warning => ReportSeverity::Warning,
             };
             let mut labels = vec![Label::new(LabelStyle::Primary, (), d.range.as_range())];
-            labels.extend(
-                d.related
-                    .iter()
-                    .map(|r| Label::new(LabelStyle::Secondary, (), r.range.as_range()).with_message(&r.message)),
-            );
+            labels.extend(d.related.iter().map(|r| {
+                Label::new(LabelStyle::Secondary, (), r.range.as_range()).with_message(&r.message)
+            }));
             let mut notes = Vec::new();
             if let Some(help) = &d.help {
                 notes.push(format!("help: {help}"));

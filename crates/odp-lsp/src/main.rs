@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use odp_cli::{CheckArgs, exit};
 
 #[derive(Parser)]
-#[command(name = "odp-lsp", version, about = "The ODP pipeline language server and linter")]
+#[command(
+    name = "odp-lsp",
+    version,
+    about = "The ODP pipeline language server and linter"
+)]
 struct Cli {
     /// Speak LSP on stdin/stdout (the default; editors pass it).
     #[arg(long, global = false)]

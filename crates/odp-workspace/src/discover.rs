@@ -231,7 +231,10 @@ mod tests {
                     .into_owned()
             })
             .collect();
-        assert_eq!(names, ["a.odp.yaml", "b.odp.yml", "flows/x.yaml", "marked.yaml"]);
+        assert_eq!(
+            names,
+            ["a.odp.yaml", "b.odp.yml", "flows/x.yaml", "marked.yaml"]
+        );
 
         // An explicit path is always checked; a glob matches under the current directory.
         let found = discover(&[PathBuf::from("plain.yaml")], root, &matcher).unwrap();

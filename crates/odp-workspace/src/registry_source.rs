@@ -97,7 +97,13 @@ pub fn load_registry(source: &RegistrySource) -> Result<LoadedRegistry, Workspac
 fn cache_path(url: &str) -> PathBuf {
     let safe: String = url
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     state_dir().join("registries").join(format!("{safe}.yaml"))
 }

@@ -8,7 +8,12 @@ use clap_complete::Shell;
 use odp_cli::{CheckArgs, exit};
 
 #[derive(Parser)]
-#[command(name = "odp", version, about = "ODP data pipelines: check, and soon run", arg_required_else_help = true)]
+#[command(
+    name = "odp",
+    version,
+    about = "ODP data pipelines: check, and soon run",
+    arg_required_else_help = true
+)]
 struct Cli {
     /// Log filter for stderr, e.g. `info` or `odp=debug` [env: ODP_LOG; default: warn].
     #[arg(long, global = true, value_name = "FILTER")]

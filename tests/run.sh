@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The test command: installs what the test suites need, runs every suite, and ends with one line
+# `N passed, N failed`. Exit status 0 only when every suite ran and passed.
+#
+#   bash tests/run.sh
+#
+# Environment: CARGO_TARGET_DIR (build cache; .ci/run points it outside the clone).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+status=0
+
+note() { printf '\n== %s\n' "$*" >&2; }
+
+# --- Rust -------------------------------------------------------------------------------------------------------
+note "cargo fmt --check"
+if ! cargo fmt --all -- --check >/dev/null; then
+  echo "cargo fmt --check failed: run 'cargo fmt --all'" >&2
+  failed=$((failed + 1))
+  status=1
+fi
+
+note "Rust tests"
+log=$(mktemp)
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast --color never 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  # "Summary [ 1.2s] 120 tests run: 118 passed, 2 failed, 0 skipped"
+  summary=$(grep -E '^ *Summary ' "$log" | tail -n 1)
+  p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
+  f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+else
+  cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(sed -nE 's/^test result: .* ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$log" | paste -sd+ - | bc)
+  f=$(sed -nE 's/^test result: .* ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$log" | paste -sd+ - | bc)
+fi
+rm -f "$log"
+p=${p:-0}
+f=${f:-0}
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+  # The build or the runner itself failed: count it, so the summary never reads as green.
+  f=1
+fi
+if [ "$p" -eq 0 ]; then
+  echo "no Rust test ran" >&2
+  f=$((f + 1))
+fi
+passed=$((passed + p))
+failed=$((failed + f))
+[ "$rc" -eq 0 ] || status=1
+
+echo
+echo "${passed} passed, ${failed} failed"
+if [ "$failed" -ne 0 ]; then
+  status=1
+fi
+exit "$status"
