@@ -1,1 +1,134 @@
-fn main() {}
+//! Benchmarks of the analysis core (not run in CI). Results and commands are in BENCHMARKS.md.
+//!
+//! ```sh
+//! cargo run --release -p odp-bench -- big [--bytes 1010000] [--runs 30] [--write FILE]
+//! cargo run --release -p odp-bench -- file PATH [--runs 30]
+//! ```
+//!
+//! `big` generates a valid pipeline of about `--lines` lines (sources with flow and block params, transforms with
+//! whole-value and interpolated templates) and measures a cold full check: parse, model, registry and schema
+//! validation, templates and types. Each run analyses the text from scratch; the registry is loaded once, as a
+//! front end does.
+
+use std::time::{Duration, Instant};
+
+use odp_analysis::{Environment, Registry, analyze};
+
+const SOURCES: &[(&str, &str)] = &[
+    ("social.twitter.search", "results"),
+    ("social.reddit.search", "results"),
+    ("social.mastodon.search", "results"),
+    ("news.newsapi.search", "results"),
+];
+
+/// A pipeline of about `bytes` bytes (about 50 bytes a line, like the peers' benchmark file).
+fn generate_bytes(bytes: usize) -> String {
+    let probe = generate(1_000);
+    let steps = 1_000 * bytes / probe.len();
+    generate(steps)
+}
+
+/// A pipeline of `steps` steps, half sources, half transforms.
+fn generate(steps: usize) -> String {
+    let mut out = String::with_capacity(steps * 300);
+    out.push_str("# A generated pipeline for benchmarks.\nname: generated benchmark pipeline\n");
+    out.push_str("description: Many sources and transforms, every kind of template.\n");
+    out.push_str("inputs:\n  query:\n    type: string\n    default: artificial intelligence\n");
+    out.push_str("  limit:\n    type: integer\n    default: 50\n");
+    let sources = steps / 2;
+    out.push_str("sources:\n");
+    for i in 0..sources {
+        let (method, _) = SOURCES[i % SOURCES.len()];
+        out.push_str(&format!(
+            "  - name: source_{i}\n    description: Source number {i}, fetched in parallel with every other source of this generated pipeline; its posts feed the sentiment and summary transforms below.\n    method: {method}\n    params:\n      query: \"{{{{inputs.query}}}} #{i}\"\n      limit: \"{{{{inputs.limit}}}}\"\n    timeout: 30s\n    retry: {{max_attempts: 4, initial_interval: 500ms}}\n\n"
+        ));
+    }
+    out.push_str("transforms:\n");
+    for i in 0..steps - sources {
+        let src = i % sources;
+        if i % 2 == 0 {
+            out.push_str(&format!(
+                "  - name: sentiment_{i}\n    description: Sentiment of every post that source {src} returned, scored by the model service in batches of texts.\n    method: nlp.sentiment.analyze\n    params:\n      texts: \"{{{{source_{src}.results[*].text}}}}\"\n      language: en\n    timeout: 2m\n\n\n"
+            ));
+        } else {
+            out.push_str(&format!(
+                "  - name: summary_{i}\n    description: A short summary in bullets of what the posts of source {src} say about the query.\n    method: nlp.summary.generate\n    params:\n      texts: \"{{{{source_{src}.results[*].text}}}}\"\n      focus: \"What is said about {{{{inputs.query}}}} in {{{{source_{src}.count}}}} posts\"\n      max_words: 120\n      style: bullets   # a comment\n    timeout: 1m\n\n"
+            ));
+        }
+    }
+    out
+}
+
+fn stats(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = samples[samples.len() / 2];
+    format!(
+        "min {:.2} ms, median {:.2} ms, max {:.2} ms over {} runs",
+        ms(samples[0]),
+        ms(median),
+        ms(*samples.last().expect("runs")),
+        samples.len()
+    )
+}
+
+fn measure(text: &str, runs: usize) {
+    let registry = Registry::bundled();
+    let env = Environment::new(&registry);
+    // Correctness first: a benchmark of a file with errors measures the wrong thing.
+    let analysis = analyze(text, &env);
+    eprintln!(
+        "{} bytes, {} lines, {} steps, {} diagnostics",
+        text.len(),
+        text.lines().count(),
+        analysis.pipeline.steps.len(),
+        analysis.diagnostics.len()
+    );
+    for d in analysis.diagnostics.iter().take(3) {
+        eprintln!("  {} {}", d.code, d.message);
+    }
+    let mut parse_only = Vec::with_capacity(runs);
+    let mut full = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let parse = odp_syntax::parse(text);
+        parse_only.push(t.elapsed());
+        std::hint::black_box(parse);
+        let t = Instant::now();
+        let analysis = analyze(text, &env);
+        full.push(t.elapsed());
+        std::hint::black_box(analysis);
+    }
+    println!("parse only:  {}", stats(parse_only));
+    println!("full check:  {}", stats(full));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str, default: usize| -> usize {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let runs = flag("--runs", 30);
+    match args.first().map(String::as_str) {
+        Some("big") => {
+            let text = generate_bytes(flag("--bytes", 1_010_000));
+            if let Some(path) = args.iter().position(|a| a == "--write").and_then(|i| args.get(i + 1)) {
+                std::fs::write(path, &text).expect("write the generated pipeline");
+            }
+            measure(&text, runs);
+        }
+        Some("file") => {
+            let path = args.get(1).expect("a path");
+            let text = std::fs::read_to_string(path).expect("read the file");
+            measure(&text, runs);
+        }
+        _ => {
+            eprintln!("usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N]");
+            std::process::exit(2);
+        }
+    }
+}
