@@ -132,9 +132,13 @@ impl Code {
             .find(|c| c.id().eq_ignore_ascii_case(s) || c.name() == s)
     }
 
-    /// Where the code's documentation lives.
+    /// Where the code's documentation lives: its section of docs/codes.md in the repository.
     pub fn doc_url(self) -> String {
-        format!("https://odp.dev/codes/{}", self.id())
+        format!(
+            "{}/blob/main/docs/codes.md#{}",
+            env!("CARGO_PKG_REPOSITORY"),
+            self.id().to_lowercase()
+        )
     }
 }
 

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use odp_analysis::{Environment, Registry, Severity, analyze};
+use odp_analysis::{Applicability, Environment, Registry, Severity, analyze};
 use odp_workspace::{
-    LoadedConfig, PipelineMatcher, RegistrySource, WorkspaceError, find_config, load_config,
-    load_registry, registry_source,
+    Ignores, LoadedConfig, PipelineMatcher, RegistrySource, WorkspaceError, find_config,
+    load_config, load_registry, registry_source,
 };
 use rayon::prelude::*;
 
@@ -23,6 +23,10 @@ pub enum Format {
     Human,
     /// One JSON document with every file's diagnostics.
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -42,6 +46,18 @@ pub struct CheckArgs {
     /// When to colour the output (`auto` honours NO_COLOR and colours only terminals).
     #[arg(long, value_enum, default_value_t = ColorMode::Auto)]
     pub color: ColorMode,
+    /// Exit 1 when more than N warnings are found (errors always fail).
+    #[arg(long, value_name = "N")]
+    pub max_warnings: Option<usize>,
+    /// Apply the safe fixes (such as quoting a template) and report what changed.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix or --diff, also apply unsafe fixes (did-you-mean guesses, placeholders to fill in).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Show the fixes as a unified diff instead of writing them.
+    #[arg(long, conflicts_with = "fix")]
+    pub diff: bool,
 }
 
 /// Configurations and registries by directory, loaded once each.
@@ -51,6 +67,7 @@ struct Workspaces {
     cwd: PathBuf,
     configs: Mutex<HashMap<PathBuf, Arc<LoadedConfig>>>,
     registries: Mutex<HashMap<RegistrySource, Arc<Registry>>>,
+    ignores: Mutex<HashMap<PathBuf, Arc<Ignores>>>,
     warnings: Mutex<Vec<String>>,
 }
 
@@ -83,6 +100,21 @@ impl Workspaces {
         Ok(loaded)
     }
 
+    fn ignores_for(&self, config: &LoadedConfig) -> Result<Arc<Ignores>, WorkspaceError> {
+        let key = config.path.clone().unwrap_or_default();
+        if let Some(i) = self.ignores.lock().expect("lock").get(&key) {
+            return Ok(i.clone());
+        }
+        let (ignores, warnings) = Ignores::new(config)?;
+        self.warnings.lock().expect("lock").extend(warnings);
+        let ignores = Arc::new(ignores);
+        self.ignores
+            .lock()
+            .expect("lock")
+            .insert(key, ignores.clone());
+        Ok(ignores)
+    }
+
     fn registry_for(&self, config: &LoadedConfig) -> Result<Arc<Registry>, WorkspaceError> {
         let source = registry_source(self.registry_flag.as_deref(), config, &self.cwd);
         if let Some(r) = self.registries.lock().expect("lock").get(&source) {
@@ -104,63 +136,114 @@ fn display_path(path: &Path, cwd: &Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
+/// What a run found, for the summary and the exit code.
+struct Outcome {
+    reports: Vec<FileReport>,
+    warnings: Vec<String>,
+    /// Per fixed file: (path, fixes applied, diff).
+    fixed: Vec<(String, usize, String)>,
+}
+
 /// Runs `check` and returns the process exit code. Results go to stdout, problems with the run to stderr.
 pub fn run_check(args: &CheckArgs) -> u8 {
     let stdout = std::io::stdout();
     let mut err = std::io::stderr();
-    match check_inner(args) {
-        Ok((reports, warnings)) => {
-            for w in &warnings {
-                let _ = writeln!(err, "warning: {w}");
-            }
-            let color = args.color.enabled(stdout.is_terminal());
-            let result = match args.format {
-                Format::Human => {
-                    let mut out = StandardStream::stdout(if color {
-                        ColorChoice::Always
-                    } else {
-                        ColorChoice::Never
-                    });
-                    render::human(&mut out, &reports).and_then(|_| {
-                        let errors: usize = reports
-                            .iter()
-                            .flat_map(|r| &r.diagnostics)
-                            .filter(|d| d.severity == Severity::Error)
-                            .count();
-                        let total: usize = reports.iter().map(|r| r.diagnostics.len()).sum();
-                        let files_with =
-                            reports.iter().filter(|r| !r.diagnostics.is_empty()).count();
-                        writeln!(
-                            out,
-                            "Checked {} file{}: {} error{}, {} warning{} in {} file{}.",
-                            reports.len(),
-                            plural(reports.len()),
-                            errors,
-                            plural(errors),
-                            total - errors,
-                            plural(total - errors),
-                            files_with,
-                            plural(files_with),
-                        )
-                    })
-                }
-                Format::Json => render::json(&mut stdout.lock(), &reports),
-            };
-            if let Err(e) = result {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    let _ = writeln!(err, "error: cannot write the report: {e}");
-                    return exit::USAGE;
-                }
-            }
-            let has_errors = reports
-                .iter()
-                .any(|r| r.diagnostics.iter().any(|d| d.severity == Severity::Error));
-            if has_errors { exit::FINDINGS } else { exit::OK }
-        }
+    let outcome = match check_inner(args) {
+        Ok(outcome) => outcome,
         Err(message) => {
             let _ = writeln!(err, "error: {message}");
-            exit::USAGE
+            return exit::USAGE;
         }
+    };
+    for w in &outcome.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    let reports = &outcome.reports;
+    let errors: usize = reports
+        .iter()
+        .flat_map(|r| &r.diagnostics)
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings: usize = reports.iter().map(|r| r.diagnostics.len()).sum::<usize>() - errors;
+    let color = args.color.enabled(stdout.is_terminal());
+    let result = if args.diff {
+        let mut out = stdout.lock();
+        outcome
+            .fixed
+            .iter()
+            .try_for_each(|(_, _, diff)| out.write_all(diff.as_bytes()))
+    } else {
+        match args.format {
+            Format::Human => {
+                let mut out = StandardStream::stdout(if color {
+                    ColorChoice::Always
+                } else {
+                    ColorChoice::Never
+                });
+                render::human(&mut out, reports).and_then(|_| {
+                    let files_with = reports.iter().filter(|r| !r.diagnostics.is_empty()).count();
+                    writeln!(
+                        out,
+                        "Checked {} file{}: {} error{}, {} warning{} in {} file{}.",
+                        reports.len(),
+                        plural(reports.len()),
+                        errors,
+                        plural(errors),
+                        warnings,
+                        plural(warnings),
+                        files_with,
+                        plural(files_with),
+                    )
+                })
+            }
+            Format::Json => render::json(&mut stdout.lock(), reports),
+            Format::Sarif => {
+                let root = std::env::current_dir().unwrap_or_default();
+                render::sarif(&mut stdout.lock(), reports, &root)
+            }
+            Format::Github => render::github(&mut stdout.lock(), reports),
+        }
+    };
+    if let Err(e) = result {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = writeln!(err, "error: cannot write the report: {e}");
+            return exit::USAGE;
+        }
+    }
+    if args.fix || args.diff {
+        let total: usize = outcome.fixed.iter().map(|(_, n, _)| n).sum();
+        for (path, n, _) in &outcome.fixed {
+            if args.fix {
+                let _ = writeln!(
+                    err,
+                    "fixed {path}: {n} fix{}",
+                    if *n == 1 { "" } else { "es" }
+                );
+            }
+        }
+        let verb = if args.fix { "Fixed" } else { "Would fix" };
+        let _ = writeln!(
+            err,
+            "{verb} {total} problem{} in {} file{}; {errors} error{} and {warnings} warning{} remain.",
+            plural(total),
+            outcome.fixed.len(),
+            plural(outcome.fixed.len()),
+            plural(errors),
+            plural(warnings),
+        );
+    }
+    let too_many_warnings = args.max_warnings.is_some_and(|max| warnings > max);
+    if too_many_warnings {
+        let _ = writeln!(
+            err,
+            "error: {warnings} warnings exceed --max-warnings {}",
+            args.max_warnings.unwrap_or(0)
+        );
+    }
+    if errors > 0 || too_many_warnings {
+        exit::FINDINGS
+    } else {
+        exit::OK
     }
 }
 
@@ -168,7 +251,72 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn check_inner(args: &CheckArgs) -> Result<(Vec<FileReport>, Vec<String>), String> {
+/// Applies fixes until none applies (a fix can make room for another), at most a few rounds. Returns the final
+/// text, its diagnostics and how many fixes were applied.
+fn fix_until_stable(
+    mut text: String,
+    env: &Environment<'_>,
+    filter: &dyn Fn(&mut Vec<odp_analysis::Diagnostic>),
+    allow_unsafe: bool,
+) -> (String, Vec<odp_analysis::Diagnostic>, usize) {
+    let mut applied_total = 0;
+    for _ in 0..8 {
+        let mut diagnostics = analyze(&text, env).diagnostics;
+        filter(&mut diagnostics);
+        let edits: Vec<Vec<odp_analysis::TextEdit>> = diagnostics
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .filter(|f| allow_unsafe || f.applicability == Applicability::Safe)
+            .map(|f| f.edits.clone())
+            .collect();
+        let (next, applied) = apply_fixes(&text, &edits);
+        if applied == 0 {
+            return (text, diagnostics, applied_total);
+        }
+        applied_total += applied;
+        text = next;
+    }
+    let mut diagnostics = analyze(&text, env).diagnostics;
+    filter(&mut diagnostics);
+    (text, diagnostics, applied_total)
+}
+
+/// Applies whole fixes (all of a fix's edits, or none) that do not overlap an earlier one.
+fn apply_fixes(text: &str, fixes: &[Vec<odp_analysis::TextEdit>]) -> (String, usize) {
+    let mut taken: Vec<odp_analysis::TextEdit> = Vec::new();
+    let mut count = 0;
+    'fixes: for edits in fixes {
+        for e in edits {
+            let overlaps = taken.iter().any(|t| {
+                (e.range.start < t.range.end && t.range.start < e.range.end)
+                    || (e.range.is_empty() && t.range.is_empty() && e.range.start == t.range.start)
+                    || (e.range.is_empty()
+                        && t.range.start < e.range.start
+                        && e.range.start < t.range.end)
+                    || (t.range.is_empty()
+                        && e.range.start < t.range.start
+                        && t.range.start < e.range.end)
+            });
+            if overlaps {
+                continue 'fixes;
+            }
+        }
+        taken.extend(edits.iter().cloned());
+        count += 1;
+    }
+    let (out, _) = odp_analysis::apply_edits(text, &taken);
+    (out, count)
+}
+
+fn unified_diff(path: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
+}
+
+fn check_inner(args: &CheckArgs) -> Result<Outcome, String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let explicit = match &args.config {
@@ -181,6 +329,7 @@ fn check_inner(args: &CheckArgs) -> Result<(Vec<FileReport>, Vec<String>), Strin
         cwd: cwd.clone(),
         configs: Mutex::default(),
         registries: Mutex::default(),
+        ignores: Mutex::default(),
         warnings: Mutex::default(),
     };
     if let Some(c) = &workspaces.explicit {
@@ -207,29 +356,62 @@ fn check_inner(args: &CheckArgs) -> Result<(Vec<FileReport>, Vec<String>), Strin
         ));
     }
     tracing::debug!(files = files.len(), "checking");
-    let results: Vec<Result<FileReport, String>> = files
+    let fixing = args.fix || args.diff;
+    type FileResult = Result<(FileReport, Option<(String, usize, String)>), String>;
+    let results: Vec<FileResult> = files
         .par_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: {e}", display_path(path, &cwd)))?;
+            let shown = display_path(path, &cwd);
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
             let dir = path.parent().unwrap_or(Path::new("."));
             let config = workspaces.config_for(dir).map_err(|e| e.to_string())?;
             let registry = workspaces
                 .registry_for(&config)
                 .map_err(|e| e.to_string())?;
-            let analysis = analyze(&text, &Environment::new(&registry));
-            Ok(FileReport {
-                path: display_path(path, &cwd),
-                text,
-                diagnostics: analysis.diagnostics,
-            })
+            let ignores = workspaces.ignores_for(&config).map_err(|e| e.to_string())?;
+            let env = Environment::new(&registry);
+            let filter = |d: &mut Vec<odp_analysis::Diagnostic>| ignores.filter(path, d);
+            if !fixing {
+                let mut diagnostics = analyze(&text, &env).diagnostics;
+                filter(&mut diagnostics);
+                return Ok((
+                    FileReport {
+                        path: shown,
+                        text,
+                        diagnostics,
+                    },
+                    None,
+                ));
+            }
+            let (fixed, diagnostics, applied) =
+                fix_until_stable(text.clone(), &env, &filter, args.unsafe_fixes);
+            let mut change = None;
+            if applied > 0 && fixed != text {
+                if args.fix {
+                    std::fs::write(path, &fixed)
+                        .map_err(|e| format!("{shown}: cannot write the fixes: {e}"))?;
+                }
+                change = Some((shown.clone(), applied, unified_diff(&shown, &text, &fixed)));
+            }
+            Ok((
+                FileReport {
+                    path: shown,
+                    text: fixed,
+                    diagnostics,
+                },
+                change,
+            ))
         })
         .collect();
     let mut reports = Vec::with_capacity(results.len());
+    let mut fixed = Vec::new();
     let mut failures = Vec::new();
     for r in results {
         match r {
-            Ok(report) => reports.push(report),
+            Ok((report, change)) => {
+                reports.push(report);
+                fixed.extend(change);
+            }
             Err(e) => failures.push(e),
         }
     }
@@ -238,5 +420,9 @@ fn check_inner(args: &CheckArgs) -> Result<(Vec<FileReport>, Vec<String>), Strin
         return Err(failures.join("\nerror: "));
     }
     let warnings = workspaces.warnings.into_inner().expect("lock");
-    Ok((reports, warnings))
+    Ok(Outcome {
+        reports,
+        warnings,
+        fixed,
+    })
 }

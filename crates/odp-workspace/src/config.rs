@@ -25,6 +25,28 @@ pub struct Config {
     /// Globs (relative to this file) of files a directory walk skips.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<String>,
+    /// Linter settings.
+    #[serde(skip_serializing_if = "LintConfig::is_empty")]
+    pub lint: LintConfig,
+}
+
+/// `[lint]`: which diagnostics to leave out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct LintConfig {
+    /// Codes (`ODP500`) or names (`unused-source`) never reported.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    /// Codes never reported in the files a glob (relative to this file) matches, e.g.
+    /// `"legacy/**" = ["unused-input"]`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub per_path_ignores: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl LintConfig {
+    pub fn is_empty(&self) -> bool {
+        self.ignore.is_empty() && self.per_path_ignores.is_empty()
+    }
 }
 
 /// A configuration with where it came from.
@@ -67,7 +89,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<LoadedConfig, WorkspaceEr
         .into_iter()
         .map(|key| {
             format!(
-                "{}: unknown key `{key}` (known keys: registry, include, exclude)",
+                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores)",
                 path.display()
             )
         })
