@@ -346,3 +346,143 @@ fn github_and_sarif_formats() {
         23
     );
 }
+
+/// A tiny deterministic PRNG (xorshift64*), so the corpus is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// One seeded mistake: the 1-based line it is on and the code it must produce.
+struct Seeded {
+    line: usize,
+    code: &'static str,
+}
+
+/// Applies one kind of mistake to a valid pipeline, on a line chosen at random among those where the mistake has
+/// exactly one effect. Returns None when the pipeline has no such line.
+fn seed_mistake(lines: &mut Vec<String>, kind: usize, rng: &mut Rng) -> Option<Seeded> {
+    let pick = |lines: &Vec<String>, rng: &mut Rng, pred: &dyn Fn(&str) -> bool| -> Option<usize> {
+        let candidates: Vec<usize> = (0..lines.len()).filter(|&i| pred(&lines[i])).collect();
+        (!candidates.is_empty()).then(|| candidates[rng.below(candidates.len())])
+    };
+    match kind {
+        // A typo in a method id.
+        0 => {
+            let i = pick(lines, rng, &|l| l.trim_start().starts_with("method: "))?;
+            lines[i] = format!("{}x", lines[i].trim_end());
+            Some(Seeded {
+                line: i + 1,
+                code: "ODP300",
+            })
+        }
+        // An unquoted whole-value template.
+        1 => {
+            let i = pick(lines, rng, &|l| {
+                let v = l.split_once(": ").map(|(_, v)| v.trim()).unwrap_or("");
+                let v = v.split("  #").next().unwrap_or("").trim();
+                v.starts_with("\"{{") && v.ends_with("}}\"") && v.matches("{{").count() == 1
+            })?;
+            let (key, value) = lines[i].split_once(": ").unwrap();
+            let value = value.split("  #").next().unwrap().trim();
+            lines[i] = format!("{key}: {}", &value[1..value.len() - 1]);
+            Some(Seeded {
+                line: i + 1,
+                code: "ODP102",
+            })
+        }
+        // A timeout without a unit.
+        2 => {
+            let i = pick(lines, rng, &|l| l.trim_start().starts_with("timeout: "))?;
+            let indent = &lines[i][..lines[i].len() - lines[i].trim_start().len()];
+            lines[i] = format!("{indent}timeout: 30");
+            Some(Seeded {
+                line: i + 1,
+                code: "ODP203",
+            })
+        }
+        // An unknown key in a step.
+        3 => {
+            let i = pick(lines, rng, &|l| l.trim_start().starts_with("method: "))?;
+            let indent = lines[i][..lines[i].len() - lines[i].trim_start().len()].to_string();
+            lines.insert(i + 1, format!("{indent}colour: blue"));
+            Some(Seeded {
+                line: i + 2,
+                code: "ODP200",
+            })
+        }
+        // A typo in the first field of a step reference.
+        _ => {
+            let i = pick(lines, rng, &|l| {
+                l.contains("\"{{") && l.contains(".results") && !l.contains("{{inputs.")
+            })?;
+            lines[i] = lines[i].replacen(".results", ".resultz", 1);
+            Some(Seeded {
+                line: i + 1,
+                code: "ODP405",
+            })
+        }
+    }
+}
+
+/// A few hundred pipelines, two thirds with one seeded mistake: exactly the seeded files are flagged, on the
+/// seeded lines, with the seeded codes.
+#[test]
+fn corpus_flags_exactly_the_seeded_mistakes() {
+    let bases: Vec<String> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".odp.yaml"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(bases.len() >= 5);
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0x5eed_0dd5);
+    let mut expected: Vec<(String, usize, &str)> = Vec::new();
+    let mut seeded_files = 0;
+    for n in 0..300 {
+        let base = &bases[rng.below(bases.len())];
+        let mut lines: Vec<String> = base.lines().map(str::to_string).collect();
+        let name = format!("p{n:03}.odp.yaml");
+        if n % 3 != 0 {
+            let kind = rng.below(5);
+            if let Some(seeded) = seed_mistake(&mut lines, kind, &mut rng) {
+                expected.push((name.clone(), seeded.line, seeded.code));
+                seeded_files += 1;
+            }
+        }
+        std::fs::write(dir.path().join(&name), lines.join("\n") + "\n").unwrap();
+    }
+    assert!(seeded_files > 150, "{seeded_files}");
+    let o = odp_lsp(&["check", "--format", "json", "."], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["summary"]["files"], 300);
+    let mut got: Vec<(String, usize, String)> = Vec::new();
+    for f in report["files"].as_array().unwrap() {
+        for d in f["diagnostics"].as_array().unwrap() {
+            got.push((
+                f["path"].as_str().unwrap().to_string(),
+                d["range"]["start"]["line"].as_u64().unwrap() as usize,
+                d["code"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    got.sort();
+    let mut expected: Vec<(String, usize, String)> = expected
+        .into_iter()
+        .map(|(f, l, c)| (f, l, c.to_string()))
+        .collect();
+    expected.sort();
+    assert_eq!(got, expected);
+}
