@@ -2,7 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use odp_syntax::{Entry, Node, NodeKind, Scalar, ScalarStyle, ScalarValue, SyntaxErrorKind, TextRange};
+use odp_syntax::{
+    Entry, Node, NodeKind, Scalar, ScalarStyle, ScalarValue, SyntaxErrorKind, TextRange,
+};
 use serde_json::Value;
 
 use crate::codes::Code;
@@ -15,7 +17,14 @@ use crate::ty::{FieldLookup, Ty};
 use crate::{Environment, suggest};
 
 const PIPELINE_KEYS: &[&str] = &["name", "description", "inputs", "sources", "transforms"];
-const STEP_KEYS: &[&str] = &["name", "description", "method", "params", "retry", "timeout"];
+const STEP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "method",
+    "params",
+    "retry",
+    "timeout",
+];
 const INPUT_KEYS: &[&str] = &["type", "default", "description", "required"];
 const RETRY_KEYS: &[&str] = &[
     "max_attempts",
@@ -56,11 +65,16 @@ pub(crate) fn check(text: &str, parse: &odp_syntax::Parse, env: &Environment<'_>
     c.syntax_errors(parse);
     match &parse.root {
         None => c.diags.push(
-            Diagnostic::new(Code::MissingKey, TextRange::empty(0), "the pipeline is empty")
-                .with_help("a pipeline needs at least `name` and `sources`"),
+            Diagnostic::new(
+                Code::MissingKey,
+                TextRange::empty(0),
+                "the pipeline is empty",
+            )
+            .with_help("a pipeline needs at least `name` and `sources`"),
         ),
         Some(root) => c.root(root),
     }
+    c.drop_after_syntax_errors(parse);
     Checked {
         pipeline: c.pipeline,
         references: c.refs,
@@ -101,7 +115,9 @@ impl<'a> Checker<'a> {
 
     /// The end of the line holding `offset` (before its line break).
     fn line_end(&self, offset: usize) -> usize {
-        let end = self.text[offset..].find('\n').map_or(self.text.len(), |i| offset + i);
+        let end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
         if end > offset && self.text.as_bytes()[end - 1] == b'\r' {
             end - 1
         } else {
@@ -111,13 +127,23 @@ impl<'a> Checker<'a> {
 
     /// The line break this file uses.
     fn newline(&self) -> &'static str {
-        if self.text.contains("\r\n") { "\r\n" } else { "\n" }
+        if self.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        }
     }
 
     // ---- syntax ---------------------------------------------------------------------------------------------
 
     fn syntax_errors(&mut self, parse: &odp_syntax::Parse) {
+        let mut starts = HashSet::new();
         for e in &parse.errors {
+            // One diagnostic per place: the parser may explain the same character twice (a tab that is also an
+            // indentation mismatch).
+            if !starts.insert(e.range.start()) {
+                continue;
+            }
             let d = match e.kind {
                 SyntaxErrorKind::Invalid => Diagnostic::new(Code::YamlSyntax, e.range, &e.message),
                 SyntaxErrorKind::Unsupported => {
@@ -140,6 +166,61 @@ impl<'a> Checker<'a> {
             };
             self.push(d);
         }
+    }
+
+    /// After invalid YAML, the rest of its line is a guess of the parser's: a key it placed in another mapping, a
+    /// list cut short. Checking that guess would report the same mistake again, so the checker's own diagnostics
+    /// there are dropped.
+    fn drop_after_syntax_errors(&mut self, parse: &odp_syntax::Parse) {
+        let spans: Vec<(usize, usize)> = parse
+            .errors
+            .iter()
+            .filter(|e| e.kind == SyntaxErrorKind::Invalid)
+            .map(|e| (e.range.start(), self.line_end(e.range.start())))
+            .collect();
+        if spans.is_empty() {
+            return;
+        }
+        self.diags.retain(|d| {
+            matches!(
+                d.code,
+                Code::YamlSyntax | Code::UnsupportedYaml | Code::UnquotedTemplate
+            ) || !spans
+                .iter()
+                .any(|&(start, end)| (start..=end).contains(&d.range.start()))
+        });
+    }
+
+    /// Where to show a problem with a node: its range, or for an empty value (`name:` with nothing after it) the
+    /// key or `-` before it, so that editors underline something.
+    fn shown_range(&self, node: &Node) -> TextRange {
+        let range = node.range;
+        if !range.is_empty() {
+            return range;
+        }
+        let at = range.start().min(self.text.len());
+        let line_start = self.text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let before = self.text[line_start..at].trim_end();
+        let end = line_start + before.len();
+        if before.ends_with('-') {
+            return TextRange::new(end - 1, end);
+        }
+        if let Some(key) = before.strip_suffix(':') {
+            let key = key.trim_end();
+            let key_end = line_start + key.len();
+            let key_start = match key.chars().last() {
+                Some(q @ ('"' | '\'')) => key[..key.len() - 1]
+                    .rfind(q)
+                    .map_or(line_start, |i| line_start + i),
+                _ => key
+                    .rfind(|c: char| c.is_whitespace() || matches!(c, '{' | ',' | '[' | '-'))
+                    .map_or(line_start, |i| line_start + i + 1),
+            };
+            if key_start < key_end {
+                return TextRange::new(key_start, key_end);
+            }
+        }
+        range
     }
 
     /// Reports keys a mapping holds twice (the first one stays in effect for the checker).
@@ -190,10 +271,18 @@ impl<'a> Checker<'a> {
     }
 
     fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
+        if matches!(node.kind, NodeKind::Error) {
+            return; // its syntax error is reported already
+        }
+        let message = if node.range.is_empty() && node.is_null() {
+            format!("{what} is empty: it must be {expected}")
+        } else {
+            format!("{what} must be {expected}, found {}", node.kind_name())
+        };
         self.push(Diagnostic::new(
             Code::WrongType,
-            node_range_or_line(node),
-            format!("{what} must be {expected}, found {}", node.kind_name()),
+            self.shown_range(node),
+            message,
         ));
     }
 
@@ -250,11 +339,16 @@ impl<'a> Checker<'a> {
         }
         if !self.env.fragment {
             for key in ["name", "sources"] {
-                if !seen.contains(key) {
+                // `sorces:` is reported as a misspelling; its missing `sources` is the same mistake.
+                if !seen.contains(key) && !misspelt(entries, PIPELINE_KEYS, key) {
                     let at = TextRange::empty(root.range.start());
                     self.push(
-                        Diagnostic::new(Code::MissingKey, at, format!("the pipeline has no `{key}`"))
-                            .with_help("a pipeline needs at least `name` and `sources`"),
+                        Diagnostic::new(
+                            Code::MissingKey,
+                            at,
+                            format!("the pipeline has no `{key}`"),
+                        )
+                        .with_help("a pipeline needs at least `name` and `sources`"),
                     );
                 }
             }
@@ -357,7 +451,8 @@ impl<'a> Checker<'a> {
                                         f.value.range,
                                         format!("unknown input type `{name}`"),
                                     );
-                                    if let Some(s) = suggest(name, InputType::NAMES.iter().copied()) {
+                                    if let Some(s) = suggest(name, InputType::NAMES.iter().copied())
+                                    {
                                         d = d.with_fix(
                                             format!("Replace with `{s}`"),
                                             Applicability::Unsafe,
@@ -376,38 +471,64 @@ impl<'a> Checker<'a> {
                             },
                             "default" => input.default = Some(to_serde(&f.value.to_json())),
                             "description" => {
-                                input.description =
-                                    self.string_value(&f.value, "`description`").map(str::to_string)
+                                input.description = self
+                                    .string_value(&f.value, "`description`")
+                                    .map(str::to_string)
                             }
                             "required" => match f.value.scalar().map(Scalar::resolve) {
                                 Some(ScalarValue::Bool(b)) => input.required = b,
+                                Some(ScalarValue::Str(word)) if yaml11_bool(word).is_some() => {
+                                    let b = yaml11_bool(word).unwrap_or_default();
+                                    self.push(
+                                        Diagnostic::new(
+                                            Code::WrongType,
+                                            f.value.range,
+                                            format!("`required` must be true or false, found the string `{word}`"),
+                                        )
+                                        .with_help(format!("YAML 1.2 reads `{word}` as a string: write `{b}`"))
+                                        .with_fix(
+                                            format!("Use `{b}`"),
+                                            Applicability::Safe,
+                                            vec![TextEdit {
+                                                range: f.value.range,
+                                                new_text: b.to_string(),
+                                            }],
+                                        ),
+                                    );
+                                }
                                 _ => self.wrong_type(&f.value, "`required`", "true or false"),
                             },
                             _ => self.unknown_key(f, INPUT_KEYS, "an input"),
                         }
                     }
-                    if decl.get("type").is_none() {
-                        self.push(Diagnostic::new(
-                            Code::MissingKey,
-                            entry.key_range,
-                            format!("input `{}` has no `type`", entry.key),
-                        ).with_help(format!("add `type:` with one of {}", backticked(InputType::NAMES))));
+                    if decl.get("type").is_none() && !misspelt(fields, INPUT_KEYS, "type") {
+                        self.push(
+                            Diagnostic::new(
+                                Code::MissingKey,
+                                entry.key_range,
+                                format!("input `{}` has no `type`", entry.key),
+                            )
+                            .with_help(format!(
+                                "add `type:` with one of {}",
+                                backticked(InputType::NAMES)
+                            )),
+                        );
                     }
                     if let (Some(default), Some(default_node)) =
                         (&input.default, decl.get("default"))
+                        && !default.is_null()
+                        && !Ty::of_value(default).fits(&input.ty)
                     {
-                        if !default.is_null() && !Ty::of_value(default).fits(&input.ty) {
-                            self.push(Diagnostic::new(
-                                Code::InvalidValue,
-                                default_node.value.range,
-                                format!(
-                                    "the default of `{}` is {}, but its type is {}",
-                                    entry.key,
-                                    default_node.value.kind_name(),
-                                    input.ty
-                                ),
-                            ));
-                        }
+                        self.push(Diagnostic::new(
+                            Code::InvalidValue,
+                            default_node.value.range,
+                            format!(
+                                "the default of `{}` is {}, but its type is `{}`",
+                                entry.key,
+                                default_node.value.kind_name(),
+                                input.type_name.as_deref().unwrap_or("?")
+                            ),
+                        ));
                     }
                 }
             }
@@ -432,7 +553,11 @@ impl<'a> Checker<'a> {
         };
         let Some(entries) = node.entries() else {
             if !matches!(node.kind, NodeKind::Error) {
-                self.wrong_type(node, "a step", "a mapping with `name`, `method` and `params`");
+                self.wrong_type(
+                    node,
+                    "a step",
+                    "a mapping with `name`, `method` and `params`",
+                );
             }
             self.pipeline.steps.push(step);
             return;
@@ -502,14 +627,25 @@ impl<'a> Checker<'a> {
                 _ => self.unknown_key(entry, STEP_KEYS, "a step"),
             }
         }
-        let at = TextRange::new(node.range.start(), node.range.start());
-        if step.name.is_none() && node.get("name").is_none() {
+        // The step's `-`, where it has one, else its first character.
+        let at = {
+            let before = self.text[..node.range.start()].trim_end_matches(' ');
+            if before.ends_with('-') {
+                TextRange::new(before.len() - 1, before.len())
+            } else {
+                TextRange::empty(node.range.start())
+            }
+        };
+        if step.name.is_none()
+            && node.get("name").is_none()
+            && !misspelt(entries, STEP_KEYS, "name")
+        {
             self.push(
                 Diagnostic::new(Code::MissingKey, at, "the step has no `name`")
                     .with_help("give it a unique name, e.g. `name: tweets`"),
             );
         }
-        if missing_method {
+        if missing_method && !misspelt(entries, STEP_KEYS, "method") {
             self.push(
                 Diagnostic::new(Code::MissingKey, at, "the step has no `method`")
                     .with_help("name a registry method, e.g. `method: social.twitter.search`"),
@@ -532,19 +668,19 @@ impl<'a> Checker<'a> {
                 let mut d = Diagnostic::new(
                     Code::InvalidValue,
                     node.range,
-                    format!("{what} must be a duration with a unit (`500ms`, `30s`, `5m`, `1h`), found `{raw}`"),
+                    format!(
+                        "{what} must be a duration with a unit (`500ms`, `30s`, `5m`, `1h`), found `{raw}`"
+                    ),
                 );
-                if raw.bytes().all(|b| b.is_ascii_digit()) {
-                    d = d
-                        .with_help(format!("did you mean `{raw}s`?"))
-                        .with_fix(
-                            format!("Use `{raw}s`"),
-                            Applicability::Unsafe,
-                            vec![TextEdit {
-                                range: node.range,
-                                new_text: format!("{raw}s"),
-                            }],
-                        );
+                if let Some(fixed) = duration_suggestion(raw) {
+                    d = d.with_help(format!("did you mean `{fixed}`?")).with_fix(
+                        format!("Use `{fixed}`"),
+                        Applicability::Unsafe,
+                        vec![TextEdit {
+                            range: node.range,
+                            new_text: fixed,
+                        }],
+                    );
                 }
                 self.push(d);
                 None
@@ -577,11 +713,17 @@ impl<'a> Checker<'a> {
                     Some(ScalarValue::Float(x)) if x >= 1.0 && x.is_finite() => {
                         policy.backoff_coefficient = x
                     }
-                    Some(ScalarValue::Int(_) | ScalarValue::Float(_)) => self.push(Diagnostic::new(
-                        Code::InvalidValue,
-                        f.value.range,
-                        "`backoff_coefficient` must be a number of at least 1.0",
-                    )),
+                    Some(ScalarValue::Int(_) | ScalarValue::Float(_)) => self.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            f.value.range,
+                            format!(
+                                "`backoff_coefficient` must be at least 1.0, found {}",
+                                &self.text[f.value.range.as_range()]
+                            ),
+                        )
+                        .with_help("each wait is this many times the previous one; 1.0 keeps the waits equal"),
+                    ),
                     _ => self.wrong_type(&f.value, "`backoff_coefficient`", "a number"),
                 },
                 "initial_interval" => {
@@ -611,34 +753,27 @@ impl<'a> Checker<'a> {
         let registry = self.env.registry;
         let resolved: Option<&Method> = match &method {
             Some(id) if !is_method_id(&id.value) => {
-                self.push(Diagnostic::new(
+                let d = Diagnostic::new(
                     Code::InvalidValue,
                     id.range,
-                    format!("`{}` is not a method id: expected `domain.provider.action`", id.value),
-                ).with_help(self.method_help(&id.value)));
+                    format!(
+                        "`{}` is not a method id: expected `domain.provider.action`",
+                        id.value
+                    ),
+                );
+                let d = self.method_suggestion(d, id);
+                self.push(d);
                 None
             }
             Some(id) => match registry.get(&id.value) {
                 Some(m) => Some(m),
                 None => {
-                    let candidates = registry.methods().iter().map(Method::id);
-                    let mut d = Diagnostic::new(
+                    let d = Diagnostic::new(
                         Code::UnknownMethod,
                         id.range,
                         format!("unknown method `{}`", id.value),
                     );
-                    if let Some(s) = suggest(&id.value, candidates) {
-                        d = d.with_help(format!("did you mean `{s}`?")).with_fix(
-                            format!("Replace with `{s}`"),
-                            Applicability::Unsafe,
-                            vec![TextEdit {
-                                range: id.range,
-                                new_text: s.to_string(),
-                            }],
-                        );
-                    } else {
-                        d = d.with_help(self.method_help(&id.value));
-                    }
+                    let d = self.method_suggestion(d, id);
                     self.push(d);
                     None
                 }
@@ -655,50 +790,69 @@ impl<'a> Checker<'a> {
                     MethodKind::Source => ("a source", "`sources`"),
                     MethodKind::Transform => ("a transform", "`transforms`"),
                 };
-                self.push(
-                    Diagnostic::new(
-                        Code::MethodKindMismatch,
-                        id.range,
-                        format!("`{}` is {is} method; it belongs under {belongs}", id.value),
-                    ),
-                );
+                self.push(Diagnostic::new(
+                    Code::MethodKindMismatch,
+                    id.range,
+                    format!("`{}` is {is} method; it belongs under {belongs}", id.value),
+                ));
             }
         }
         let _ = method_entry;
         let params_entry = entries.iter().find(|e| e.key == "params");
         match params_entry {
+            // `parms:` is reported as a misspelling of `params`.
+            None if misspelt(entries, STEP_KEYS, "params") => {}
             None => {
                 if let Some(m) = resolved {
                     let required: Vec<&str> = m.required_params().collect();
                     if !required.is_empty() {
                         let at = method.as_ref().map_or(node.range, |m| m.range);
-                        let indent = " ".repeat(self.col_of(node.entries().map_or(node.range.start(), |e| e[0].key_range.start())));
-                        let nl = self.newline();
-                        let anchor = self.line_end(at.end());
-                        let mut text = format!("{nl}{indent}params:");
-                        for r in &required {
-                            text.push_str(&format!("{nl}{indent}  {r}: "));
-                        }
-                        self.push(
-                            Diagnostic::new(
-                                Code::MissingParam,
-                                at,
-                                format!(
-                                    "`{}` needs the param{} {}",
-                                    m.id(),
-                                    if required.len() > 1 { "s" } else { "" },
-                                    backticked(&required)
-                                ),
-                            )
-                            .with_fix(
+                        let edit = if matches!(node.kind, NodeKind::Mapping { flow: true, .. }) {
+                            // `- {name: a, method: m}` → `- {name: a, method: m, params: {r: }}`
+                            let close = node.range.end().saturating_sub(1);
+                            let fields: Vec<String> =
+                                required.iter().map(|r| format!("{r}: ")).collect();
+                            (self.text.as_bytes().get(close) == Some(&b'}')).then(|| {
+                                let at = self.text[..close].trim_end().len();
+                                TextEdit {
+                                    range: TextRange::empty(at),
+                                    new_text: format!(", params: {{{}}}", fields.join(", ")),
+                                }
+                            })
+                        } else {
+                            let indent = " ".repeat(self.col_of(entries[0].key_range.start()));
+                            let nl = self.newline();
+                            let mut text = format!("{nl}{indent}params:");
+                            for r in &required {
+                                text.push_str(&format!("{nl}{indent}  {r}: "));
+                            }
+                            Some(TextEdit {
+                                range: TextRange::empty(self.line_end(at.end())),
+                                new_text: text,
+                            })
+                        };
+                        let mut d = Diagnostic::new(
+                            Code::MissingParam,
+                            at,
+                            format!(
+                                "missing required param{} {} of `{}`",
+                                if required.len() > 1 { "s" } else { "" },
+                                backticked(&required),
+                                m.id()
+                            ),
+                        )
+                        .with_help(match param_docs(m, &required) {
+                            Some(docs) => format!("the step has no `params`; {docs}"),
+                            None => "the step has no `params`".to_string(),
+                        });
+                        if let Some(edit) = edit {
+                            d = d.with_fix(
                                 "Add the required params",
                                 Applicability::Unsafe,
-                                vec![TextEdit {
-                                    range: TextRange::empty(anchor),
-                                    new_text: text,
-                                }],
-                            ),
-                        );
+                                vec![edit],
+                            );
+                        }
+                        self.push(d);
                     }
                 }
             }
@@ -709,11 +863,31 @@ impl<'a> Checker<'a> {
                         self.missing_params(m, entry, &[]);
                     }
                 } else if entry.value.entries().is_none() {
-                    self.wrong_type(&entry.value, "`params`", "a mapping of param names to values");
+                    self.wrong_type(
+                        &entry.value,
+                        "`params`",
+                        "a mapping of param names to values",
+                    );
                 } else {
                     self.params(index, section, resolved, entry);
                 }
             }
+        }
+    }
+
+    /// A did-you-mean fix for a misspelt method id, or the list of similar methods.
+    fn method_suggestion(&self, d: Diagnostic, id: &Spanned<String>) -> Diagnostic {
+        let candidates = self.env.registry.methods().iter().map(Method::id);
+        match suggest(&id.value, candidates) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")).with_fix(
+                format!("Replace with `{s}`"),
+                Applicability::Unsafe,
+                vec![TextEdit {
+                    range: id.range,
+                    new_text: s.to_string(),
+                }],
+            ),
+            None => d.with_help(self.method_help(&id.value)),
         }
     }
 
@@ -729,7 +903,14 @@ impl<'a> Checker<'a> {
             .filter(|m| m.split('.').next() == Some(domain))
             .collect();
         if same.is_empty() {
-            same = self.env.registry.methods().iter().map(Method::id).take(6).collect();
+            same = self
+                .env
+                .registry
+                .methods()
+                .iter()
+                .map(Method::id)
+                .take(6)
+                .collect();
         }
         if same.is_empty() {
             return "the registry has no methods".into();
@@ -738,39 +919,56 @@ impl<'a> Checker<'a> {
     }
 
     fn missing_params(&mut self, m: &Method, entry: &Entry, present: &[&str]) {
-        let missing: Vec<&str> = m.required_params().filter(|r| !present.contains(r)).collect();
+        let missing: Vec<&str> = m
+            .required_params()
+            .filter(|r| !present.contains(r))
+            .collect();
         if missing.is_empty() {
             return;
         }
         let nl = self.newline();
         let (anchor, indent) = match entry.value.entries() {
-            Some(entries) if !entries.is_empty() && !matches!(entry.value.kind, NodeKind::Mapping { flow: true, .. }) => {
+            Some(entries)
+                if !entries.is_empty()
+                    && !matches!(entry.value.kind, NodeKind::Mapping { flow: true, .. }) =>
+            {
                 let last = entries.last().expect("not empty");
-                (self.line_end(last.value.range.end().max(last.key_range.end())), self.col_of(entries[0].key_range.start()))
+                (
+                    self.line_end(last.value.range.end().max(last.key_range.end())),
+                    self.col_of(entries[0].key_range.start()),
+                )
             }
-            _ => (self.line_end(entry.key_range.end()), self.col_of(entry.key_range.start()) + 2),
+            _ => (
+                self.line_end(entry.key_range.end()),
+                self.col_of(entry.key_range.start()) + 2,
+            ),
         };
         let flow = matches!(entry.value.kind, NodeKind::Mapping { flow: true, .. });
         let edits = if flow {
             // `params: {a: 1}` → `params: {a: 1, b: }`
-            let close = entry.value.range.end() - 1;
-            let has_items = entry.value.entries().is_some_and(|e| !e.is_empty());
-            let text: Vec<String> = missing.iter().map(|r| format!("{r}: ")).collect();
-            vec![TextEdit {
-                range: TextRange::empty(close),
-                new_text: format!("{}{}", if has_items { ", " } else { "" }, text.join(", ")),
-            }]
-        } else if entry.value.is_null() {
-            let pad = " ".repeat(indent);
-            let mut text = String::new();
-            for r in &missing {
-                text.push_str(&format!("{nl}{pad}{r}: "));
+            let close = entry.value.range.end().saturating_sub(1);
+            if self.text.as_bytes().get(close) != Some(&b'}') {
+                Vec::new() // never closed: its syntax error comes first
+            } else {
+                let before = self.text[entry.value.range.start()..close].trim_end();
+                let at = entry.value.range.start() + before.len();
+                let sep = match before.chars().last() {
+                    Some('{') => "",
+                    Some(',') => " ",
+                    _ => ", ",
+                };
+                let text: Vec<String> = missing.iter().map(|r| format!("{r}: ")).collect();
+                let mut new_text = format!("{sep}{}", text.join(", "));
+                if self.text[at..].starts_with(' ') {
+                    new_text.pop(); // `{a: 1, }` → `{a: 1, b: }`, not `b:  }`
+                }
+                vec![TextEdit {
+                    range: TextRange::empty(at),
+                    new_text,
+                }]
             }
-            vec![TextEdit {
-                range: TextRange::empty(anchor),
-                new_text: text,
-            }]
         } else {
+            // Block params, or `params:` without a value: one line per param below the last.
             let pad = " ".repeat(indent);
             let mut text = String::new();
             for r in &missing {
@@ -781,22 +979,32 @@ impl<'a> Checker<'a> {
                 new_text: text,
             }]
         };
-        self.push(
-            Diagnostic::new(
-                Code::MissingParam,
-                entry.key_range,
-                format!(
-                    "missing required param{} {} of `{}`",
-                    if missing.len() > 1 { "s" } else { "" },
-                    backticked(&missing),
-                    m.id()
-                ),
-            )
-            .with_fix("Add the required params", Applicability::Unsafe, edits),
+        let mut d = Diagnostic::new(
+            Code::MissingParam,
+            entry.key_range,
+            format!(
+                "missing required param{} {} of `{}`",
+                if missing.len() > 1 { "s" } else { "" },
+                backticked(&missing),
+                m.id()
+            ),
         );
+        if let Some(docs) = param_docs(m, &missing) {
+            d = d.with_help(docs);
+        }
+        if !edits.is_empty() {
+            d = d.with_fix("Add the required params", Applicability::Unsafe, edits);
+        }
+        self.push(d);
     }
 
-    fn params(&mut self, index: usize, section: Section, method: Option<&'a Method>, entry: &'a Entry) {
+    fn params(
+        &mut self,
+        index: usize,
+        section: Section,
+        method: Option<&'a Method>,
+        entry: &'a Entry,
+    ) {
         let node = &entry.value;
         self.duplicate_keys(node);
         let entries = node.entries().unwrap_or_default();
@@ -812,7 +1020,10 @@ impl<'a> Checker<'a> {
                             e.key_range,
                             format!("`{}` has no param `{}`", m.id(), e.key),
                         );
-                        match suggest(&e.key, declared.iter().copied().filter(|d| !present.contains(d))) {
+                        match suggest(
+                            &e.key,
+                            declared.iter().copied().filter(|d| !present.contains(d)),
+                        ) {
                             Some(s) => {
                                 d = d.with_help(format!("did you mean `{s}`?")).with_fix(
                                     format!("Replace with `{s}`"),
@@ -824,7 +1035,9 @@ impl<'a> Checker<'a> {
                                 );
                             }
                             None if declared.is_empty() => d = d.with_help("it takes no params"),
-                            None => d = d.with_help(format!("its params are {}", backticked(&declared))),
+                            None => {
+                                d = d.with_help(format!("its params are {}", backticked(&declared)))
+                            }
                         }
                         self.push(d);
                     }
@@ -842,7 +1055,14 @@ impl<'a> Checker<'a> {
             let expected = method
                 .and_then(|m| m.params_schema().get("properties"))
                 .and_then(|p| p.get(&e.key));
-            let value = self.param_value(index, section, &e.value, &mut pointer, expected, &e.key, &mut templated);
+            let value = self.param_value(
+                index,
+                section,
+                &e.value,
+                &mut pointer,
+                expected,
+                &mut templated,
+            );
             instance.insert(e.key.clone(), value);
             params_json.insert(e.key.clone(), to_serde(&e.value.to_json()));
         }
@@ -866,21 +1086,178 @@ impl<'a> Checker<'a> {
             {
                 continue; // reported above, with fixes
             }
-            if templated.iter().any(|(t, _)| pointer == *t || pointer.starts_with(&format!("{t}/"))) {
+            if templated
+                .iter()
+                .any(|(t, _)| pointer == *t || pointer.starts_with(&format!("{t}/")))
+            {
                 continue;
             }
             let target = node_at_pointer(node, &pointer).unwrap_or(node);
             let label = param_label(&pointer);
-            let message = match kind {
-                jsonschema::error::ValidationErrorKind::Type { kind } => format!(
-                    "`{label}` must be {}, found {}",
-                    describe_type_kind(kind),
-                    target.kind_name()
-                ),
-                _ => format!("`{label}`: {}", err.masked()),
-            };
-            self.push(Diagnostic::new(Code::InvalidParam, node_range_or_line(target), message));
+            let range = self.shown_range(target);
+            let schema = schema_at_pointer(m.params_schema(), &pointer);
+            let mut d = self.invalid_param(kind, &label, target, range, &err.masked().to_string());
+            if d.help.is_none()
+                && let Some(about) = schema
+                    .and_then(|s| s.get("description"))
+                    .and_then(Value::as_str)
+            {
+                d = d.with_help(format!("`{label}`: {about}"));
+            }
+            self.push(d);
         }
+    }
+
+    /// An ODP304 diagnostic in words a pipeline author reads: the param, what it must be, what it is.
+    fn invalid_param(
+        &self,
+        kind: &jsonschema::error::ValidationErrorKind,
+        label: &str,
+        target: &Node,
+        range: TextRange,
+        fallback: &str,
+    ) -> Diagnostic {
+        use jsonschema::error::ValidationErrorKind as K;
+        let found = || -> String {
+            match target.scalar() {
+                Some(s) => format!("`{}`", s.value),
+                None => target.kind_name().to_string(),
+            }
+        };
+        let number = |v: &Value| v.to_string();
+        let plural = |n: u64, one: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {one}s")
+            }
+        };
+        let message = match kind {
+            K::Type { kind } if range != target.range => {
+                format!(
+                    "`{label}` is empty: it must be {}",
+                    describe_type_kind(kind)
+                )
+            }
+            K::Type { kind } if describe_type_kind(kind).contains("boolean") => {
+                let word = target
+                    .scalar()
+                    .filter(|s| s.style == ScalarStyle::Plain)
+                    .map(|s| s.value.as_str());
+                let mut d = Diagnostic::new(
+                    Code::InvalidParam,
+                    range,
+                    format!(
+                        "`{label}` must be {}, found {}",
+                        describe_type_kind(kind),
+                        target.kind_name()
+                    ),
+                );
+                if let Some((word, b)) = word.and_then(|w| yaml11_bool(w).map(|b| (w, b))) {
+                    d = d
+                        .with_help(format!("YAML 1.2 reads `{word}` as a string: write `{b}`"))
+                        .with_fix(
+                            format!("Use `{b}`"),
+                            Applicability::Safe,
+                            vec![TextEdit {
+                                range,
+                                new_text: b.to_string(),
+                            }],
+                        );
+                }
+                return d;
+            }
+            K::Type { kind } => format!(
+                "`{label}` must be {}, found {}",
+                describe_type_kind(kind),
+                target.kind_name()
+            ),
+            K::Enum { options } => {
+                let allowed: Vec<String> = options
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut d = Diagnostic::new(
+                    Code::InvalidParam,
+                    range,
+                    format!(
+                        "`{label}` must be one of {}, found {}",
+                        backticked(&allowed),
+                        found()
+                    ),
+                );
+                let written = target.scalar().map(|s| s.value.as_str()).unwrap_or("");
+                if let Some(sug) = suggest(written, allowed.iter().map(String::as_str)) {
+                    d = d.with_help(format!("did you mean `{sug}`?")).with_fix(
+                        format!("Replace with `{sug}`"),
+                        Applicability::Unsafe,
+                        vec![TextEdit {
+                            range: target.range,
+                            new_text: sug.to_string(),
+                        }],
+                    );
+                }
+                return d;
+            }
+            K::Minimum { limit } => format!(
+                "`{label}` must be at least {}, found {}",
+                number(limit),
+                found()
+            ),
+            K::Maximum { limit } => format!(
+                "`{label}` must be at most {}, found {}",
+                number(limit),
+                found()
+            ),
+            K::ExclusiveMinimum { limit } => {
+                format!(
+                    "`{label}` must be greater than {}, found {}",
+                    number(limit),
+                    found()
+                )
+            }
+            K::ExclusiveMaximum { limit } => {
+                format!(
+                    "`{label}` must be less than {}, found {}",
+                    number(limit),
+                    found()
+                )
+            }
+            K::MinLength { limit: 1 } => format!("`{label}` must not be empty"),
+            K::MinLength { limit } => format!(
+                "`{label}` must have at least {}",
+                plural(*limit, "character")
+            ),
+            K::MaxLength { limit } => {
+                let len = target.scalar().map_or(0, |s| s.value.chars().count());
+                format!(
+                    "`{label}` must have at most {}; this one has {len}",
+                    plural(*limit, "character")
+                )
+            }
+            K::Pattern { pattern } => {
+                format!("`{label}` must match `{pattern}`, found {}", found())
+            }
+            K::MinItems { limit } => {
+                format!("`{label}` must have at least {}", plural(*limit, "item"))
+            }
+            K::MaxItems { limit } => {
+                format!("`{label}` must have at most {}", plural(*limit, "item"))
+            }
+            K::Required { property } => format!(
+                "`{label}` is missing its required field `{}`",
+                property.as_str().unwrap_or_default()
+            ),
+            K::AdditionalProperties { unexpected } => {
+                format!("`{label}` does not accept {}", backticked(unexpected))
+            }
+            _ => format!("`{label}`: {fallback}"),
+        };
+        Diagnostic::new(Code::InvalidParam, range, message)
     }
 
     /// Converts a param value to the JSON it is validated as, checking every template in it.
@@ -892,7 +1269,6 @@ impl<'a> Checker<'a> {
         node: &Node,
         pointer: &mut String,
         expected: Option<&Value>,
-        label: &str,
         templated: &mut Vec<(String, bool)>,
     ) -> Value {
         match &node.kind {
@@ -906,7 +1282,7 @@ impl<'a> Checker<'a> {
                     let sub = expected
                         .and_then(|s| s.get("properties"))
                         .and_then(|p| p.get(&e.key));
-                    let v = self.param_value(index, section, &e.value, pointer, sub, label, templated);
+                    let v = self.param_value(index, section, &e.value, pointer, sub, templated);
                     pointer.truncate(len);
                     map.insert(e.key.clone(), v);
                 }
@@ -919,16 +1295,24 @@ impl<'a> Checker<'a> {
                     let len = pointer.len();
                     pointer.push('/');
                     pointer.push_str(&i.to_string());
-                    out.push(self.param_value(index, section, item, pointer, sub, label, templated));
+                    out.push(self.param_value(index, section, item, pointer, sub, templated));
                     pointer.truncate(len);
                 }
                 Value::Array(out)
             }
-            NodeKind::Scalar(s) if (s.style != ScalarStyle::Plain || s.unquoted_template || matches!(s.resolve(), ScalarValue::Str(_))) && template::may_contain_template(&s.value) => {
+            NodeKind::Scalar(s)
+                if (s.style != ScalarStyle::Plain
+                    || s.unquoted_template
+                    || matches!(s.resolve(), ScalarValue::Str(_)))
+                    && template::may_contain_template(&s.value) =>
+            {
                 let parsed = template::parse(&s.value);
                 for e in &parsed.errors {
                     let range = self.span_range(node, s, e.span.clone());
                     self.push(Diagnostic::new(Code::TemplateSyntax, range, &e.message));
+                }
+                if !parsed.errors.is_empty() {
+                    self.mark_partial_uses(&s.value);
                 }
                 let mut whole_ty = None;
                 for t in &parsed.templates {
@@ -956,17 +1340,49 @@ impl<'a> Checker<'a> {
                                         param_label(pointer)
                                     ),
                                 );
+                                if let Some(input) = self.input_of(&t.path) {
+                                    let declared = input
+                                        .type_name
+                                        .clone()
+                                        .unwrap_or_else(|| input.ty.to_string());
+                                    let range = input.name.range;
+                                    d = d.with_related(
+                                        range,
+                                        format!(
+                                            "`{}` is declared as `{declared}` here",
+                                            input.name.value
+                                        ),
+                                    );
+                                    if let Some(wanted) = input_type_name(&expected_ty) {
+                                        d = d.with_help(format!(
+                                            "declare input `{}` with `type: {wanted}`",
+                                            input.name.value
+                                        ));
+                                    }
+                                }
                                 if let Some(fix) = projection_hint(&t.path, &ty, &expected_ty) {
-                                    let new_text = format!("{{{{{fix}}}}}");
-                                    d = d.with_help(format!("did you mean `{new_text}`?"));
-                                    let range = self.span_range(node, s, t.span.clone());
-                                    if range != node.range || s.style == ScalarStyle::Plain {
+                                    let template = format!("{{{{{fix}}}}}");
+                                    d = d.with_help(format!("did you mean `{template}`?"));
+                                    if let Some(range) = self.exact_span(node, s, t.span.clone()) {
+                                        // An unquoted template is quoted on the way.
+                                        let new_text = if range == node.range {
+                                            quote_yaml(&template)
+                                        } else {
+                                            template.clone()
+                                        };
                                         d = d.with_fix(
-                                            format!("Use `{new_text}`"),
+                                            format!("Use `{template}`"),
                                             Applicability::Unsafe,
                                             vec![TextEdit { range, new_text }],
                                         );
                                     }
+                                } else if matches!(expected_ty, Ty::String)
+                                    && matches!(ty, Ty::Int | Ty::Number | Ty::Bool)
+                                {
+                                    d = d.with_help(format!(
+                                        "a template inside a longer string is rendered as text, e.g. `\"{{{{{}}}}} …\"`",
+                                        t.path
+                                    ));
                                 }
                                 self.push(d);
                             }
@@ -980,9 +1396,54 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The declared input a template is exactly (`{{inputs.NAME}}`).
+    fn input_of(&self, path: &template::Path) -> Option<&Input> {
+        match path.segments.as_slice() {
+            [seg] if path.root == "inputs" => match &seg.accessor {
+                Accessor::Field(name) => self.pipeline.input(name),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Counts the roots of broken templates (`{{tweets.` being typed) as used, so that a half-written reference
+    /// does not also make its source or input "unused".
+    fn mark_partial_uses(&mut self, value: &str) {
+        let ident = |s: &str| -> String {
+            s.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        };
+        for (at, _) in value.match_indices("{{") {
+            let rest = value[at + 2..].trim_start_matches([' ', '\t']);
+            let root = ident(rest);
+            if root == "inputs" {
+                if let Some(after) = rest[root.len()..].strip_prefix('.') {
+                    let name = ident(after);
+                    if self.pipeline.input(&name).is_some() {
+                        self.used_inputs.insert(name);
+                    }
+                }
+            } else if let Some(&target) = self.step_index.get(root.as_str()) {
+                self.used_steps[target] = true;
+            }
+        }
+    }
+
     /// The source range of a span of a scalar's value: exact when the value is written as it reads (plain or
     /// quoted without escapes, on one line), else the whole scalar.
     fn span_range(&self, node: &Node, s: &Scalar, span: std::ops::Range<usize>) -> TextRange {
+        self.exact_span(node, s, span).unwrap_or(node.range)
+    }
+
+    /// The exact source range of a span of a scalar's value, where there is one: fixes edit only exact ranges.
+    fn exact_span(
+        &self,
+        node: &Node,
+        s: &Scalar,
+        span: std::ops::Range<usize>,
+    ) -> Option<TextRange> {
         let raw = &self.text[node.range.as_range()];
         let inner_start = match s.style {
             ScalarStyle::Plain => Some(0),
@@ -993,14 +1454,21 @@ impl<'a> Checker<'a> {
             let inner_end = raw.len() - if offset == 1 && raw.len() >= 2 { 1 } else { 0 };
             if raw.get(offset..inner_end) == Some(s.value.as_str()) {
                 let start = node.range.start() + offset;
-                return TextRange::new(start + span.start, start + span.end);
+                return Some(TextRange::new(start + span.start, start + span.end));
             }
         }
-        node.range
+        None
     }
 
     /// Resolves a template's root and path, records the reference and returns its type.
-    fn reference(&mut self, index: usize, section: Section, node: &Node, s: &Scalar, t: &Template) -> Ty {
+    fn reference(
+        &mut self,
+        index: usize,
+        section: Section,
+        node: &Node,
+        s: &Scalar,
+        t: &Template,
+    ) -> Ty {
         let range = self.span_range(node, s, t.span.clone());
         let root_range = self.span_range(node, s, t.path.root_span.clone());
         let path = &t.path;
@@ -1033,7 +1501,12 @@ impl<'a> Checker<'a> {
             };
             let name_range = self.span_range(node, s, first.span.start + 1..first.span.end);
             let declared = self.pipeline.input(name).map(|i| i.ty.clone());
-            let external = self.env.external_inputs.iter().find(|i| i.name == *name).map(|i| i.ty.clone());
+            let external = self
+                .env
+                .external_inputs
+                .iter()
+                .find(|i| i.name == *name)
+                .map(|i| i.ty.clone());
             match declared.or(external) {
                 Some(ty) => {
                     self.used_inputs.insert(name.clone());
@@ -1047,6 +1520,7 @@ impl<'a> Checker<'a> {
                         .iter()
                         .map(|i| i.name.value.as_str())
                         .chain(self.env.external_inputs.iter().map(|i| i.name.as_str()))
+                        .filter(|n| is_identifier(n)) // only names a template can address
                         .collect();
                     let mut d = Diagnostic::new(
                         Code::UnknownReference,
@@ -1060,14 +1534,9 @@ impl<'a> Checker<'a> {
                         self.used_inputs.insert(sug.to_string());
                     }
                     d = match suggestion {
-                        Some(sug) => d.with_help(format!("did you mean `{sug}`?")).with_fix(
-                            format!("Replace with `{sug}`"),
-                            Applicability::Unsafe,
-                            vec![TextEdit {
-                                range: name_range,
-                                new_text: sug.to_string(),
-                            }],
-                        ),
+                        Some(sug) => {
+                            did_you_mean(d, sug, (name_range != node.range).then_some(name_range))
+                        }
                         None if names.is_empty() => d.with_help("declare it under `inputs:`"),
                         None => d.with_help(format!("the inputs are {}", backticked(&names))),
                     };
@@ -1082,13 +1551,19 @@ impl<'a> Checker<'a> {
             if let Some(&target) = self.step_index.get(name) {
                 reference.target = Target::Step(target);
                 let target_step = &self.pipeline.steps[target];
-                let target_range = target_step.name.as_ref().map_or(target_step.range, |n| n.range);
+                let target_range = target_step
+                    .name
+                    .as_ref()
+                    .map_or(target_step.range, |n| n.range);
                 if target == index {
-                    self.push(Diagnostic::new(
-                        Code::SelfReference,
-                        root_range,
-                        format!("step `{name}` refers to its own result"),
-                    ));
+                    self.push(
+                        Diagnostic::new(
+                            Code::SelfReference,
+                            root_range,
+                            format!("step `{name}` refers to its own result"),
+                        )
+                        .with_help("a step's result exists only after it ran: use the result of an earlier step"),
+                    );
                 } else if section == Section::Sources {
                     self.push(
                         Diagnostic::new(
@@ -1112,15 +1587,22 @@ impl<'a> Checker<'a> {
                 }
                 self.used_steps[target] = true;
                 let _ = here;
-                (self.pipeline.steps[target].output.clone(), &path.segments[..], name.to_string())
+                (
+                    self.pipeline.steps[target].output.clone(),
+                    &path.segments[..],
+                    name.to_string(),
+                )
             } else if let Some(ext) = self.env.external_steps.iter().find(|e| e.name == name) {
                 reference.target = Target::External(name.to_string());
                 if section == Section::Sources {
-                    self.push(Diagnostic::new(
-                        Code::SourceReferencesStep,
-                        root_range,
-                        format!("a source can only use `inputs`, but this one uses step `{name}`"),
-                    ));
+                    self.push(
+                        Diagnostic::new(
+                            Code::SourceReferencesStep,
+                            root_range,
+                            format!("a source can only use `inputs`, but this one uses step `{name}`"),
+                        )
+                        .with_help("sources run in parallel; move this step to `transforms` if it needs another step's result"),
+                    );
                 }
                 (ext.output.clone(), &path.segments[..], name.to_string())
             } else {
@@ -1128,8 +1610,11 @@ impl<'a> Checker<'a> {
                     .pipeline
                     .steps
                     .iter()
-                    .filter_map(|s| s.name.as_ref().map(|n| n.value.as_str()))
+                    .enumerate()
+                    .filter(|(i, _)| *i != index)
+                    .filter_map(|(_, s)| s.name.as_ref().map(|n| n.value.as_str()))
                     .chain(self.env.external_steps.iter().map(|e| e.name.as_str()))
+                    .filter(|n| is_identifier(n)) // only names a template can address
                     .chain(std::iter::once("inputs"))
                     .collect();
                 let mut d = Diagnostic::new(
@@ -1142,15 +1627,21 @@ impl<'a> Checker<'a> {
                     self.used_steps[target] = true;
                 }
                 d = match suggestion {
-                    Some(sug) => d.with_help(format!("did you mean `{sug}`?")).with_fix(
-                        format!("Replace with `{sug}`"),
-                        Applicability::Unsafe,
-                        vec![TextEdit {
-                            range: root_range,
-                            new_text: sug.to_string(),
-                        }],
-                    ),
-                    None => d.with_help("a template starts with `inputs` or the name of a step"),
+                    Some(sug) => {
+                        did_you_mean(d, sug, (root_range != node.range).then_some(root_range))
+                    }
+                    None => {
+                        let steps: Vec<&str> =
+                            names.iter().copied().filter(|n| *n != "inputs").collect();
+                        if steps.is_empty() {
+                            d.with_help("a template starts with `inputs` or the name of a step")
+                        } else {
+                            d.with_help(format!(
+                                "a template starts with `inputs` or the name of a step: {}",
+                                backticked(&steps)
+                            ))
+                        }
+                    }
                 };
                 self.push(d);
                 self.refs.push(reference);
@@ -1164,7 +1655,14 @@ impl<'a> Checker<'a> {
     }
 
     /// The type at the end of a path, reporting the first segment that does not exist.
-    fn walk_path(&mut self, node: &Node, s: &Scalar, ty: Ty, segments: &[template::Segment], mut shown: String) -> Ty {
+    fn walk_path(
+        &mut self,
+        node: &Node,
+        s: &Scalar,
+        ty: Ty,
+        segments: &[template::Segment],
+        mut shown: String,
+    ) -> Ty {
         let Some((seg, rest)) = segments.split_first() else {
             return ty;
         };
@@ -1183,14 +1681,7 @@ impl<'a> Checker<'a> {
                         format!("`{shown}` has no field `{field}`"),
                     );
                     d = match suggest(field, fields.iter().copied()) {
-                        Some(sug) => d.with_help(format!("did you mean `{sug}`?")).with_fix(
-                            format!("Replace with `{sug}`"),
-                            Applicability::Unsafe,
-                            vec![TextEdit {
-                                range,
-                                new_text: sug.to_string(),
-                            }],
-                        ),
+                        Some(sug) => did_you_mean(d, sug, (range != node.range).then_some(range)),
                         None => d.with_help(format!("its fields are {}", backticked(&fields))),
                     };
                     self.push(d);
@@ -1198,19 +1689,35 @@ impl<'a> Checker<'a> {
                 }
                 FieldLookup::NotAnObject => {
                     let range = self.span_range(node, s, seg.span.clone());
-                    let help = if ty.is_list() {
-                        format!("`{shown}` is a list: use `{shown}[*].{field}` for the `{field}` of every item, or `{shown}[0].{field}` for the first")
-                    } else {
-                        format!("`{shown}` is {ty}")
-                    };
-                    self.push(
-                        Diagnostic::new(
-                            Code::UnknownField,
-                            range,
-                            format!("`{shown}` is {ty}, which has no fields"),
-                        )
-                        .with_help(help),
+                    let mut d = Diagnostic::new(
+                        Code::UnknownField,
+                        range,
+                        format!("`{shown}` is {ty}, which has no fields"),
                     );
+                    let item_has_field = ty
+                        .item()
+                        .is_some_and(|item| matches!(item.field(field), FieldLookup::Found(_)));
+                    if ty.is_list() && item_has_field {
+                        d = d.with_help(format!(
+                            "`{shown}` is a list: use `{shown}[*].{field}` for the `{field}` of every item, or `{shown}[0].{field}` for the first"
+                        ));
+                        // Only where the accessor is written as it reads (not inside an escaped scalar).
+                        if range != node.range {
+                            d = d.with_fix(
+                                format!("Use `{shown}[*].{field}`"),
+                                Applicability::Unsafe,
+                                vec![TextEdit {
+                                    range,
+                                    new_text: format!("[*].{field}"),
+                                }],
+                            );
+                        }
+                    } else if ty.is_list() {
+                        d = d.with_help(format!(
+                            "`{shown}` is a list: address its items with `[*]` or `[0]`"
+                        ));
+                    }
+                    self.push(d);
                     Ty::Any
                 }
             },
@@ -1246,36 +1753,106 @@ impl<'a> Checker<'a> {
     }
 
     fn unused(&mut self) {
-        let has_transforms = self.pipeline.steps.iter().any(|s| s.section == Section::Transforms);
+        let has_transforms = self
+            .pipeline
+            .steps
+            .iter()
+            .any(|s| s.section == Section::Transforms);
         if has_transforms {
             for (i, step) in self.pipeline.steps.iter().enumerate() {
-                if step.section == Section::Sources && !self.used_steps[i] {
-                    if let Some(name) = &step.name {
-                        self.diags.push(
-                            Diagnostic::new(
-                                Code::UnusedSource,
-                                name.range,
-                                format!("no transform uses the result of source `{}`", name.value),
-                            )
-                            .with_help(format!("use it as `{{{{{}.…}}}}` in a transform, or remove it", name.value)),
-                        );
-                    }
+                if step.section == Section::Sources
+                    && !self.used_steps[i]
+                    && let Some(name) = &step.name
+                {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::UnusedSource,
+                            name.range,
+                            format!("no transform uses the result of source `{}`", name.value),
+                        )
+                        .with_help(format!(
+                            "use it as `{{{{{}.…}}}}` in a transform, or remove it",
+                            name.value
+                        )),
+                    );
                 }
             }
         }
         for input in &self.pipeline.inputs {
-            if !self.used_inputs.contains(&input.name.value) {
+            // An input whose name is not an identifier is reported as such already.
+            if !self.used_inputs.contains(&input.name.value) && is_identifier(&input.name.value) {
                 self.diags.push(
                     Diagnostic::new(
                         Code::UnusedInput,
                         input.name.range,
                         format!("no template uses input `{}`", input.name.value),
                     )
-                    .with_help(format!("use it as `{{{{inputs.{}}}}}`, or remove it", input.name.value)),
+                    .with_help(format!(
+                        "use it as `{{{{inputs.{}}}}}`, or remove it",
+                        input.name.value
+                    )),
                 );
             }
         }
     }
+}
+
+/// What the registry says about some params: "`query`: Search query." for each one it describes (the first
+/// sentence of its description).
+fn param_docs(m: &Method, names: &[&str]) -> Option<String> {
+    let docs: Vec<String> = names
+        .iter()
+        .filter_map(|name| {
+            let about = m
+                .params_schema()
+                .get("properties")?
+                .get(*name)?
+                .get("description")?
+                .as_str()?;
+            let first = match about.find(". ") {
+                Some(i) => &about[..=i],
+                None => about,
+            };
+            Some(format!("`{name}`: {first}"))
+        })
+        .collect();
+    (!docs.is_empty()).then(|| docs.join(" "))
+}
+
+/// Whether a mapping has an unknown key that is a misspelling of `key` (reported as such by ODP200).
+fn misspelt(entries: &[Entry], allowed: &[&str], key: &str) -> bool {
+    entries.iter().any(|e| {
+        !allowed.contains(&e.key.as_str()) && suggest(&e.key, allowed.iter().copied()) == Some(key)
+    })
+}
+
+/// "Did you mean" help, with a fix where the misspelt text has an exact range (not inside an escaped scalar).
+fn did_you_mean(d: Diagnostic, suggestion: &str, exact: Option<TextRange>) -> Diagnostic {
+    let d = d.with_help(format!("did you mean `{suggestion}`?"));
+    match exact {
+        Some(range) => d.with_fix(
+            format!("Replace with `{suggestion}`"),
+            Applicability::Unsafe,
+            vec![TextEdit {
+                range,
+                new_text: suggestion.to_string(),
+            }],
+        ),
+        None => d,
+    }
+}
+
+/// The input type that declares values of a type, where there is one.
+fn input_type_name(ty: &Ty) -> Option<&'static str> {
+    Some(match ty {
+        Ty::String => "string",
+        Ty::Int => "integer",
+        Ty::Number => "number",
+        Ty::Bool => "boolean",
+        Ty::List(_) => "array",
+        Ty::Object { .. } => "object",
+        _ => return None,
+    })
 }
 
 fn input_ty(t: InputType) -> Ty {
@@ -1355,6 +1932,20 @@ fn param_label(pointer: &str) -> String {
     if out.is_empty() { "params".into() } else { out }
 }
 
+/// The schema of the value at a JSON pointer into the params.
+fn schema_at_pointer<'s>(schema: &'s Value, pointer: &str) -> Option<&'s Value> {
+    let mut cur = schema;
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        cur = match cur.get("properties").and_then(|p| p.get(&seg)) {
+            Some(s) => s,
+            None if seg.parse::<usize>().is_ok() => cur.get("items")?,
+            None => return None,
+        };
+    }
+    Some(cur)
+}
+
 fn node_at_pointer<'n>(node: &'n Node, pointer: &str) -> Option<&'n Node> {
     let mut cur = node;
     for seg in pointer.split('/').skip(1) {
@@ -1368,13 +1959,12 @@ fn node_at_pointer<'n>(node: &'n Node, pointer: &str) -> Option<&'n Node> {
     Some(cur)
 }
 
-/// A node's range, or one character where the node is empty (so editors show something).
-fn node_range_or_line(node: &Node) -> TextRange {
-    node.range
-}
-
 fn backticked<S: AsRef<str>>(items: &[S]) -> String {
-    let shown: Vec<String> = items.iter().take(12).map(|s| format!("`{}`", s.as_ref())).collect();
+    let shown: Vec<String> = items
+        .iter()
+        .take(12)
+        .map(|s| format!("`{}`", s.as_ref()))
+        .collect();
     let mut out = shown.join(", ");
     if items.len() > 12 {
         out.push_str(", …");
@@ -1389,4 +1979,32 @@ pub(crate) fn quote_yaml(raw: &str) -> String {
     } else {
         format!("'{}'", raw.replace('\'', "''"))
     }
+}
+
+/// A YAML 1.1 boolean word, which YAML 1.2 (and odp) reads as a string.
+fn yaml11_bool(word: &str) -> Option<bool> {
+    match word.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "on" => Some(true),
+        "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A duration written without a unit or with a spelt-out one (`30`, `5 minutes`, `2 hrs`), as odp writes it.
+fn duration_suggestion(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let split = raw
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "" => "s",
+        "ms" | "msec" | "msecs" | "millis" | "millisecond" | "milliseconds" => "ms",
+        "s" | "sec" | "secs" | "second" | "seconds" => "s",
+        "m" | "min" | "mins" | "minute" | "minutes" => "m",
+        "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+        _ => return None,
+    };
+    let fixed = format!("{number}{unit}");
+    parse_duration_ms(&fixed).map(|_| fixed)
 }

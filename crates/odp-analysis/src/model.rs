@@ -42,7 +42,9 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn step(&self, name: &str) -> Option<&Step> {
-        self.steps.iter().find(|s| s.name.as_ref().is_some_and(|n| n.value == name))
+        self.steps
+            .iter()
+            .find(|s| s.name.as_ref().is_some_and(|n| n.value == name))
     }
 
     pub fn input(&self, name: &str) -> Option<&Input> {

@@ -128,7 +128,11 @@ impl Method {
     /// The compiled params schema (compiled at load; `None` if it does not compile, which loading reported).
     pub fn validator(&self) -> Option<&jsonschema::Validator> {
         self.validator
-            .get_or_init(|| jsonschema::validator_for(self.params_schema()).ok().map(Arc::new))
+            .get_or_init(|| {
+                jsonschema::validator_for(self.params_schema())
+                    .ok()
+                    .map(Arc::new)
+            })
             .as_deref()
     }
 }
@@ -293,8 +297,7 @@ impl Registry {
             ));
         }
         let range_of = |key: &str| item.get(key).map(|e| e.value.range).unwrap_or(item.range);
-        check_schema_subset(&spec.params.0, "params")
-            .map_err(|m| fail(range_of("params"), m))?;
+        check_schema_subset(&spec.params.0, "params").map_err(|m| fail(range_of("params"), m))?;
         if spec.params.0.get("type").and_then(Value::as_str) != Some("object") {
             return Err(fail(
                 range_of("params"),
@@ -374,9 +377,12 @@ pub fn to_serde(v: &JsonValue) -> Value {
             .unwrap_or(Value::Null),
         JsonValue::String(s) => Value::String(s.clone()),
         JsonValue::Array(items) => Value::Array(items.iter().map(to_serde).collect()),
-        JsonValue::Object(entries) => {
-            Value::Object(entries.iter().map(|(k, v)| (k.clone(), to_serde(v))).collect())
-        }
+        JsonValue::Object(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_serde(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -388,8 +394,14 @@ mod tests {
     fn bundled_registry_loads_without_errors() {
         let (registry, errors) = Registry::from_yaml(Registry::bundled_text());
         assert_eq!(errors, vec![]);
-        assert!(registry.methods().len() >= 12, "{}", registry.methods().len());
-        let tw = registry.get("social.twitter.search").expect("twitter search");
+        assert!(
+            registry.methods().len() >= 12,
+            "{}",
+            registry.methods().len()
+        );
+        let tw = registry
+            .get("social.twitter.search")
+            .expect("twitter search");
         assert_eq!(tw.spec.kind, MethodKind::Source);
         assert!(tw.validator().is_some());
     }
@@ -400,8 +412,19 @@ mod tests {
         let (registry, errors) = Registry::from_yaml(text);
         assert_eq!(registry.methods().len(), 1);
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(errors[0].message.contains("`oneOf`"), "{}", errors[0].message);
-        assert_eq!(&text[errors[0].range.as_range()], "{type: object, oneOf: []}");
-        assert!(errors[1].message.contains("unknown field `colour`"), "{}", errors[1].message);
+        assert!(
+            errors[0].message.contains("`oneOf`"),
+            "{}",
+            errors[0].message
+        );
+        assert_eq!(
+            &text[errors[0].range.as_range()],
+            "{type: object, oneOf: []}"
+        );
+        assert!(
+            errors[1].message.contains("unknown field `colour`"),
+            "{}",
+            errors[1].message
+        );
     }
 }

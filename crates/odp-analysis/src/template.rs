@@ -84,12 +84,13 @@ pub fn parse(s: &str) -> TemplateString {
     let mut i = 0;
     let mut literal_text = false;
     while i < b.len() {
-        if b[i] == b'\\' && s[i + 1..].starts_with("{{") {
+        // Byte comparisons: `i` walks bytes and may stand inside a multi-byte character.
+        if b[i] == b'\\' && b[i + 1..].starts_with(b"{{") {
             literal_text = true;
             i += 3;
             continue;
         }
-        if !s[i..].starts_with("{{") {
+        if !b[i..].starts_with(b"{{") {
             if !b[i].is_ascii_whitespace() {
                 literal_text = true;
             }
@@ -139,11 +140,15 @@ fn parse_path(s: &str, start: usize, end: usize) -> Result<Path, TemplateError> 
     if i == stop {
         return Err(TemplateError {
             span: start - 2..end + 2,
-            message: "empty template: expected a path such as `inputs.query` or `step.results`".into(),
+            message: "empty template: expected a path such as `inputs.query` or `step.results`"
+                .into(),
         });
     }
+    // One character at `at` (a whole character, so that the span never splits one).
     let err = |at: usize, message: String| TemplateError {
-        span: at..(at + 1).min(stop).max(at),
+        span: at..(at + s[at..].chars().next().map_or(0, char::len_utf8))
+            .min(stop)
+            .max(at),
         message,
     };
     let ident = |i: &mut usize| -> Option<String> {
@@ -180,7 +185,10 @@ fn parse_path(s: &str, start: usize, end: usize) -> Result<Path, TemplateError> 
                     } else {
                         "the end of the template".into()
                     };
-                    return Err(err(i.min(stop.saturating_sub(1)).max(seg_start), format!("expected a field name after `.`, found {found}")));
+                    return Err(err(
+                        i.min(stop.saturating_sub(1)).max(seg_start),
+                        format!("expected a field name after `.`, found {found}"),
+                    ));
                 };
                 segments.push(Segment {
                     accessor: Accessor::Field(name),
@@ -262,7 +270,11 @@ pub enum ResolveError {
     #[error("`{path}` has no field `{field}`")]
     MissingField { path: String, field: String },
     #[error("`{path}` has no item {index} (it has {len})")]
-    IndexOutOfRange { path: String, index: i64, len: usize },
+    IndexOutOfRange {
+        path: String,
+        index: i64,
+        len: usize,
+    },
     #[error("`{path}` is {found}, not {expected}")]
     WrongType {
         path: String,
@@ -289,7 +301,11 @@ impl Path {
     }
 }
 
-fn resolve_segments(value: &Value, segments: &[Segment], mut path: String) -> Result<Value, ResolveError> {
+fn resolve_segments(
+    value: &Value,
+    segments: &[Segment],
+    mut path: String,
+) -> Result<Value, ResolveError> {
     let Some((first, rest)) = segments.split_first() else {
         return Ok(value.clone());
     };
@@ -370,7 +386,8 @@ pub fn evaluate<'v>(
         return Err(EvaluateError::Syntax(e.message.clone()));
     }
     let value_of = |t: &Template| -> Result<Value, EvaluateError> {
-        let root = lookup(&t.path.root).ok_or_else(|| ResolveError::UnknownRoot(t.path.root.clone()))?;
+        let root =
+            lookup(&t.path.root).ok_or_else(|| ResolveError::UnknownRoot(t.path.root.clone()))?;
         Ok(t.path.resolve(root)?)
     };
     if parsed.whole {
@@ -423,15 +440,44 @@ mod tests {
     #[test]
     fn reports_errors_with_spans() {
         let t = parse("{{tweets.}}");
-        assert_eq!(t.errors[0].message, "expected a field name after `.`, found the end of the template");
+        assert_eq!(
+            t.errors[0].message,
+            "expected a field name after `.`, found the end of the template"
+        );
         let t = parse("x {{tweets.results");
         assert_eq!(t.errors[0].span, 2..18);
         let t = parse("{{ }}");
         assert!(t.errors[0].message.starts_with("empty template"));
         let t = parse("{{a[x]}}");
-        assert!(t.errors[0].message.contains("found `[x]`"), "{:?}", t.errors);
+        assert!(
+            t.errors[0].message.contains("found `[x]`"),
+            "{:?}",
+            t.errors
+        );
         let t = parse("{{a b}}");
-        assert!(t.errors[0].message.contains("unexpected ` `"), "{:?}", t.errors);
+        assert!(
+            t.errors[0].message.contains("unexpected ` `"),
+            "{:?}",
+            t.errors
+        );
+    }
+
+    #[test]
+    fn non_ascii_text_keeps_spans_on_character_boundaries() {
+        let s = "résumé 😀 {{tweets.ré}} {{日本}}";
+        let t = parse(s);
+        assert_eq!(t.templates.len(), 0);
+        assert_eq!(t.errors.len(), 2, "{:?}", t.errors);
+        for e in &t.errors {
+            assert!(
+                s.is_char_boundary(e.span.start) && s.is_char_boundary(e.span.end),
+                "{e:?}"
+            );
+        }
+        assert_eq!(&s[t.errors[0].span.clone()], "é");
+        assert_eq!(&s[t.errors[1].span.clone()], "日");
+        let t = parse("é{{a.b}}😀");
+        assert_eq!(t.templates[0].span, 2..9);
     }
 
     #[test]
@@ -443,17 +489,28 @@ mod tests {
             "inputs" => Some(&inputs),
             _ => None,
         };
-        assert_eq!(evaluate("{{tweets.results[*].text}}", lookup).unwrap(), json!(["a", "b"]));
-        assert_eq!(evaluate("{{ inputs.limit }}", lookup).unwrap(), json!(5));
-        assert_eq!(evaluate("{{tweets.results[-1].n}}", lookup).unwrap(), json!(2));
         assert_eq!(
-            evaluate("q={{inputs.query}} n={{inputs.limit}} f={{inputs.flag}} l={{tweets.results[*].n}}", lookup)
-                .unwrap(),
+            evaluate("{{tweets.results[*].text}}", lookup).unwrap(),
+            json!(["a", "b"])
+        );
+        assert_eq!(evaluate("{{ inputs.limit }}", lookup).unwrap(), json!(5));
+        assert_eq!(
+            evaluate("{{tweets.results[-1].n}}", lookup).unwrap(),
+            json!(2)
+        );
+        assert_eq!(
+            evaluate(
+                "q={{inputs.query}} n={{inputs.limit}} f={{inputs.flag}} l={{tweets.results[*].n}}",
+                lookup
+            )
+            .unwrap(),
             json!("q=ai n=5 f= l=[1,2]")
         );
         assert_eq!(evaluate(r"\{{x}}", lookup).unwrap(), json!("{{x}}"));
         assert_eq!(
-            evaluate("{{tweets.results[5]}}", lookup).unwrap_err().to_string(),
+            evaluate("{{tweets.results[5]}}", lookup)
+                .unwrap_err()
+                .to_string(),
             "`tweets.results` has no item 5 (it has 2)"
         );
         assert_eq!(
@@ -461,7 +518,9 @@ mod tests {
             "`nope` is not defined"
         );
         assert_eq!(
-            evaluate("{{tweets.results.text}}", lookup).unwrap_err().to_string(),
+            evaluate("{{tweets.results.text}}", lookup)
+                .unwrap_err()
+                .to_string(),
             "`tweets.results` is a list, not an object"
         );
     }

@@ -149,7 +149,10 @@ impl Ty {
                     fields: mut a,
                     open: oa,
                 },
-                Ty::Object { fields: b, open: ob },
+                Ty::Object {
+                    fields: b,
+                    open: ob,
+                },
             ) => {
                 for (k, t) in b {
                     let joined = match a.remove(&k) {
@@ -306,7 +309,8 @@ mod tests {
 
     #[test]
     fn records_do_not_fill_strings_but_their_projection_does() {
-        let record = Ty::from_schema(&json!({"type": "object", "properties": {"text": {"type": "string"}}}));
+        let record =
+            Ty::from_schema(&json!({"type": "object", "properties": {"text": {"type": "string"}}}));
         let records = Ty::list(record.clone());
         let strings = Ty::list(Ty::String);
         assert!(!records.fits(&strings));
