@@ -375,6 +375,24 @@ impl<'a> Checker<'a> {
                 step_nodes.push(item);
             }
         }
+        if !self.env.fragment
+            && let Some(entry) = root.get("sources")
+            && !self
+                .pipeline
+                .steps
+                .iter()
+                .any(|s| s.section == Section::Sources)
+            && (entry.value.is_null() || entry.value.items().is_some())
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    entry.key_range,
+                    "the pipeline has no sources: it would fetch nothing",
+                )
+                .with_help("add a step under `sources:`, e.g. `- name: tweets` with `method: social.twitter.search`"),
+            );
+        }
         self.used_steps = vec![false; self.pipeline.steps.len()];
         for (index, node) in step_nodes.iter().enumerate() {
             self.step_body(index, node);
@@ -579,6 +597,16 @@ impl<'a> Checker<'a> {
                             ),
                         ).with_help("templates address steps by name, e.g. `{{my_step.results}}`"));
                     }
+                    if name == "inputs" {
+                        self.push(
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                entry.value.range,
+                                "a step cannot be named `inputs`: `{{inputs.…}}` means the pipeline's inputs",
+                            )
+                            .with_help("choose another name"),
+                        );
+                    }
                     if let Some(&first) = self.step_index.get(name) {
                         let first_range = self.pipeline.steps[first]
                             .name
@@ -623,7 +651,17 @@ impl<'a> Checker<'a> {
                 }
                 "params" | "name" | "method" => {}
                 "retry" => step.retry = self.retry(&entry.value),
-                "timeout" => step.timeout_ms = self.duration(&entry.value, "`timeout`"),
+                "timeout" => {
+                    step.timeout_ms = self.duration(&entry.value, "`timeout`");
+                    if step.timeout_ms == Some(0) {
+                        step.timeout_ms = None;
+                        self.push(Diagnostic::new(
+                            Code::InvalidValue,
+                            entry.value.range,
+                            "a timeout of zero would fail every attempt; leave `timeout` out for the default",
+                        ));
+                    }
+                }
                 _ => self.unknown_key(entry, STEP_KEYS, "a step"),
             }
         }
@@ -738,6 +776,25 @@ impl<'a> Checker<'a> {
                 }
                 _ => self.unknown_key(f, RETRY_KEYS, "`retry`"),
             }
+        }
+        if policy.initial_interval_ms > policy.maximum_interval_ms
+            && let Some(at) = node
+                .get("initial_interval")
+                .or_else(|| node.get("maximum_interval"))
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    at.value.range,
+                    format!(
+                        "`initial_interval` ({} ms) is longer than `maximum_interval` ({} ms)",
+                        policy.initial_interval_ms, policy.maximum_interval_ms
+                    ),
+                )
+                .with_help(
+                    "the waits grow from `initial_interval` up to `maximum_interval` (default 60s)",
+                ),
+            );
         }
         policy
     }
@@ -1389,7 +1446,28 @@ impl<'a> Checker<'a> {
                         }
                         ty.placeholder()
                     }
-                    None => Value::String(String::new()),
+                    None => {
+                        // Text around a template makes a string, whatever the template's type.
+                        if parsed.errors.is_empty()
+                            && let Some(expected_schema) = expected
+                        {
+                            let expected_ty = Ty::from_schema(expected_schema);
+                            if !Ty::String.fits(&expected_ty) {
+                                self.push(
+                                    Diagnostic::new(
+                                        Code::TypeMismatch,
+                                        node.range,
+                                        format!(
+                                            "text around a template makes a string, but `{}` expects {expected_ty}",
+                                            param_label(pointer)
+                                        ),
+                                    )
+                                    .with_help("a template keeps its type only when it is the whole value, e.g. `\"{{inputs.limit}}\"`"),
+                                );
+                            }
+                        }
+                        Value::String(String::new())
+                    }
                 }
             }
             _ => to_serde(&node.to_json()),
@@ -1763,6 +1841,8 @@ impl<'a> Checker<'a> {
                 if step.section == Section::Sources
                     && !self.used_steps[i]
                     && let Some(name) = &step.name
+                    // A duplicate's name is reported as such; references go to the first definition.
+                    && self.step_index.get(name.value.as_str()) == Some(&i)
                 {
                     self.diags.push(
                         Diagnostic::new(

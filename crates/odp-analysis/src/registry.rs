@@ -304,6 +304,20 @@ impl Registry {
                 "`params` must be a schema with `type: object`".into(),
             ));
         }
+        if !spec.endpoint.starts_with('/') || spec.endpoint.contains("://") {
+            return Err(fail(
+                range_of("endpoint"),
+                "`endpoint` is a path on the service's base URL and starts with `/`".into(),
+            ));
+        }
+        if let OutputSpec::Schema(schema) = &spec.output
+            && schema.0.get("type").and_then(Value::as_str) != Some("object")
+        {
+            return Err(fail(
+                range_of("output"),
+                "`output` must be `dynamic` or a schema with `type: object` (a step's result is an object)".into(),
+            ));
+        }
         let validator = jsonschema::validator_for(&spec.params.0)
             .map_err(|e| fail(range_of("params"), format!("invalid params schema: {e}")))?;
         let output = match &spec.output {

@@ -2208,3 +2208,26 @@ fn no_random_edit_of_an_example_panics() {
         }
     }
 }
+
+#[test]
+fn reserved_names_empty_sources_zero_timeouts_interval_order_and_interpolated_numbers() {
+    check(
+        "name: gaps in the rules\ninputs:\n  n: {type: integer, default: 5}\nsources:\n  - name: inputs\n    method: social.twitter.search\n    params: {query: x, limit: \"n={{inputs.n}}\"}\n    timeout: 0s\n    retry: {initial_interval: 2m, maximum_interval: 30s}\n",
+        expect![[r#"
+            Error[ODP203] 5:11..5:17 "inputs": a step cannot be named `inputs`: `{{inputs.…}}` means the pipeline's inputs
+              help: choose another name
+            Error[ODP406] 7:31..7:47 "\"n={{inputs.n}}\"": text around a template makes a string, but `limit` expects integer
+              help: a template keeps its type only when it is the whole value, e.g. `"{{inputs.limit}}"`
+            Error[ODP203] 8:14..8:16 "0s": a timeout of zero would fail every attempt; leave `timeout` out for the default
+            Error[ODP203] 9:31..9:33 "2m": `initial_interval` (120000 ms) is longer than `maximum_interval` (30000 ms)
+              help: the waits grow from `initial_interval` up to `maximum_interval` (default 60s)
+        "#]],
+    );
+    check(
+        "name: no sources\nsources: []\n",
+        expect![[r#"
+        Error[ODP203] 2:1..2:8 "sources": the pipeline has no sources: it would fetch nothing
+          help: add a step under `sources:`, e.g. `- name: tweets` with `method: social.twitter.search`
+    "#]],
+    );
+}
