@@ -116,7 +116,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("big") => {
             let text = generate_bytes(flag("--bytes", 1_010_000));
-            if let Some(path) = args.iter().position(|a| a == "--write").and_then(|i| args.get(i + 1)) {
+            if let Some(path) = args
+                .iter()
+                .position(|a| a == "--write")
+                .and_then(|i| args.get(i + 1))
+            {
                 std::fs::write(path, &text).expect("write the generated pipeline");
             }
             measure(&text, runs);
@@ -127,7 +131,9 @@ fn main() {
             measure(&text, runs);
         }
         _ => {
-            eprintln!("usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N]");
+            eprintln!(
+                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N]"
+            );
             std::process::exit(2);
         }
     }

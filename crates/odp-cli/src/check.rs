@@ -204,11 +204,11 @@ pub fn run_check(args: &CheckArgs) -> u8 {
             Format::Github => render::github(&mut stdout.lock(), reports),
         }
     };
-    if let Err(e) = result {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            let _ = writeln!(err, "error: cannot write the report: {e}");
-            return exit::USAGE;
-        }
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        let _ = writeln!(err, "error: cannot write the report: {e}");
+        return exit::USAGE;
     }
     if args.fix || args.diff {
         let total: usize = outcome.fixed.iter().map(|(_, n, _)| n).sum();

@@ -431,14 +431,6 @@ mod tests {
                   │
                   = help: step names are unique across sources and transforms
 
-                warning[ODP500/unused-source]: no transform uses the result of source `tweets`
-                  ┌─ flows/golden pipeline.odp.yaml:6:11
-                  │
-                6 │   - name: tweets
-                  │           ^^^^^^
-                  │
-                  = help: use it as `{{tweets.…}}` in a transform, or remove it
-
                 error[ODP102/unquoted-template]: an unquoted value starting with `{{` is a nested mapping in YAML; quote the template
                   ┌─ flows/golden pipeline.odp.yaml:9:14
                   │
@@ -465,181 +457,161 @@ mod tests {
         check(
             |out, files| json(out, files),
             expect![[r#"
-            {
-              "version": 1,
-              "files": [
                 {
-                  "path": "flows/golden pipeline.odp.yaml",
-                  "diagnostics": [
+                  "version": 1,
+                  "files": [
                     {
-                      "code": "ODP300",
-                      "name": "unknown-method",
-                      "severity": "error",
-                      "message": "unknown method `social.twiter.search`",
-                      "help": "did you mean `social.twitter.search`?",
-                      "range": {
-                        "start": {
-                          "line": 4,
-                          "column": 13,
-                          "offset": 51
-                        },
-                        "end": {
-                          "line": 4,
-                          "column": 33,
-                          "offset": 71
-                        }
-                      },
-                      "fix": {
-                        "title": "Replace with `social.twitter.search`",
-                        "applicability": "unsafe",
-                        "edits": [
-                          {
-                            "range": {
-                              "start": {
-                                "line": 4,
-                                "column": 13,
-                                "offset": 51
-                              },
-                              "end": {
-                                "line": 4,
-                                "column": 33,
-                                "offset": 71
-                              }
-                            },
-                            "new_text": "social.twitter.search"
-                          }
-                        ]
-                      },
-                      "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp300"
-                    },
-                    {
-                      "code": "ODP204",
-                      "name": "duplicate-step",
-                      "severity": "error",
-                      "message": "a step named `tweets` already exists",
-                      "help": "step names are unique across sources and transforms",
-                      "range": {
-                        "start": {
-                          "line": 6,
-                          "column": 11,
-                          "offset": 106
-                        },
-                        "end": {
-                          "line": 6,
-                          "column": 17,
-                          "offset": 112
-                        }
-                      },
-                      "related": [
+                      "path": "flows/golden pipeline.odp.yaml",
+                      "diagnostics": [
                         {
+                          "code": "ODP300",
+                          "name": "unknown-method",
+                          "severity": "error",
+                          "message": "unknown method `social.twiter.search`",
+                          "help": "did you mean `social.twitter.search`?",
                           "range": {
                             "start": {
-                              "line": 3,
-                              "column": 11,
-                              "offset": 32
+                              "line": 4,
+                              "column": 13,
+                              "offset": 51
                             },
                             "end": {
-                              "line": 3,
-                              "column": 17,
-                              "offset": 38
+                              "line": 4,
+                              "column": 33,
+                              "offset": 71
                             }
                           },
-                          "message": "first defined here"
-                        }
-                      ],
-                      "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp204"
-                    },
-                    {
-                      "code": "ODP500",
-                      "name": "unused-source",
-                      "severity": "warning",
-                      "message": "no transform uses the result of source `tweets`",
-                      "help": "use it as `{{tweets.…}}` in a transform, or remove it",
-                      "range": {
-                        "start": {
-                          "line": 6,
-                          "column": 11,
-                          "offset": 106
-                        },
-                        "end": {
-                          "line": 6,
-                          "column": 17,
-                          "offset": 112
-                        }
-                      },
-                      "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp500"
-                    },
-                    {
-                      "code": "ODP102",
-                      "name": "unquoted-template",
-                      "severity": "error",
-                      "message": "an unquoted value starting with `{{` is a nested mapping in YAML; quote the template",
-                      "help": "write \"{{inputs.q}}\"",
-                      "range": {
-                        "start": {
-                          "line": 9,
-                          "column": 14,
-                          "offset": 170
-                        },
-                        "end": {
-                          "line": 9,
-                          "column": 26,
-                          "offset": 182
-                        }
-                      },
-                      "fix": {
-                        "title": "Quote the template",
-                        "applicability": "safe",
-                        "edits": [
-                          {
-                            "range": {
-                              "start": {
-                                "line": 9,
-                                "column": 14,
-                                "offset": 170
-                              },
-                              "end": {
-                                "line": 9,
-                                "column": 26,
-                                "offset": 182
+                          "fix": {
+                            "title": "Replace with `social.twitter.search`",
+                            "applicability": "unsafe",
+                            "edits": [
+                              {
+                                "range": {
+                                  "start": {
+                                    "line": 4,
+                                    "column": 13,
+                                    "offset": 51
+                                  },
+                                  "end": {
+                                    "line": 4,
+                                    "column": 33,
+                                    "offset": 71
+                                  }
+                                },
+                                "new_text": "social.twitter.search"
                               }
-                            },
-                            "new_text": "\"{{inputs.q}}\""
-                          }
-                        ]
-                      },
-                      "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp102"
-                    },
-                    {
-                      "code": "ODP401",
-                      "name": "unknown-reference",
-                      "severity": "error",
-                      "message": "unknown input `q`",
-                      "help": "declare it under `inputs:`",
-                      "range": {
-                        "start": {
-                          "line": 9,
-                          "column": 23,
-                          "offset": 179
+                            ]
+                          },
+                          "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp300"
                         },
-                        "end": {
-                          "line": 9,
-                          "column": 24,
-                          "offset": 180
+                        {
+                          "code": "ODP204",
+                          "name": "duplicate-step",
+                          "severity": "error",
+                          "message": "a step named `tweets` already exists",
+                          "help": "step names are unique across sources and transforms",
+                          "range": {
+                            "start": {
+                              "line": 6,
+                              "column": 11,
+                              "offset": 106
+                            },
+                            "end": {
+                              "line": 6,
+                              "column": 17,
+                              "offset": 112
+                            }
+                          },
+                          "related": [
+                            {
+                              "range": {
+                                "start": {
+                                  "line": 3,
+                                  "column": 11,
+                                  "offset": 32
+                                },
+                                "end": {
+                                  "line": 3,
+                                  "column": 17,
+                                  "offset": 38
+                                }
+                              },
+                              "message": "first defined here"
+                            }
+                          ],
+                          "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp204"
+                        },
+                        {
+                          "code": "ODP102",
+                          "name": "unquoted-template",
+                          "severity": "error",
+                          "message": "an unquoted value starting with `{{` is a nested mapping in YAML; quote the template",
+                          "help": "write \"{{inputs.q}}\"",
+                          "range": {
+                            "start": {
+                              "line": 9,
+                              "column": 14,
+                              "offset": 170
+                            },
+                            "end": {
+                              "line": 9,
+                              "column": 26,
+                              "offset": 182
+                            }
+                          },
+                          "fix": {
+                            "title": "Quote the template",
+                            "applicability": "safe",
+                            "edits": [
+                              {
+                                "range": {
+                                  "start": {
+                                    "line": 9,
+                                    "column": 14,
+                                    "offset": 170
+                                  },
+                                  "end": {
+                                    "line": 9,
+                                    "column": 26,
+                                    "offset": 182
+                                  }
+                                },
+                                "new_text": "\"{{inputs.q}}\""
+                              }
+                            ]
+                          },
+                          "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp102"
+                        },
+                        {
+                          "code": "ODP401",
+                          "name": "unknown-reference",
+                          "severity": "error",
+                          "message": "unknown input `q`",
+                          "help": "declare it under `inputs:`",
+                          "range": {
+                            "start": {
+                              "line": 9,
+                              "column": 23,
+                              "offset": 179
+                            },
+                            "end": {
+                              "line": 9,
+                              "column": 24,
+                              "offset": 180
+                            }
+                          },
+                          "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp401"
                         }
-                      },
-                      "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp401"
+                      ]
                     }
-                  ]
+                  ],
+                  "summary": {
+                    "files": 1,
+                    "errors": 4,
+                    "warnings": 0
+                  }
                 }
-              ],
-              "summary": {
-                "files": 1,
-                "errors": 4,
-                "warnings": 1
-              }
-            }
-        "#]],
+            "#]],
         );
     }
 
@@ -648,12 +620,11 @@ mod tests {
         check(
             |out, files| github(out, files),
             expect![[r#"
-            ::error file=flows/golden pipeline.odp.yaml,line=4,col=13,endLine=4,endColumn=33,title=ODP300 unknown-method::unknown method `social.twiter.search`%0Ahelp: did you mean `social.twitter.search`?
-            ::error file=flows/golden pipeline.odp.yaml,line=6,col=11,endLine=6,endColumn=17,title=ODP204 duplicate-step::a step named `tweets` already exists%0Ahelp: step names are unique across sources and transforms
-            ::warning file=flows/golden pipeline.odp.yaml,line=6,col=11,endLine=6,endColumn=17,title=ODP500 unused-source::no transform uses the result of source `tweets`%0Ahelp: use it as `{{tweets.…}}` in a transform, or remove it
-            ::error file=flows/golden pipeline.odp.yaml,line=9,col=14,endLine=9,endColumn=26,title=ODP102 unquoted-template::an unquoted value starting with `{{` is a nested mapping in YAML; quote the template%0Ahelp: write "{{inputs.q}}"
-            ::error file=flows/golden pipeline.odp.yaml,line=9,col=23,endLine=9,endColumn=24,title=ODP401 unknown-reference::unknown input `q`%0Ahelp: declare it under `inputs:`
-        "#]],
+                ::error file=flows/golden pipeline.odp.yaml,line=4,col=13,endLine=4,endColumn=33,title=ODP300 unknown-method::unknown method `social.twiter.search`%0Ahelp: did you mean `social.twitter.search`?
+                ::error file=flows/golden pipeline.odp.yaml,line=6,col=11,endLine=6,endColumn=17,title=ODP204 duplicate-step::a step named `tweets` already exists%0Ahelp: step names are unique across sources and transforms
+                ::error file=flows/golden pipeline.odp.yaml,line=9,col=14,endLine=9,endColumn=26,title=ODP102 unquoted-template::an unquoted value starting with `{{` is a nested mapping in YAML; quote the template%0Ahelp: write "{{inputs.q}}"
+                ::error file=flows/golden pipeline.odp.yaml,line=9,col=23,endLine=9,endColumn=24,title=ODP401 unknown-reference::unknown input `q`%0Ahelp: declare it under `inputs:`
+            "#]],
         );
     }
 
@@ -792,31 +763,6 @@ mod tests {
                       }
                     }
                   ]
-                },
-                {
-                  "ruleId": "ODP500",
-                  "locations": [
-                    {
-                      "physicalLocation": {
-                        "artifactLocation": {
-                          "uri": "flows/golden%20pipeline.odp.yaml",
-                          "uriBaseId": "%SRCROOT%"
-                        },
-                        "region": {
-                          "startLine": 6,
-                          "startColumn": 11,
-                          "endLine": 6,
-                          "endColumn": 17,
-                          "charOffset": 106,
-                          "charLength": 6
-                        }
-                      }
-                    }
-                  ],
-                  "level": "warning",
-                  "message": {
-                    "text": "no transform uses the result of source `tweets` (help: use it as `{{tweets.…}}` in a transform, or remove it)"
-                  }
                 },
                 {
                   "ruleId": "ODP102",

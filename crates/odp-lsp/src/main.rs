@@ -56,10 +56,13 @@ fn main() -> ExitCode {
         },
         Some(Command::Serve { .. }) | None => {
             let _ = cli.stdio;
-            eprintln!(
-                "error: the language server is not part of this build yet; `odp-lsp check` and `odp-lsp explain` are"
-            );
-            exit::USAGE
+            match odp_server::run_stdio() {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::USAGE
+                }
+            }
         }
     };
     ExitCode::from(code)

@@ -2,6 +2,8 @@
 //! quoted scalars may span lines. Every node parser leaves the cursor either on the line where its node ended
 //! (quoted and flow nodes) or at the start of the next unread line (plain and block scalars, collections).
 
+use std::cell::Cell;
+
 use crate::tree::{Comment, Entry, Node, NodeKind, Scalar, ScalarStyle};
 use crate::{Parse, SyntaxError, SyntaxErrorKind, TextRange};
 
@@ -26,6 +28,7 @@ pub fn parse(text: &str) -> Parse {
         b: text.as_bytes(),
         pos: bom,
         line_starts,
+        last_line: Cell::new(0),
         depth: 0,
         flow_closers: Vec::new(),
         errors: Vec::new(),
@@ -51,9 +54,11 @@ struct Parser<'a> {
     text: &'a str,
     b: &'a [u8],
     pos: usize,
-    /// Where every line starts (the first after a byte-order mark), so a column costs a binary search rather than
-    /// a scan back over a possibly very long line.
+    /// Where every line starts (the first after a byte-order mark), so that a position's column and line end cost
+    /// no scan over a possibly very long line.
     line_starts: Vec<u32>,
+    /// The line [`Self::line_of`] found last.
+    last_line: Cell<usize>,
     /// How many nodes enclose the one being parsed; see [`MAX_DEPTH`].
     depth: usize,
     /// The closing brackets of the flow collections being parsed, innermost last: a bracket that closes an outer
@@ -71,10 +76,7 @@ fn is_blank(c: u8) -> bool {
 
 /// Characters that cannot start a plain scalar (and so cannot start a plain key).
 fn is_indicator(c: u8) -> bool {
-    matches!(
-        c,
-        b'[' | b']' | b'{' | b'}' | b',' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' | b'"' | b'\''
-    )
+    b"[]{},#&*!|>%@`\"'".contains(&c)
 }
 
 impl<'a> Parser<'a> {
@@ -102,13 +104,39 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The index of the line holding `at`.
+    fn line_of(&self, at: usize) -> usize {
+        // The parser mostly asks about the line it is on or the next one: check those before searching.
+        let start_of = |line: usize| {
+            self.line_starts
+                .get(line)
+                .map_or(usize::MAX, |s| *s as usize)
+        };
+        let last = self.last_line.get();
+        if start_of(last) <= at {
+            if at < start_of(last + 1) {
+                return last;
+            }
+            if at < start_of(last + 2) {
+                self.last_line.set(last + 1);
+                return last + 1;
+            }
+        }
+        let line = self
+            .line_starts
+            .partition_point(|s| *s as usize <= at)
+            .saturating_sub(1);
+        self.last_line.set(line);
+        line
+    }
+
     /// The end of the line holding `at`, before its line break.
     fn line_end(&self, at: usize) -> usize {
         let at = at.min(self.b.len());
-        let mut end = match memchr(b'\n', &self.b[at..]) {
-            Some(i) => at + i,
-            None => self.b.len(),
-        };
+        let mut end = self.next_line_start(at);
+        if end > at && self.byte(end - 1) == b'\n' {
+            end -= 1;
+        }
         if end > at && self.byte(end - 1) == b'\r' {
             end -= 1;
         }
@@ -117,19 +145,14 @@ impl<'a> Parser<'a> {
 
     /// The start of the line after the one holding `at` (or the end of the text).
     fn next_line_start(&self, at: usize) -> usize {
-        let at = at.min(self.b.len());
-        match memchr(b'\n', &self.b[at..]) {
-            Some(i) => at + i + 1,
+        match self.line_starts.get(self.line_of(at) + 1) {
+            Some(start) => *start as usize,
             None => self.b.len(),
         }
     }
 
     fn col(&self, at: usize) -> usize {
-        let line = self
-            .line_starts
-            .partition_point(|s| *s as usize <= at)
-            .saturating_sub(1);
-        at.saturating_sub(self.line_starts[line] as usize)
+        at.saturating_sub(self.line_starts[self.line_of(at)] as usize)
     }
 
     fn at_line_start(&self) -> bool {
@@ -205,7 +228,7 @@ impl<'a> Parser<'a> {
 
     /// The position of a comment's `#` between `from` and `end`, if any.
     fn find_comment(&self, from: usize, end: usize) -> Option<usize> {
-        let mut i = from;
+        let mut i = from.min(end);
         while let Some(found) = memchr(b'#', &self.b[i..end]) {
             if self.is_comment_start(i + found) {
                 return Some(i + found);
@@ -240,24 +263,22 @@ impl<'a> Parser<'a> {
                 }
                 i += 1;
             }
-            let end = self.line_end(i);
-            if i == end {
-                self.pos = self.next_line_start(end);
+            if self.is_eol(i) {
+                self.pos = self.next_line_start(i);
                 continue;
             }
             if self.byte(i) == b'#' {
+                let end = self.line_end(i);
                 self.comment(i, end);
                 self.pos = self.next_line_start(end);
                 continue;
             }
-            if let Some(tab) = tab_at {
-                if self.tab_error_line != start {
-                    self.tab_error_line = start;
-                    self.invalid(
-                        TextRange::new(tab, tab + 1),
-                        "tabs are not allowed in indentation; indent with spaces",
-                    );
-                }
+            if let Some(tab) = tab_at.filter(|_| self.tab_error_line != start) {
+                self.tab_error_line = start;
+                self.invalid(
+                    TextRange::new(tab, tab + 1),
+                    "tabs are not allowed in indentation; indent with spaces",
+                );
             }
             return Some((self.col(i), i));
         }
@@ -325,7 +346,7 @@ impl<'a> Parser<'a> {
                     if c == b':' && (i + 1 == end || is_blank(self.byte(i + 1))) {
                         return Some(i);
                     }
-                    if c == b'#' && is_blank(self.byte(i - 1)) && i > at {
+                    if c == b'#' && i > at && is_blank(self.byte(i - 1)) {
                         return None;
                     }
                     i += 1;
@@ -350,7 +371,10 @@ impl<'a> Parser<'a> {
             _ => (at..end).find(|&i| matches!(self.byte(i), b':' | b' ' | b'\t'))?,
         };
         let value_start = self.byte(colon + 1);
-        (self.byte(colon) == b':' && colon + 1 < end && !is_blank(value_start) && value_start != b':')
+        (self.byte(colon) == b':'
+            && colon + 1 < end
+            && !is_blank(value_start)
+            && value_start != b':')
             .then_some(colon)
     }
 
@@ -376,8 +400,8 @@ impl<'a> Parser<'a> {
         None
     }
 
-    /// Skips the rest of the line holding `at` and the lines indented deeper than `at`'s column, recording the
-    /// comments among them.
+    /// Skips the rest of the line holding `at` and the lines indented deeper than `at`'s column, recording the first
+    /// line's trailing comment and the comment lines among them.
     fn skip_block(&mut self, at: usize) {
         let indent = self.col(at);
         let end = self.line_end(at);
@@ -412,35 +436,36 @@ impl<'a> Parser<'a> {
     }
 
     /// A `? key` entry: reported as unsupported and skipped with its `: value` line.
-    fn skip_complex_key(&mut self, at: usize) -> TextRange {
-        let range = self.skip_error_block(
+    fn skip_complex_key(&mut self, at: usize) {
+        self.skip_error_block(
             at,
             SyntaxErrorKind::Unsupported,
             "complex mapping keys (`? `) are not supported; write `key: value`",
         );
         let col = self.col(at);
-        if let Some((_, next)) = self.peek_next_line(self.pos) {
-            if self.col(next) == col
-                && self.byte(next) == b':'
+        let value_line = self.peek_next_line(self.pos).filter(|(_, next)| {
+            self.col(*next) == col
+                && self.byte(*next) == b':'
                 && (is_blank(self.byte(next + 1)) || self.is_eol(next + 1))
-            {
-                self.skip_block(next);
-            }
+        });
+        if let Some((_, next)) = value_line {
+            self.skip_block(next);
         }
-        range
     }
 
     /// The end of a token that is not a scalar (an anchor, alias or tag).
     fn token_end(&self, at: usize, in_flow: bool) -> usize {
         let mut i = at;
-        while i < self.b.len()
-            && !is_blank(self.byte(i))
-            && !self.is_eol(i)
-            && !(in_flow && matches!(self.byte(i), b',' | b'[' | b']' | b'{' | b'}'))
-        {
+        loop {
+            let c = self.byte(i);
+            let ends = is_blank(c)
+                || self.is_eol(i)
+                || (in_flow && matches!(c, b',' | b'[' | b']' | b'{' | b'}'));
+            if ends {
+                return i;
+            }
             i += 1;
         }
-        i
     }
 
     /// The position after the anchors and tags (and the blanks after them) starting at `at`.
@@ -503,13 +528,14 @@ impl<'a> Parser<'a> {
                 break;
             }
             if indent == 0 && self.byte(content) == b'%' {
-                let end = self.line_end(content);
+                let end = self.trim_comment(content, self.line_end(content));
                 self.error(
                     SyntaxErrorKind::Unsupported,
-                    TextRange::new(content, self.trim_comment(content, end)),
+                    TextRange::new(content, end),
                     "YAML directives are not supported in pipelines",
                 );
-                self.pos = self.next_line_start(end);
+                self.pos = end;
+                self.finish_line();
                 continue;
             }
             if start_marker {
@@ -567,11 +593,8 @@ impl<'a> Parser<'a> {
     fn block_node_here(&mut self, parent_indent: isize, ctx: Ctx) -> Node {
         let at = self.pos;
         if self.depth >= MAX_DEPTH {
-            let range = self.skip_error_block(
-                at,
-                SyntaxErrorKind::Invalid,
-                "nodes are nested too deeply",
-            );
+            let range =
+                self.skip_error_block(at, SyntaxErrorKind::Invalid, "nodes are nested too deeply");
             return Node {
                 range,
                 kind: NodeKind::Error,
@@ -599,7 +622,8 @@ impl<'a> Parser<'a> {
         // `key:value` heads a mapping when the next line is a key at the same indentation.
         if self.tight_colon(at).is_some() {
             let next = self.peek_next_line(self.next_line_start(at));
-            if next.is_some_and(|(_, next)| self.col(next) == col && self.key_colon(next).is_some()) {
+            if next.is_some_and(|(_, next)| self.col(next) == col && self.key_colon(next).is_some())
+            {
                 return self.block_mapping(col);
             }
         }
@@ -635,11 +659,7 @@ impl<'a> Parser<'a> {
                     );
                     break Some(content);
                 }
-                self.skip_error_block(
-                    content,
-                    SyntaxErrorKind::Invalid,
-                    "unexpected indentation",
-                );
+                self.skip_error_block(content, SyntaxErrorKind::Invalid, "unexpected indentation");
             };
             match next {
                 Some(content) => self.pos = content,
@@ -663,11 +683,9 @@ impl<'a> Parser<'a> {
             return Some(self.entry(at, colon, indent));
         }
         let key_at = self.properties_end(at, false);
-        if key_at > at {
-            if let Some(colon) = self.key_colon(key_at) {
-                self.report_properties(at, key_at, false);
-                return Some(self.entry(key_at, colon, indent));
-            }
+        if let Some(colon) = self.key_colon(key_at).filter(|_| key_at > at) {
+            self.report_properties(at, key_at, false);
+            return Some(self.entry(key_at, colon, indent));
         }
         if self.is_seq_indicator(at) {
             self.skip_error_block(
@@ -764,11 +782,7 @@ impl<'a> Parser<'a> {
                     self.skip_error_block(content, SyntaxErrorKind::Invalid, message);
                     continue;
                 }
-                self.skip_error_block(
-                    content,
-                    SyntaxErrorKind::Invalid,
-                    "unexpected indentation",
-                );
+                self.skip_error_block(content, SyntaxErrorKind::Invalid, "unexpected indentation");
             };
             match next {
                 Some(content) => self.pos = content,
@@ -803,8 +817,10 @@ impl<'a> Parser<'a> {
             _ => return self.plain_block(parent_indent, ctx),
         };
         self.skip_inline_blanks();
-        if matches!(node.kind, NodeKind::Mapping { .. } | NodeKind::Sequence { .. })
-            && self.peek() == b':'
+        if matches!(
+            node.kind,
+            NodeKind::Mapping { .. } | NodeKind::Sequence { .. }
+        ) && self.peek() == b':'
             && (is_blank(self.byte(self.pos + 1)) || self.is_eol(self.pos + 1))
         {
             // `[a, b]: value`
@@ -838,7 +854,21 @@ impl<'a> Parser<'a> {
     fn unquoted_template(&mut self, in_flow: bool) -> Node {
         let at = self.pos;
         let line_end = self.line_end(at);
-        let close = self.text[at..line_end].find("}}").map(|i| at + i + 2);
+        // The closing `}}`, looked for only up to where a flow element would end, so that a line of many unclosed
+        // templates is not searched to its end for each.
+        let mut close = None;
+        let mut i = at + 2;
+        while i < line_end {
+            match self.byte(i) {
+                b'}' if self.byte(i + 1) == b'}' => {
+                    close = Some(i + 2);
+                    break;
+                }
+                b',' | b']' | b'}' if in_flow => break,
+                _ if self.is_comment_start(i) => break,
+                _ => i += 1,
+            }
+        }
         // The value goes on to the end of the plain scalar it heads (`{{a.b}} and more`); a template still being
         // typed (`{{a.`) ends where a plain scalar would.
         let min_end = close.unwrap_or(at + 2);
@@ -879,14 +909,14 @@ impl<'a> Parser<'a> {
                 "a list cannot start on the line of its key; put its `- ` items on the lines below",
             );
         } else if ctx != Ctx::Root {
-            let inner_colon = (start..end)
-                .find(|&i| self.byte(i) == b':' && is_blank(self.byte(i + 1)));
+            let inner_colon =
+                (start..end).find(|&i| self.byte(i) == b':' && is_blank(self.byte(i + 1)));
             if let Some(i) = inner_colon {
                 self.invalid(
                     TextRange::new(i, i + 1),
                     "`: ` inside an unquoted value starts a nested mapping; quote the value",
                 );
-            } else if self.byte(end - 1) == b':' {
+            } else if end > start && self.byte(end - 1) == b':' {
                 self.invalid(
                     TextRange::new(end - 1, end),
                     "`:` at the end of an unquoted value starts a nested mapping; quote the value",
@@ -947,17 +977,18 @@ impl<'a> Parser<'a> {
         let close = loop {
             if i >= line_end {
                 // The line ends inside the string: go on only if the next line can be a continuation.
-                let next_start = self.next_line_start(line_end);
-                let continues = self.peek_next_line(next_start).is_some_and(|(_, next)| {
+                let next = self.peek_next_line(self.next_line_start(line_end));
+                let continues = next.is_some_and(|(_, next)| {
                     (self.col(next) as isize) > parent_indent
                         && !self.is_any_doc_marker(next)
                         && !(self.key_colon(next).is_some()
                             && memchr(quote, &self.b[next..self.line_end(next)]).is_none())
                 });
-                if !continues {
+                let Some((_, next)) = next.filter(|_| continues) else {
                     break None;
-                }
-                i = next_start;
+                };
+                // Blank lines and indentation hold no quote: go straight to the next content.
+                i = next;
                 line_end = self.line_end(i);
                 continue;
             }
@@ -1098,7 +1129,9 @@ impl<'a> Parser<'a> {
         }
         let end = i + 1 + c.len_utf8();
         let message = if digits > 0 {
-            format!("invalid escape `\\{c}`: expected {digits} hexadecimal digits of a Unicode character")
+            format!(
+                "invalid escape `\\{c}`: expected {digits} hexadecimal digits of a Unicode character"
+            )
         } else {
             format!(
                 "invalid escape `\\{}`; write `\\\\` for a backslash",
@@ -1131,6 +1164,14 @@ impl<'a> Parser<'a> {
             self.pos += 1;
         }
         let header_end = self.pos;
+        if !(is_blank(self.peek()) || self.is_eol(self.pos)) {
+            let end = self.token_end(self.pos, false);
+            self.invalid(
+                TextRange::new(self.pos, end),
+                "a block scalar header is `|` or `>`, then at most one of `-` or `+` and one indentation digit 1-9",
+            );
+            self.pos = end;
+        }
         self.finish_line();
         let base = parent_indent.max(0) as usize;
         let content_indent = match explicit_indent {
@@ -1222,10 +1263,12 @@ impl<'a> Parser<'a> {
             }
             let next = self.next_line_start(self.pos);
             match self.peek_next_line(next) {
-                // Comment lines inside a collection may sit at any indentation.
+                // Comment lines inside a collection may sit at any indentation. A `- ` list item is block syntax:
+                // the collection was left open.
                 Some((_, content))
                     if self.is_comment_start(content)
                         || (!self.is_any_doc_marker(content)
+                            && !self.is_seq_indicator(content)
                             && ((self.col(content) as isize) > parent_indent
                                 || matches!(self.byte(content), b']' | b'}'))) =>
                 {
@@ -1356,12 +1399,13 @@ impl<'a> Parser<'a> {
                     );
                     // Skip to the next separator on this line, or to the line's end.
                     let line_end = self.line_end(at);
-                    self.pos =
-                        match (at..line_end).find(|&i| matches!(self.byte(i), b',' | b']' | b'}')) {
-                            Some(i) if self.byte(i) == b',' => i + 1,
-                            Some(i) => i,
-                            None => line_end,
-                        };
+                    self.pos = match (at..line_end)
+                        .find(|&i| matches!(self.byte(i), b',' | b']' | b'}'))
+                    {
+                        Some(i) if self.byte(i) == b',' => i + 1,
+                        Some(i) => i,
+                        None => line_end,
+                    };
                 }
             }
         }
@@ -1415,7 +1459,10 @@ impl<'a> Parser<'a> {
             let end = self.properties_end(at, true);
             self.report_properties(at, end, true);
             self.pos = end;
-            if self.is_eol(end) || self.is_comment_start(end) || matches!(self.peek(), b',' | b']' | b'}') {
+            if self.is_eol(end)
+                || self.is_comment_start(end)
+                || matches!(self.peek(), b',' | b']' | b'}')
+            {
                 return null_at(end);
             }
         }
@@ -1476,12 +1523,16 @@ impl<'a> Parser<'a> {
         let mut value = self.text[at..end].to_string();
         let mut last_end = end;
         while self.pos == line_end {
-            let Some((blank_lines, next)) = self.peek_next_line(self.next_line_start(line_end)) else {
+            let Some((blank_lines, next)) = self.peek_next_line(self.next_line_start(line_end))
+            else {
                 break;
             };
             if (self.col(next) as isize) <= parent_indent
                 || self.is_any_doc_marker(next)
-                || matches!(self.byte(next), b',' | b'[' | b']' | b'{' | b'}' | b'#' | b':')
+                || matches!(
+                    self.byte(next),
+                    b',' | b'[' | b']' | b'{' | b'}' | b'#' | b':'
+                )
                 || self.key_colon(next).is_some()
             {
                 break;

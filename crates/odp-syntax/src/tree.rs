@@ -67,21 +67,19 @@ fn resolve_plain(v: &str) -> ScalarValue<'_> {
     if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
         return ScalarValue::Str(v);
     }
-    if let Some(hex) = v.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return ScalarValue::Int(i);
-        }
-    }
-    if let Some(oct) = v.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return ScalarValue::Int(i);
-        }
+    // `from_str_radix` also takes a sign, which the core schema's `0x`/`0o` forms do not have.
+    let radix_int = |prefix: &str, radix: u32| {
+        v.strip_prefix(prefix)
+            .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_digit(radix)))
+            .and_then(|d| i64::from_str_radix(d, radix).ok())
+    };
+    if let Some(i) = radix_int("0x", 16).or_else(|| radix_int("0o", 8)) {
+        return ScalarValue::Int(i);
     }
     let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = v.parse::<i64>() {
-            return ScalarValue::Int(i);
-        }
+    let is_int = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if let Some(i) = is_int.then(|| v.parse::<i64>().ok()).flatten() {
+        return ScalarValue::Int(i);
     }
     // The core schema's float: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
     let is_float = {
@@ -107,10 +105,8 @@ fn resolve_plain(v: &str) -> ScalarValue<'_> {
         }
         ok && i == b.len()
     };
-    if is_float {
-        if let Ok(f) = v.parse::<f64>() {
-            return ScalarValue::Float(f);
-        }
+    if let Some(f) = is_float.then(|| v.parse::<f64>().ok()).flatten() {
+        return ScalarValue::Float(f);
     }
     ScalarValue::Str(v)
 }

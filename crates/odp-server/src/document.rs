@@ -1,0 +1,172 @@
+//! Open documents: a rope per document, edited incrementally, and conversions between byte offsets and LSP
+//! positions in the negotiated encoding. Lines break at `\n`, `\r\n` and `\r`, as LSP defines them (ropey is built
+//! with exactly these line breaks).
+
+use lsp_types::{Position, Range};
+use odp_analysis::TextRange;
+use ropey::Rope;
+
+/// How LSP positions count columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+}
+
+pub struct Document {
+    pub rope: Rope,
+    pub version: i32,
+    pub language_id: String,
+}
+
+impl Document {
+    pub fn new(text: &str, version: i32, language_id: String) -> Self {
+        Self {
+            rope: Rope::from_str(text),
+            version,
+            language_id,
+        }
+    }
+
+    /// Applies one change: a range replacement, or the whole text when `range` is `None`.
+    pub fn apply(&mut self, range: Option<Range>, text: &str, enc: Encoding) {
+        match range {
+            None => self.rope = Rope::from_str(text),
+            Some(range) => {
+                let start = position_to_char(&self.rope, range.start, enc);
+                let end = position_to_char(&self.rope, range.end, enc).max(start);
+                self.rope.remove(start..end);
+                self.rope.insert(start, text);
+            }
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.rope.to_string()
+    }
+}
+
+/// The char index of an LSP position; positions past a line's end clamp to it, lines past the end to the end.
+pub fn position_to_char(rope: &Rope, pos: Position, enc: Encoding) -> usize {
+    let line = pos.line as usize;
+    if line >= rope.len_lines() {
+        return rope.len_chars();
+    }
+    let line_start = rope.line_to_char(line);
+    let line_slice = rope.line(line);
+    // The line without its line break.
+    let mut line_len = line_slice.len_chars();
+    while line_len > 0 {
+        let c = line_slice.char(line_len - 1);
+        if c == '\n' || c == '\r' {
+            line_len -= 1;
+        } else {
+            break;
+        }
+    }
+    let wanted = pos.character as usize;
+    let mut counted = 0usize;
+    for (i, c) in line_slice.chars().take(line_len).enumerate() {
+        let width = match enc {
+            Encoding::Utf8 => c.len_utf8(),
+            Encoding::Utf16 => c.len_utf16(),
+        };
+        if counted + width > wanted {
+            return line_start + i;
+        }
+        counted += width;
+    }
+    line_start + line_len
+}
+
+/// The LSP position of a byte offset of the text.
+pub fn offset_to_position(rope: &Rope, offset: usize, enc: Encoding) -> Position {
+    let offset = offset.min(rope.len_bytes());
+    let char_idx = rope.byte_to_char(offset);
+    let line = rope.char_to_line(char_idx);
+    let line_start = rope.line_to_char(line);
+    let col = match enc {
+        Encoding::Utf8 => offset - rope.char_to_byte(line_start),
+        Encoding::Utf16 => rope.char_to_utf16_cu(char_idx) - rope.char_to_utf16_cu(line_start),
+    };
+    Position::new(line as u32, col as u32)
+}
+
+pub fn position_to_offset(rope: &Rope, pos: Position, enc: Encoding) -> usize {
+    rope.char_to_byte(position_to_char(rope, pos, enc))
+}
+
+pub fn range_to_lsp(rope: &Rope, r: TextRange, enc: Encoding) -> Range {
+    Range::new(
+        offset_to_position(rope, r.start(), enc),
+        offset_to_position(rope, r.end(), enc),
+    )
+}
+
+pub fn range_from_lsp(rope: &Rope, r: Range, enc: Encoding) -> TextRange {
+    let start = position_to_offset(rope, r.start, enc);
+    let end = position_to_offset(rope, r.end, enc).max(start);
+    TextRange::new(start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_round_trip_with_surrogates_and_crlf() {
+        let text = "a: é😀x\r\nb: 1\rc: 2\n";
+        let rope = Rope::from_str(text);
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            for (offset, ch) in text.char_indices() {
+                let pos = offset_to_position(&rope, offset, enc);
+                if ch == '\n' && text[..offset].ends_with('\r') {
+                    continue; // inside a CRLF: no position of its own
+                }
+                assert_eq!(
+                    position_to_offset(&rope, pos, enc),
+                    offset,
+                    "{offset} {pos:?} {enc:?}"
+                );
+            }
+        }
+        let x = text.find('x').unwrap();
+        assert_eq!(
+            offset_to_position(&rope, x, Encoding::Utf16),
+            Position::new(0, 6)
+        );
+        assert_eq!(
+            offset_to_position(&rope, x, Encoding::Utf8),
+            Position::new(0, 9)
+        );
+        // `\r` alone breaks a line too, as in LSP.
+        let c = text.find('c').unwrap();
+        assert_eq!(
+            offset_to_position(&rope, c, Encoding::Utf16),
+            Position::new(2, 0)
+        );
+        // A column past the end clamps before the line break.
+        assert_eq!(
+            position_to_offset(&rope, Position::new(1, 99), Encoding::Utf16),
+            text.find("\rc").unwrap()
+        );
+    }
+
+    #[test]
+    fn incremental_edits() {
+        let mut doc = Document::new("ab😀cd\nef", 1, "yaml".into());
+        // Replace the emoji (2 UTF-16 units) with "X".
+        doc.apply(
+            Some(Range::new(Position::new(0, 2), Position::new(0, 4))),
+            "X",
+            Encoding::Utf16,
+        );
+        assert_eq!(doc.text(), "abXcd\nef");
+        doc.apply(
+            Some(Range::new(Position::new(1, 0), Position::new(1, 0))),
+            "\r\n",
+            Encoding::Utf16,
+        );
+        assert_eq!(doc.text(), "abXcd\n\r\nef");
+    }
+}

@@ -1,0 +1,604 @@
+//! End-to-end tests: the real message loop on an in-memory connection, driven like an editor would.
+
+use std::collections::VecDeque;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use expect_test::{Expect, expect};
+use lsp_server::{Connection, Message, Notification, Request, RequestId};
+use serde_json::{Value, json};
+
+struct Client {
+    conn: Connection,
+    next_id: i32,
+    pending: VecDeque<Notification>,
+    server: Option<JoinHandle<Result<(), crate::ServerError>>>,
+}
+
+impl Client {
+    fn start(options: Value, utf8: bool) -> Client {
+        let (server, conn) = Connection::memory();
+        let handle = std::thread::spawn(move || crate::run(server));
+        let mut client = Client {
+            conn,
+            next_id: 0,
+            pending: VecDeque::new(),
+            server: Some(handle),
+        };
+        let mut caps = json!({
+            "textDocument": {"completion": {"completionItem": {"snippetSupport": true}}},
+            "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
+        });
+        if utf8 {
+            caps["general"] = json!({"positionEncodings": ["utf-8", "utf-16"]});
+        }
+        let init = client.request(
+            "initialize",
+            json!({"capabilities": caps, "initializationOptions": options, "processId": null, "rootUri": null}),
+        );
+        assert_eq!(init["serverInfo"]["name"], "odp-lsp");
+        assert_eq!(init["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
+        client.notify("initialized", json!({}));
+        client
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        self.conn
+            .sender
+            .send(Message::Notification(Notification::new(
+                method.into(),
+                params,
+            )))
+            .unwrap();
+    }
+
+    fn send_request(&mut self, method: &str, params: Value) -> RequestId {
+        self.next_id += 1;
+        let id = RequestId::from(self.next_id);
+        self.conn
+            .sender
+            .send(Message::Request(Request::new(
+                id.clone(),
+                method.into(),
+                params,
+            )))
+            .unwrap();
+        id
+    }
+
+    /// Waits for the response to `id`, keeping notifications for later; answers the server's own requests.
+    fn response(&mut self, id: RequestId) -> Result<Value, (i32, String)> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let msg = self
+                .conn
+                .receiver
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("the server answers in time");
+            match msg {
+                Message::Response(r) if r.id == id => {
+                    return r.response_result.map_err(|e| (e.code, e.message));
+                }
+                Message::Response(_) => {}
+                Message::Notification(n) => self.pending.push_back(n),
+                Message::Request(r) => {
+                    // client/registerCapability and the like.
+                    self.conn
+                        .sender
+                        .send(Message::Response(lsp_server::Response::new_ok(
+                            r.id,
+                            Value::Null,
+                        )))
+                        .unwrap();
+                }
+            }
+        }
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        self.response(id)
+            .unwrap_or_else(|e| panic!("{method} failed: {e:?}"))
+    }
+
+    /// The diagnostics published for `uri` at `version` (earlier publications are skipped).
+    fn diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            while let Some(n) = self.pending.pop_front() {
+                if n.method == "textDocument/publishDiagnostics"
+                    && n.params["uri"] == uri
+                    && n.params["version"] == version
+                {
+                    return n.params["diagnostics"].as_array().unwrap().clone();
+                }
+            }
+            let msg = self
+                .conn
+                .receiver
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("diagnostics arrive in time");
+            match msg {
+                Message::Notification(n) => self.pending.push_back(n),
+                Message::Request(r) => self
+                    .conn
+                    .sender
+                    .send(Message::Response(lsp_server::Response::new_ok(
+                        r.id,
+                        Value::Null,
+                    )))
+                    .unwrap(),
+                Message::Response(_) => {}
+            }
+        }
+    }
+
+    fn open(&self, uri: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}),
+        );
+    }
+
+    fn shutdown(mut self) {
+        self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        self.server.take().unwrap().join().unwrap().unwrap();
+    }
+}
+
+const URI: &str = "file:///tmp/odp-server-tests/flow.odp.yaml";
+
+const PIPELINE: &str = r#"name: server fixture
+inputs:
+  query: {type: string, default: ai}
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: "{{inputs.query}}"
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.results[*].text}}"
+"#;
+
+/// The position of `$0` in a fixture (UTF-16), and the text without it.
+fn cursor(fixture: &str) -> (String, Value) {
+    let offset = fixture.find("$0").expect("a $0 cursor");
+    let before = &fixture[..offset];
+    let line = before.matches('\n').count();
+    let col: usize = before
+        .rsplit('\n')
+        .next()
+        .unwrap()
+        .chars()
+        .map(char::len_utf16)
+        .sum();
+    (
+        fixture.replacen("$0", "", 1),
+        json!({"line": line, "character": col}),
+    )
+}
+
+fn pos_params(position: Value) -> Value {
+    json!({"textDocument": {"uri": URI}, "position": position})
+}
+
+/// Opens the fixture, waits for its diagnostics, and runs `method` at the cursor.
+fn check(
+    fixture: &str,
+    method: &str,
+    extra: Value,
+    render: impl Fn(&Value) -> String,
+    expect: Expect,
+) {
+    let (text, position) = cursor(fixture);
+    let mut client = Client::start(json!({}), false);
+    client.open(URI, &text);
+    client.diagnostics(URI, 1);
+    let mut params = pos_params(position);
+    if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    let result = client.request(method, params);
+    expect.assert_eq(&render(&result));
+    client.shutdown();
+}
+
+fn labels(v: &Value) -> String {
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {}",
+                i["label"].as_str().unwrap(),
+                i["textEdit"]["newText"].as_str().unwrap()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn publishes_diagnostics_with_codes_and_links() {
+    let mut client = Client::start(json!({}), false);
+    client.open(
+        URI,
+        &PIPELINE.replace("social.twitter.search", "social.twiter.search"),
+    );
+    let diags = client.diagnostics(URI, 1);
+    expect![[r#"
+        [
+          {
+            "range": {
+              "start": {
+                "line": 5,
+                "character": 12
+              },
+              "end": {
+                "line": 5,
+                "character": 32
+              }
+            },
+            "severity": 1,
+            "code": "ODP300",
+            "codeDescription": {
+              "href": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp300"
+            },
+            "source": "odp",
+            "message": "unknown method `social.twiter.search`\nhelp: did you mean `social.twitter.search`?",
+            "data": {
+              "name": "unknown-method"
+            }
+          }
+        ]"#]]
+    .assert_eq(&serde_json::to_string_pretty(&diags).unwrap());
+    // A YAML file that is not a pipeline gets nothing.
+    client.open("file:///tmp/odp-server-tests/other.yaml", "a: {{b}}\n");
+    assert!(
+        client
+            .diagnostics("file:///tmp/odp-server-tests/other.yaml", 1)
+            .is_empty()
+    );
+    // ... until it gains the modeline.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": "file:///tmp/odp-server-tests/other.yaml", "version": 2},
+               "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "# odp: pipeline\n"}]}),
+    );
+    let diags = client.diagnostics("file:///tmp/odp-server-tests/other.yaml", 2);
+    assert!(diags.iter().any(|d| d["code"] == "ODP102"), "{diags:?}");
+    client.shutdown();
+}
+
+#[test]
+fn completes_methods_and_template_fields() {
+    check(
+        &PIPELINE.replace("method: nlp.sentiment.analyze", "method: nlp.sent$0"),
+        "textDocument/completion",
+        json!({}),
+        |v| {
+            labels(v)
+                .lines()
+                .filter(|l| l.starts_with("nlp."))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+        expect![[r#"
+            nlp.sentiment.analyze nlp.sentiment.analyze
+            nlp.entities.extract nlp.entities.extract
+            nlp.summary.generate nlp.summary.generate
+            nlp.language.detect nlp.language.detect
+            nlp.translation.translate nlp.translation.translate
+            nlp.keywords.extract nlp.keywords.extract"#]],
+    );
+    check(
+        &PIPELINE.replace("{{tweets.results[*].text}}", "{{tweets.results[*].$0}}"),
+        "textDocument/completion",
+        json!({}),
+        labels,
+        expect![[r#"
+            author author
+            author_name author_name
+            created_at created_at
+            hashtags hashtags
+            id id
+            language language
+            likes likes
+            replies replies
+            retweets retweets
+            text text
+            url url"#]],
+    );
+}
+
+#[test]
+fn hover_definition_references() {
+    check(
+        &PIPELINE.replace("{{tweets.results[*].text}}", "{{tweets.res$0ults[*].text}}"),
+        "textDocument/hover",
+        json!({}),
+        |v| v["contents"]["value"].as_str().unwrap().to_string(),
+        expect![[r#"
+            `{{tweets.results[*].text}}`: `list<string>`
+
+            from step `tweets` (social.twitter.search)"#]],
+    );
+    check(
+        &PIPELINE.replace("{{tweets.results[*].text}}", "{{twe$0ets.results[*].text}}"),
+        "textDocument/definition",
+        json!({}),
+        |v| v["range"].to_string(),
+        expect![[r#"{"start":{"line":4,"character":10},"end":{"line":4,"character":16}}"#]],
+    );
+    check(
+        &PIPELINE.replace("- name: tweets", "- name: twe$0ets"),
+        "textDocument/references",
+        json!({"context": {"includeDeclaration": true}}),
+        |v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["range"].to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+        expect![[r#"
+            {"start":{"line":4,"character":10},"end":{"line":4,"character":16}}
+            {"start":{"line":12,"character":16},"end":{"line":12,"character":22}}"#]],
+    );
+}
+
+#[test]
+fn renames_and_refuses_elsewhere() {
+    check(
+        &PIPELINE.replace("- name: tweets", "- name: twe$0ets"),
+        "textDocument/rename",
+        json!({"newName": "posts"}),
+        |v| serde_json::to_string(&v["changes"][URI]).unwrap(),
+        expect![[
+            r#"[{"range":{"start":{"line":4,"character":10},"end":{"line":4,"character":16}},"newText":"posts"},{"range":{"start":{"line":12,"character":16},"end":{"line":12,"character":22}},"newText":"posts"}]"#
+        ]],
+    );
+    let (text, position) = cursor(&PIPELINE.replace("name: server", "na$0me: server"));
+    let mut client = Client::start(json!({}), false);
+    client.open(URI, &text);
+    let id = client.send_request("textDocument/prepareRename", pos_params(position));
+    assert_eq!(
+        client.response(id),
+        Err((-32803, "only step and input names can be renamed".into()))
+    );
+    client.shutdown();
+}
+
+#[test]
+fn code_actions_symbols_folding_tokens() {
+    check(
+        &PIPELINE.replace("query: \"{{inputs.query}}\"", "query: {{inputs.q$0uery}}"),
+        "textDocument/codeAction",
+        json!({"range": {"start": {"line": 7, "character": 16}, "end": {"line": 7, "character": 16}}, "context": {"diagnostics": []}}),
+        |v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {}",
+                        a["title"].as_str().unwrap(),
+                        a["edit"]["changes"][URI]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+        expect![[r#"
+            Quote the template [{"range":{"start":{"line":7,"character":13},"end":{"line":7,"character":29}},"newText":"\"{{inputs.query}}\""}]
+            Suppress ODP102 (unquoted-template) on this line [{"range":{"start":{"line":7,"character":29},"end":{"line":7,"character":29}},"newText":"  # odp: ignore[ODP102]"}]"#]],
+    );
+    check(
+        &format!("$0{PIPELINE}"),
+        "textDocument/documentSymbol",
+        json!({}),
+        |v| {
+            fn walk(v: &Value, depth: usize, out: &mut String) {
+                for s in v.as_array().unwrap() {
+                    out.push_str(&format!(
+                        "{}{} {}\n",
+                        "  ".repeat(depth),
+                        s["name"].as_str().unwrap(),
+                        s["kind"]
+                    ));
+                    walk(&s["children"], depth + 1, out);
+                }
+            }
+            let mut out = String::new();
+            walk(v, 0, &mut out);
+            out
+        },
+        expect![[r#"
+            server fixture 2
+              inputs 3
+                query 13
+              sources 3
+                tweets 12
+              transforms 3
+                mood 12
+        "#]],
+    );
+    check(
+        &format!("$0{PIPELINE}"),
+        "textDocument/foldingRange",
+        json!({}),
+        |v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|f| format!("{}-{}", f["startLine"], f["endLine"]))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        expect!["1-2 3-7 4-7 6-7 8-12 9-12 11-12"],
+    );
+    check(
+        &format!("$0{PIPELINE}"),
+        "textDocument/semanticTokens/full",
+        json!({}),
+        |v| v["data"].to_string(),
+        expect![
+            "[5,12,21,3,0,2,14,2,4,0,0,2,6,0,0,0,7,5,2,0,0,5,2,4,0,3,12,21,3,0,2,14,2,4,0,0,2,6,1,0,0,7,7,2,0,0,7,3,2,0,0,4,4,2,0,0,4,2,4,0]"
+        ],
+    );
+}
+
+#[test]
+fn a_panicking_handler_answers_with_an_error_and_the_server_lives_on() {
+    let mut client = Client::start(json!({}), false);
+    client.open(URI, PIPELINE);
+    let id = client.send_request("odp/debugPanic", json!({"textDocument": {"uri": URI}}));
+    let (code, message) = client.response(id).unwrap_err();
+    assert_eq!(code, -32603);
+    assert!(message.contains("debug panic requested"), "{message}");
+    let hover = client.request(
+        "textDocument/hover",
+        pos_params(json!({"line": 5, "character": 15})),
+    );
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("social.twitter.search")
+    );
+    client.shutdown();
+}
+
+#[test]
+fn utf8_positions_when_the_client_offers_them() {
+    let mut client = Client::start(json!({}), true);
+    let text = PIPELINE.replace(
+        "name: server fixture",
+        "name: é😀 fixture\ndescription: 😀😀 x",
+    );
+    client.open(
+        URI,
+        &text.replace("social.twitter.search", "social.twiter.search"),
+    );
+    let diags = client.diagnostics(URI, 1);
+    // Line 6 (0-based) holds the method; no multi-byte text before it on that line.
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({"line": 6, "character": 12})
+    );
+    client.shutdown();
+}
+
+/// A tiny deterministic PRNG.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// LSP position (UTF-16) of a char index in a Vec<char> text, lines broken at \n, \r\n and \r.
+fn position_of(chars: &[char], idx: usize) -> (usize, usize) {
+    let (mut line, mut col) = (0, 0);
+    let mut i = 0;
+    while i < idx {
+        match chars[i] {
+            '\r' if chars.get(i + 1) == Some(&'\n') && i + 1 < idx => {
+                line += 1;
+                col = 0;
+                i += 2;
+                continue;
+            }
+            '\r' | '\n' => {
+                line += 1;
+                col = 0;
+            }
+            c => col += c.len_utf16(),
+        }
+        i += 1;
+    }
+    (line, col)
+}
+
+#[test]
+fn thousands_of_incremental_edits_keep_server_and_client_texts_equal() {
+    let mut client = Client::start(json!({"testing": true}), false);
+    let mut text: Vec<char> = PIPELINE.chars().collect();
+    client.open(URI, PIPELINE);
+    let pieces = [
+        "a", "😀", "é", "\r\n", "\n", "{{", "}}", "- ", "  ", "x: y", "\r", "中文", "",
+    ];
+    let mut rng = Rng(42);
+    let mut version = 1;
+    for _ in 0..3000 {
+        // Never split a CRLF or a surrogate pair: positions address whole characters.
+        let mut a = rng.below(text.len() + 1);
+        let mut b = (a + rng.below(4)).min(text.len());
+        for p in [&mut a, &mut b] {
+            if *p > 0 && *p < text.len() && text[*p - 1] == '\r' && text[*p] == '\n' {
+                *p += 1;
+            }
+        }
+        let (sl, sc) = position_of(&text, a);
+        let (el, ec) = position_of(&text, b);
+        let insert = pieces[rng.below(pieces.len())];
+        text.splice(a..b, insert.chars());
+        version += 1;
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": version},
+                   "contentChanges": [{"range": {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}, "text": insert}]}),
+        );
+    }
+    let server = client.request("odp/debugText", json!({"uri": URI}));
+    let expected: String = text.iter().collect();
+    assert_eq!(server["version"], version);
+    assert_eq!(server["text"].as_str().unwrap(), expected);
+    // And the last version's diagnostics arrive (earlier ones may be dropped, never published late).
+    client.diagnostics(URI, version);
+    client.shutdown();
+}
+
+#[test]
+fn registry_edits_reload_without_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("odp.toml"), "registry = \"reg.yaml\"\n").unwrap();
+    let registry = |id: &str| {
+        format!(
+            "version: 1\nmethods:\n  - id: {id}\n    kind: source\n    service: crawler\n    summary: s\n    endpoint: /s\n    params: {{type: object}}\n    output: dynamic\n"
+        )
+    };
+    std::fs::write(root.join("reg.yaml"), registry("my.first.source")).unwrap();
+    let uri = format!("file://{}/p.odp.yaml", root.display());
+    let mut client = Client::start(json!({}), false);
+    client.open(
+        &uri,
+        "name: reload\nsources:\n  - name: s\n    method: my.second.source\n",
+    );
+    let diags = client.diagnostics(&uri, 1);
+    assert_eq!(diags[0]["code"], "ODP300");
+    std::fs::write(root.join("reg.yaml"), registry("my.second.source")).unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": format!("file://{}/reg.yaml", root.display()), "type": 2}]}),
+    );
+    // The same version is analysed again with the new registry.
+    let diags = client.diagnostics(&uri, 1);
+    assert!(diags.is_empty(), "{diags:?}");
+    client.shutdown();
+}
