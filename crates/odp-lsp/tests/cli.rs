@@ -486,3 +486,111 @@ fn corpus_flags_exactly_the_seeded_mistakes() {
     expected.sort();
     assert_eq!(got, expected);
 }
+
+/// Writes one LSP message with its Content-Length header.
+fn lsp_send(stdin: &mut impl std::io::Write, msg: serde_json::Value) {
+    let body = msg.to_string();
+    write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    stdin.flush().unwrap();
+}
+
+/// Reads one LSP message.
+fn lsp_read(stdout: &mut impl std::io::BufRead) -> serde_json::Value {
+    let mut len = 0;
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the server closed stdout"
+        );
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length: ") {
+            len = v.parse().unwrap();
+        }
+    }
+    let mut body = vec![0; len];
+    stdout.read_exact(&mut body).unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// The server started exactly as the VS Code extension starts it (editors/vscode/server-command.json, kept in
+/// sync with the extension's code by its own tests) answers over real stdio.
+#[test]
+fn stdio_server_with_the_vscode_command_line() {
+    use std::io::{BufReader, Read as _};
+    let spec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("editors/vscode/server-command.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(spec["command"], "odp-lsp");
+    let args: Vec<String> = spec["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odp-lsp"))
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": null, "rootUri": null}}),
+    );
+    let init = lsp_read(&mut stdout);
+    assert_eq!(init["id"], 1);
+    assert_eq!(init["result"]["serverInfo"]["name"], "odp-lsp");
+    assert_eq!(init["result"]["capabilities"]["positionEncoding"], "utf-16");
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    );
+    let text =
+        std::fs::read_to_string(repo().join("examples/broken/unknown-method.odp.yaml")).unwrap();
+    let uri = format!(
+        "file://{}/examples/broken/unknown-method.odp.yaml",
+        repo().canonicalize().unwrap().display()
+    );
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "odp-pipeline", "version": 1, "text": text}}}),
+    );
+    let diagnostics = loop {
+        let msg = lsp_read(&mut stdout);
+        if msg["method"] == "textDocument/publishDiagnostics" {
+            break msg;
+        }
+    };
+    assert_eq!(diagnostics["params"]["version"], 1);
+    assert_eq!(diagnostics["params"]["diagnostics"][0]["code"], "ODP300");
+    assert_eq!(
+        diagnostics["params"]["diagnostics"][0]["range"]["start"]["line"],
+        13
+    );
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}),
+    );
+    loop {
+        let msg = lsp_read(&mut stdout);
+        if msg["id"] == 2 {
+            break;
+        }
+    }
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "method": "exit"}),
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut rest = String::new();
+    let _ = stdout.read_to_string(&mut rest);
+}
