@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::codes::Code;
 use crate::diagnostic::{Applicability, Diagnostic, TextEdit};
 use crate::model::{Input, Pipeline, Reference, RetryPolicy, Section, Spanned, Step, Target};
-use crate::registry::{Method, MethodKind, to_serde};
+use crate::registry::{Method, MethodKind, node_to_serde};
 use crate::schema::{InputType, parse_duration_ms};
 use crate::template::{self, Accessor, Template};
 use crate::ty::{FieldLookup, Ty};
@@ -231,18 +231,31 @@ impl<'a> Checker<'a> {
         if entries.len() < 2 {
             return;
         }
-        let mut seen: HashMap<&str, TextRange> = HashMap::with_capacity(entries.len());
-        for e in entries {
-            if let Some(first) = seen.get(e.key.as_str()) {
+        // Most mappings have a handful of keys: comparing with the earlier ones beats hashing.
+        let first_of = |i: usize| -> Option<TextRange> {
+            let key = entries[i].key.as_str();
+            entries[..i]
+                .iter()
+                .find(|e| e.key == key)
+                .map(|e| e.key_range)
+        };
+        let mut seen: HashMap<&str, TextRange> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let first = if entries.len() <= 16 {
+                first_of(i)
+            } else {
+                seen.get(e.key.as_str()).copied()
+            };
+            if let Some(first) = first {
                 self.push(
                     Diagnostic::new(
                         Code::DuplicateKey,
                         e.key_range,
                         format!("`{}` is already set in this mapping", e.key),
                     )
-                    .with_related(*first, "first set here"),
+                    .with_related(first, "first set here"),
                 );
-            } else {
+            } else if entries.len() > 16 {
                 seen.insert(&e.key, e.key_range);
             }
         }
@@ -487,7 +500,7 @@ impl<'a> Checker<'a> {
                                 }
                                 None => self.wrong_type(&f.value, "`type`", "a type name"),
                             },
-                            "default" => input.default = Some(to_serde(&f.value.to_json())),
+                            "default" => input.default = Some(node_to_serde(&f.value)),
                             "description" => {
                                 input.description = self
                                     .string_value(&f.value, "`description`")
@@ -1121,7 +1134,7 @@ impl<'a> Checker<'a> {
                 &mut templated,
             );
             instance.insert(e.key.clone(), value);
-            params_json.insert(e.key.clone(), to_serde(&e.value.to_json()));
+            params_json.insert(e.key.clone(), node_to_serde(&e.value));
         }
         self.pipeline.steps[index].params = params_json;
         let Some(m) = method else {
@@ -1379,7 +1392,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 if !parsed.has_templates() {
-                    return to_serde(&node.to_json());
+                    return node_to_serde(node);
                 }
                 templated.push((pointer.clone(), parsed.whole));
                 match whole_ty {
@@ -1470,7 +1483,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            _ => to_serde(&node.to_json()),
+            _ => node_to_serde(node),
         }
     }
 

@@ -380,6 +380,31 @@ fn check_schema_subset(schema: &Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Converts a syntax node straight to serde_json's value under the core schema (error nodes become null).
+pub fn node_to_serde(node: &Node) -> Value {
+    use odp_syntax::{NodeKind, ScalarValue};
+    match &node.kind {
+        NodeKind::Mapping { entries, .. } => {
+            let mut map = serde_json::Map::with_capacity(entries.len());
+            for e in entries {
+                map.insert(e.key.clone(), node_to_serde(&e.value));
+            }
+            Value::Object(map)
+        }
+        NodeKind::Sequence { items, .. } => Value::Array(items.iter().map(node_to_serde).collect()),
+        NodeKind::Scalar(s) => match s.resolve() {
+            ScalarValue::Null => Value::Null,
+            ScalarValue::Bool(b) => Value::Bool(b),
+            ScalarValue::Int(i) => Value::from(i),
+            ScalarValue::Float(f) => {
+                serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+            }
+            ScalarValue::Str(s) => Value::String(s.to_owned()),
+        },
+        NodeKind::Error => Value::Null,
+    }
+}
+
 /// Converts the parser's JSON value to serde_json's.
 pub fn to_serde(v: &JsonValue) -> Value {
     match v {

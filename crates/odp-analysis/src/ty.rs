@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -19,7 +20,8 @@ pub enum Ty {
     List(Box<Ty>),
     /// An object with known fields; `open` objects may have more.
     Object {
-        fields: BTreeMap<String, Ty>,
+        /// Shared: output types are cloned into every step and reference that uses them.
+        fields: Arc<BTreeMap<String, Ty>>,
         open: bool,
     },
     /// One of several types (`type: [string, "null"]`).
@@ -99,7 +101,10 @@ impl Ty {
                 // `additionalProperties: false`: a typo in a template is far likelier than a field the registry
                 // forgot. One that lists none is open.
                 let open = fields.is_empty();
-                Ty::Object { fields, open }
+                Ty::Object {
+                    fields: Arc::new(fields),
+                    open,
+                }
             }
             _ => Ty::Any,
         }
@@ -126,10 +131,11 @@ impl Ty {
                 Ty::list(item.unwrap_or(Ty::Any))
             }
             Value::Object(map) => Ty::Object {
-                fields: map
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Ty::of_value(v)))
-                    .collect(),
+                fields: Arc::new(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), Ty::of_value(v)))
+                        .collect(),
+                ),
                 open: false,
             },
         }
@@ -154,12 +160,13 @@ impl Ty {
                     open: ob,
                 },
             ) => {
-                for (k, t) in b {
-                    let joined = match a.remove(&k) {
-                        Some(prev) => prev.join(t),
-                        None => t,
+                let fields = Arc::make_mut(&mut a);
+                for (k, t) in b.iter() {
+                    let joined = match fields.remove(k) {
+                        Some(prev) => prev.join(t.clone()),
+                        None => t.clone(),
                     };
-                    a.insert(k, joined);
+                    fields.insert(k.clone(), joined);
                 }
                 Ty::Object {
                     fields: a,

@@ -10,6 +10,11 @@
 //! validation, templates and types. Each run analyses the text from scratch; the registry is loaded once, as a
 //! front end does.
 
+// mimalloc: checking allocates many small strings and maps; it is markedly faster than the system allocator here
+// (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use odp_analysis::{Environment, Registry, analyze};
