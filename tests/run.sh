@@ -52,6 +52,42 @@ passed=$((passed + p))
 failed=$((failed + f))
 [ "$rc" -eq 0 ] || status=1
 
+# --- VS Code extension ------------------------------------------------------------------------------------------
+# editors/vscode: npm ci, then npm test (tsc, then node's test runner: "ℹ pass N" / "ℹ fail N", or "# pass N"
+# in TAP). No npm, an install or build failure, or no test run counts as a failure.
+note "VS Code extension (editors/vscode)"
+# The extension's end-to-end test starts the real server with the extension's command line.
+lsp_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/odp-lsp"
+[ -x "$lsp_bin" ] || cargo build -q -p odp-lsp
+export ODP_LSP_BIN="$lsp_bin"
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm not found: the VS Code extension was not tested (apt-get install nodejs npm)" >&2
+  failed=$((failed + 1))
+  status=1
+else
+  log=$(mktemp)
+  (cd editors/vscode && npm ci --no-audit --no-fund && npm test) 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  clean=$(sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log")
+  rm -f "$log"
+  p=$(sed -nE 's/^(ℹ|#) pass ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+  f=$(sed -nE 's/^(ℹ|#) fail ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+  c=$(sed -nE 's/^(ℹ|#) cancelled ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+  p=${p:-0}
+  f=$((${f:-0} + ${c:-0}))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    # npm ci, the build or the runner itself failed: count it, so the summary never reads as green.
+    f=1
+  fi
+  if [ "$p" -eq 0 ]; then
+    echo "no VS Code extension test ran" >&2
+    f=$((f + 1))
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$rc" -eq 0 ] || status=1
+fi
+
 echo
 echo "${passed} passed, ${failed} failed"
 if [ "$failed" -ne 0 ]; then

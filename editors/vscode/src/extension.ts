@@ -1,0 +1,280 @@
+// The ODP extension: starts `odp-lsp --stdio` through vscode-languageclient and adds a few commands.
+
+import * as vscode from 'vscode';
+import {
+  DocumentSelector,
+  Executable,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+} from 'vscode-languageclient/node';
+
+import { DEFAULT_SERVER_PATH, resolveRegistry, resolveServerPath, serverCommand, ServerCommand } from './server';
+
+export { serverCommand } from './server';
+
+/** The client id: the languageclient reads the trace level from `odp.trace.server`. */
+export const CLIENT_ID = 'odp';
+export const CLIENT_NAME = 'ODP Language Server';
+export const LANGUAGE_ID = 'odp-pipeline';
+
+/** Every command this extension registers; package.json contributes the same list (a test checks). */
+export const COMMANDS = {
+  restartServer: 'odp.restartServer',
+  showOutput: 'odp.showOutput',
+  generateDraft: 'odp.generateDraft',
+} as const;
+
+/** The LSP command that drafts a pipeline; its argument is `{uri, request}`. */
+export const DRAFT_LSP_COMMAND = 'odp.generateDraft';
+
+/**
+ * Pipelines with the `odp-pipeline` language id (`*.odp.yaml`, `*.odp.yml`) and every YAML file: a file
+ * with a `# odp: pipeline` modeline keeps the `yaml` id, and the server itself ignores YAML files that
+ * are not pipelines.
+ */
+export const DOCUMENT_SELECTOR: DocumentSelector = [{ language: LANGUAGE_ID }, { language: 'yaml' }];
+
+/** Settings whose change restarts the server (the trace level is applied by the client itself). */
+export const RESTART_SETTINGS = ['odp.server.path', 'odp.server.extraArgs', 'odp.registry'] as const;
+
+/** Files the server is told about when they change on disk. */
+export const WATCHED_FILES = ['**/odp.toml', '**/*.odp.{yaml,yml}'] as const;
+
+interface Settings {
+  path: string | undefined;
+  extraArgs: unknown[];
+  registry: string | undefined;
+}
+
+/** The extension's state: one output channel for its lifetime, one client per (re)start. */
+export class OdpExtension implements vscode.Disposable {
+  readonly output: vscode.OutputChannel;
+  private client: LanguageClient | undefined;
+  private watchers: vscode.FileSystemWatcher[] = [];
+  /** Starts and stops run one after another, never interleaved. */
+  private queue: Promise<void> = Promise.resolve();
+  private disposed = false;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.output = vscode.window.createOutputChannel(CLIENT_NAME);
+  }
+
+  /** Registers the commands and the settings listener, and starts the server. */
+  activate(): Promise<void> {
+    const subscriptions = this.context.subscriptions;
+    subscriptions.push(
+      this,
+      this.output,
+      vscode.commands.registerCommand(COMMANDS.restartServer, () => this.restart()),
+      vscode.commands.registerCommand(COMMANDS.showOutput, () => this.output.show(true)),
+      vscode.commands.registerCommand(COMMANDS.generateDraft, () => this.generateDraft()),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (RESTART_SETTINGS.some((section) => event.affectsConfiguration(section))) {
+          this.output.appendLine('Settings changed: restarting the server.');
+          void this.restart();
+        }
+      }),
+    );
+    return this.enqueue(() => this.start());
+  }
+
+  /** The running client, if any (for tests and other extensions). */
+  get languageClient(): LanguageClient | undefined {
+    return this.client;
+  }
+
+  /** Stops the client (if any) and starts a new one with the current settings. */
+  restart(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.stop();
+      await this.start();
+    });
+  }
+
+  /** Asks for a natural-language request and has the server draft a pipeline into the active editor. */
+  async generateDraft(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (editor === undefined) {
+      void vscode.window.showErrorMessage('ODP: open a pipeline file (or a new `.odp.yaml` file) to draft a pipeline into.');
+      return;
+    }
+    const uri = editor.document.uri.toString();
+    const input = await vscode.window.showInputBox({
+      title: 'ODP: Draft a Pipeline with AI',
+      prompt: 'Describe the pipeline you want in plain words.',
+      placeHolder: 'e.g. Search tweets about our brand every day and score their sentiment',
+      ignoreFocusOut: true,
+      validateInput: (value) => (value.trim() === '' ? 'Describe the pipeline in a few words.' : undefined),
+    });
+    const request = input?.trim();
+    if (request === undefined || request === '') {
+      return;
+    }
+    await this.queue;
+    const client = this.client;
+    if (client === undefined || !client.isRunning()) {
+      void this.showError('ODP: the language server is not running, so it cannot draft a pipeline.');
+      return;
+    }
+    try {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'ODP: drafting a pipeline…', cancellable: false },
+        () => client.sendRequest('workspace/executeCommand', { command: DRAFT_LSP_COMMAND, arguments: [{ uri, request }] }),
+      );
+    } catch (error) {
+      void this.showError(`ODP: drafting the pipeline failed: ${errorMessage(error)}`);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) {
+      return;
+    }
+    this.disposed = true;
+    await this.enqueue(() => this.stop());
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(task, task);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private settings(): Settings {
+    const config = vscode.workspace.getConfiguration('odp');
+    const extraArgs = config.get<unknown>('server.extraArgs');
+    return {
+      path: config.get<string>('server.path'),
+      extraArgs: Array.isArray(extraArgs) ? extraArgs : [],
+      registry: config.get<string>('registry'),
+    };
+  }
+
+  /** The server command line and client options from the current settings. */
+  private options(): { command: ServerCommand; serverOptions: ServerOptions; clientOptions: LanguageClientOptions } {
+    const settings = this.settings();
+    const workspaceFolder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const serverPath = resolveServerPath(settings.path, { extensionPath: this.context.extensionPath, workspaceFolder });
+    const command = serverCommand({ path: serverPath, extraArgs: settings.extraArgs });
+    // No `transport`: the languageclient would append its own `--stdio`; ours is already on the line.
+    const executable: Executable = {
+      command: command.command,
+      args: command.args,
+      options: workspaceFolder === undefined ? {} : { cwd: workspaceFolder },
+    };
+    const registry = resolveRegistry(settings.registry, { workspaceFolder });
+    this.watchers = WATCHED_FILES.map((glob) => vscode.workspace.createFileSystemWatcher(glob));
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: DOCUMENT_SELECTOR,
+      outputChannel: this.output,
+      initializationOptions: registry === undefined ? {} : { registry },
+      synchronize: { fileEvents: this.watchers },
+    };
+    return { command, serverOptions: { run: executable, debug: executable }, clientOptions };
+  }
+
+  private async start(): Promise<void> {
+    if (this.disposed) {
+      return;
+    }
+    const { command, serverOptions, clientOptions } = this.options();
+    this.output.appendLine(`Starting ${[command.command, ...command.args].join(' ')}`);
+    const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+    shieldClientCommands(client, Object.values(COMMANDS));
+    this.client = client;
+    try {
+      await client.start();
+    } catch (error) {
+      const message = errorMessage(error);
+      this.output.appendLine(`The server did not start: ${message}`);
+      const hint =
+        command.command === DEFAULT_SERVER_PATH
+          ? ' Install it (`cargo install --path crates/odp-lsp`) or set `odp.server.path`.'
+          : ' Check the `odp.server.path` setting.';
+      void this.showError(`ODP: could not start the language server \`${command.command}\`: ${message}.${hint}`, true);
+    }
+  }
+
+  private async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      try {
+        if (client.needsStop()) {
+          await client.stop();
+        }
+      } catch (error) {
+        this.output.appendLine(`Stopping the server: ${errorMessage(error)}`);
+      }
+      try {
+        await client.dispose();
+      } catch {
+        // Already stopped or never started: nothing left to release.
+      }
+    }
+    for (const watcher of this.watchers) {
+      watcher.dispose();
+    }
+    this.watchers = [];
+  }
+
+  private async showError(message: string, settings = false): Promise<void> {
+    const actions = settings ? ['Show Output', 'Open Settings'] : ['Show Output'];
+    const choice = await vscode.window.showErrorMessage(message, ...actions);
+    if (choice === 'Show Output') {
+      this.output.show(true);
+    } else if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'odp.server');
+    }
+  }
+}
+
+interface CommandRegistration {
+  id: string;
+  registerOptions: { commands?: string[] };
+}
+
+/**
+ * The languageclient registers a VS Code command for every command the server advertises in
+ * `executeCommandProvider`. `odp.generateDraft` is both a server command and this extension's own
+ * command (which asks for the request first), and registering it twice throws: drop our own ids from
+ * what the server advertises, statically or dynamically.
+ */
+export function shieldClientCommands(client: LanguageClient, own: readonly string[]): void {
+  const feature = client.getFeature('workspace/executeCommand') as
+    | { register(data: CommandRegistration): void }
+    | undefined;
+  if (feature === undefined || typeof feature.register !== 'function') {
+    return;
+  }
+  const register = feature.register.bind(feature);
+  feature.register = (data: CommandRegistration) => {
+    const commands = (data.registerOptions.commands ?? []).filter((command) => !own.includes(command));
+    register({ ...data, registerOptions: { ...data.registerOptions, commands } });
+  };
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    return error.message.replace(/\.$/, '');
+  }
+  if (typeof error === 'object' && error !== null && 'message' in error) {
+    return String((error as { message: unknown }).message).replace(/\.$/, '');
+  }
+  return String(error);
+}
+
+let extension: OdpExtension | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<OdpExtension> {
+  extension = new OdpExtension(context);
+  await extension.activate();
+  return extension;
+}
+
+export async function deactivate(): Promise<void> {
+  const current = extension;
+  extension = undefined;
+  await current?.dispose();
+}

@@ -1,0 +1,210 @@
+// A stand-in for the `vscode` module, with just what the extension uses. Every call is recorded in
+// `mock`, and `reset()` brings back a fresh editor between tests.
+
+type Listener<T> = (event: T) => unknown;
+
+export class Disposable {
+  constructor(private readonly callOnDispose: () => unknown = () => undefined) {}
+  dispose(): unknown {
+    return this.callOnDispose();
+  }
+}
+
+export class EventEmitter<T> {
+  private listeners = new Set<Listener<T>>();
+  readonly event = (listener: Listener<T>): Disposable => {
+    this.listeners.add(listener);
+    return new Disposable(() => this.listeners.delete(listener));
+  };
+  fire(event: T): void {
+    for (const listener of [...this.listeners]) {
+      listener(event);
+    }
+  }
+  get size(): number {
+    return this.listeners.size;
+  }
+}
+
+export enum ProgressLocation {
+  SourceControl = 1,
+  Window = 10,
+  Notification = 15,
+}
+
+export class Uri {
+  private constructor(
+    readonly scheme: string,
+    readonly fsPath: string,
+  ) {}
+  static file(fsPath: string): Uri {
+    return new Uri('file', fsPath);
+  }
+  toString(): string {
+    return `${this.scheme}://${this.fsPath}`;
+  }
+}
+
+export class MockOutputChannel {
+  lines: string[] = [];
+  shown = 0;
+  disposed = false;
+  constructor(readonly name: string) {}
+  append(value: string): void {
+    this.lines.push(value);
+  }
+  appendLine(value: string): void {
+    this.lines.push(value);
+  }
+  show(): void {
+    this.shown += 1;
+  }
+  clear(): void {
+    this.lines = [];
+  }
+  hide(): void {}
+  replace(value: string): void {
+    this.lines = [value];
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+export class MockWatcher {
+  disposed = false;
+  constructor(readonly glob: string) {}
+  onDidCreate = new EventEmitter<Uri>().event;
+  onDidChange = new EventEmitter<Uri>().event;
+  onDidDelete = new EventEmitter<Uri>().event;
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+interface ConfigurationChangeEvent {
+  affectsConfiguration(section: string): boolean;
+}
+
+/** Everything the extension did, and the knobs the tests turn. */
+export const mock = {
+  commands: new Map<string, (...args: unknown[]) => unknown>(),
+  executedCommands: [] as { command: string; args: unknown[] }[],
+  /** Settings, by full key (`odp.server.path`). */
+  settings: {} as Record<string, unknown>,
+  /** Every full key the extension read. */
+  settingsRead: new Set<string>(),
+  configListeners: new EventEmitter<ConfigurationChangeEvent>(),
+  workspaceFolders: undefined as { uri: Uri; name: string; index: number }[] | undefined,
+  outputChannels: [] as MockOutputChannel[],
+  watchers: [] as MockWatcher[],
+  errors: [] as { message: string; items: string[] }[],
+  infos: [] as string[],
+  /** What the next showErrorMessage resolves to. */
+  errorChoice: undefined as string | undefined,
+  inputBoxes: [] as Record<string, unknown>[],
+  /** What the next showInputBox resolves to. */
+  inputBoxValue: undefined as string | undefined,
+  progress: [] as { location: ProgressLocation; title?: string }[],
+  activeTextEditor: undefined as { document: { uri: Uri; languageId: string } } | undefined,
+
+  /** Fires onDidChangeConfiguration for these full keys (a change affects its key and its parents). */
+  changeSettings(changed: Record<string, unknown>): void {
+    Object.assign(mock.settings, changed);
+    const keys = Object.keys(changed);
+    mock.configListeners.fire({
+      affectsConfiguration: (section: string) =>
+        keys.some((key) => key === section || key.startsWith(`${section}.`)),
+    });
+  },
+
+  reset(): void {
+    mock.commands.clear();
+    mock.executedCommands = [];
+    mock.settings = {};
+    mock.settingsRead.clear();
+    mock.configListeners = new EventEmitter();
+    mock.workspaceFolders = undefined;
+    mock.outputChannels = [];
+    mock.watchers = [];
+    mock.errors = [];
+    mock.infos = [];
+    mock.errorChoice = undefined;
+    mock.inputBoxes = [];
+    mock.inputBoxValue = undefined;
+    mock.progress = [];
+    mock.activeTextEditor = undefined;
+  },
+};
+
+export const commands = {
+  registerCommand(command: string, callback: (...args: unknown[]) => unknown): Disposable {
+    if (mock.commands.has(command)) {
+      throw new Error(`command '${command}' already exists`);
+    }
+    mock.commands.set(command, callback);
+    return new Disposable(() => mock.commands.delete(command));
+  },
+  async executeCommand(command: string, ...args: unknown[]): Promise<unknown> {
+    mock.executedCommands.push({ command, args });
+    const callback = mock.commands.get(command);
+    return callback === undefined ? undefined : callback(...args);
+  },
+};
+
+export const window = {
+  get activeTextEditor() {
+    return mock.activeTextEditor;
+  },
+  createOutputChannel(name: string): MockOutputChannel {
+    const channel = new MockOutputChannel(name);
+    mock.outputChannels.push(channel);
+    return channel;
+  },
+  async showErrorMessage(message: string, ...items: string[]): Promise<string | undefined> {
+    mock.errors.push({ message, items });
+    return mock.errorChoice;
+  },
+  async showInformationMessage(message: string): Promise<string | undefined> {
+    mock.infos.push(message);
+    return undefined;
+  },
+  async showInputBox(options: Record<string, unknown>): Promise<string | undefined> {
+    mock.inputBoxes.push(options);
+    return mock.inputBoxValue;
+  },
+  async withProgress<R>(
+    options: { location: ProgressLocation; title?: string },
+    task: (progress: { report(value: unknown): void }, token: unknown) => Thenable<R>,
+  ): Promise<R> {
+    mock.progress.push(options);
+    return task({ report: () => undefined }, { isCancellationRequested: false });
+  },
+};
+
+export const workspace = {
+  get workspaceFolders() {
+    return mock.workspaceFolders;
+  },
+  getConfiguration(section?: string) {
+    const prefix = section === undefined || section === '' ? '' : `${section}.`;
+    return {
+      get<T>(key: string, defaultValue?: T): T | undefined {
+        const full = prefix + key;
+        mock.settingsRead.add(full);
+        return full in mock.settings ? (mock.settings[full] as T) : defaultValue;
+      },
+      has(key: string): boolean {
+        return prefix + key in mock.settings;
+      },
+    };
+  },
+  onDidChangeConfiguration(listener: Listener<ConfigurationChangeEvent>): Disposable {
+    return mock.configListeners.event(listener);
+  },
+  createFileSystemWatcher(glob: string): MockWatcher {
+    const watcher = new MockWatcher(glob);
+    mock.watchers.push(watcher);
+    return watcher;
+  },
+};
