@@ -45,12 +45,25 @@ impl ColorMode {
 
 /// Logs go to stderr only; `--log-level` wins over `ODP_LOG`, which wins over `warn`.
 pub fn init_logging(level: Option<&str>) {
+    init_logging_as(level, false);
+}
+
+/// Like [`init_logging`], as JSON lines when `json` is set (`--log-format json`).
+pub fn init_logging_as(level: Option<&str>, json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = level
         .map(str::to_string)
         .or_else(|| std::env::var("ODP_LOG").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "warn".to_string());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("warn"));
+    if json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

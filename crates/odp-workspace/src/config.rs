@@ -28,6 +28,30 @@ pub struct Config {
     /// Linter settings.
     #[serde(skip_serializing_if = "LintConfig::is_empty")]
     pub lint: LintConfig,
+    /// Where `odp run` calls the methods. API keys never go here: they come from the environment
+    /// (`ODP_CRAWLER_API_KEY`, `ODP_MODEL_API_KEY`).
+    #[serde(skip_serializing_if = "ServicesConfig::is_empty")]
+    pub services: ServicesConfig,
+}
+
+/// `[services]`: base URLs of the crawler and model APIs (overridden by `ODP_CRAWLER_API_URL` /
+/// `ODP_MODEL_API_URL` and by flags).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct ServicesConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crawler_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_url: Option<String>,
+    /// A `redis://` URL for lifecycle events (overridden by `ODP_REDIS_URL` and `--events`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+}
+
+impl ServicesConfig {
+    pub fn is_empty(&self) -> bool {
+        self.crawler_url.is_none() && self.model_url.is_none() && self.redis_url.is_none()
+    }
 }
 
 /// `[lint]`: which diagnostics to leave out.
@@ -89,7 +113,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<LoadedConfig, WorkspaceEr
         .into_iter()
         .map(|key| {
             format!(
-                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores)",
+                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores, services.crawler-url, services.model-url, services.redis-url)",
                 path.display()
             )
         })

@@ -36,6 +36,14 @@ enum Command {
         /// The code's id or name.
         code: String,
     },
+    /// Run a pipeline: sources in parallel, then transforms; the result goes to stdout as JSON. Exit 0 when it
+    /// completed, 1 when the pipeline has errors, 2 on usage or configuration errors, 3 when a step failed, 130 when
+    /// cancelled.
+    Run(run::RunArgs),
+    /// Follow lifecycle events live from Redis, or deliver the outbox (`odp events flush`).
+    Events(events_cmd::EventsArgs),
+    /// Serve every registry method with made-up, deterministic answers, for tests and demos.
+    Stubs(StubsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -43,10 +51,17 @@ enum Command {
     },
 }
 
+mod events_cmd;
+mod run;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    odp_cli::init_logging(cli.log_level.as_deref());
+    let json_logs =
+        matches!(&cli.command, Command::Run(args) if args.log_format == run::LogFormat::Json);
+    odp_cli::init_logging_as(cli.log_level.as_deref(), json_logs);
     let code = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Events(args) => events_cmd::events(args),
         Command::Check(args) => odp_cli::run_check(&args),
         Command::Explain { code } => match odp_cli::explain(&code) {
             Ok(text) => {
@@ -58,10 +73,78 @@ fn main() -> ExitCode {
                 exit::USAGE
             }
         },
+        Command::Stubs(args) => stubs(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odp", &mut std::io::stdout());
             exit::OK
         }
     };
     ExitCode::from(code)
+}
+
+#[derive(clap::Args)]
+struct StubsArgs {
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8002)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Delay added to every call, such as `50ms`.
+    #[arg(long, default_value = "0ms", value_parser = odp_stubs::parse_duration)]
+    latency: std::time::Duration,
+    /// Share of calls, 0 to 1, answered with `--error-status` (a seeded choice: the same calls fail each run).
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// The status of `--error-rate` errors.
+    #[arg(long, default_value_t = 503)]
+    error_status: u16,
+    /// Registry file to serve [default: the bundled registry].
+    #[arg(long, value_name = "PATH")]
+    registry: Option<std::path::PathBuf>,
+}
+
+/// `odp stubs`: serves until Ctrl-C.
+fn stubs(args: StubsArgs) -> u8 {
+    let registry = match &args.registry {
+        None => odp_stubs::Registry::bundled(),
+        Some(path) => match odp_stubs::registry_from_file(path) {
+            Ok((registry, warnings)) => {
+                warnings.iter().for_each(|w| eprintln!("warning: {w}"));
+                registry
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        },
+    };
+    let config = odp_stubs::StubConfig {
+        latency: args.latency,
+        error_rate: args.error_rate,
+        error_status: args.error_status,
+        ..odp_stubs::StubConfig::default()
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    runtime.block_on(async {
+        let methods = registry.methods().len();
+        let addr = std::net::SocketAddr::new(args.host, args.port);
+        let server = match odp_stubs::StubServer::start(registry, addr, config).await {
+            Ok(server) => server,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        };
+        eprintln!("odp stubs listening on {} ({methods} methods)", server.base_url());
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        exit::OK
+    })
 }

@@ -1,0 +1,28 @@
+//! The ODP executor. Its pieces work on their own, so the Jupyter kernel and a distributed engine reuse them:
+//! [`plan`] (a checked pipeline → steps to run), [`client`] (the HTTP method client), [`breaker`] (a circuit
+//! breaker per service), [`events`] and [`redis_sink`] (lifecycle events and their sinks), and [`engine`] (the
+//! [`engine::Engine`] trait and the in-process engine).
+
+pub mod breaker;
+pub mod client;
+pub mod engine;
+pub mod events;
+pub mod plan;
+pub mod redis_sink;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use breaker::{BreakerConfig, CircuitBreaker};
+pub use client::{CallError, HttpMethodClient, MethodCall, MethodClient, Secret, ServiceEndpoint};
+pub use engine::{
+    Engine, InProcessEngine, RunOutcome, RunStatus, StepError, StepReport, StepStatus,
+};
+pub use events::{Event, EventKind, EventSink};
+pub use plan::{Plan, PlanError, PlannedStep, coerce_input, plan};
+
+/// A boxed, sendable future (what the object-safe traits here return).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The default limit of a method's response body.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;

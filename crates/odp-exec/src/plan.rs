@@ -1,0 +1,259 @@
+//! A run's plan: the checked pipeline's steps with their methods, endpoints, retry policies and timeouts, and the
+//! pipeline's inputs resolved from the caller's values and the defaults.
+
+use std::time::Duration;
+
+use odp_analysis::{Analysis, Registry, RetryPolicy, Section, Service};
+use serde_json::{Map, Value};
+
+/// One step, ready to run.
+#[derive(Clone, Debug)]
+pub struct PlannedStep {
+    pub name: String,
+    pub method: String,
+    pub service: Service,
+    pub endpoint: String,
+    /// The params with their templates, resolved just before the step runs.
+    pub params: Map<String, Value>,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub pipeline: String,
+    pub sources: Vec<PlannedStep>,
+    pub transforms: Vec<PlannedStep>,
+    pub inputs: Map<String, Value>,
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("the pipeline has {0} error(s); fix them first (see `odp check`)")]
+    Invalid(usize),
+    #[error("input `{0}` is required and has no default: set it with --set {0}=VALUE")]
+    MissingInput(String),
+    #[error("unknown input `{name}`; the pipeline's inputs are: {known}")]
+    UnknownInput { name: String, known: String },
+    #[error("input `{name}`: {message}")]
+    BadInput { name: String, message: String },
+}
+
+/// The default start-to-close timeout of one attempt.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Converts a command-line value to the input's declared type.
+pub fn coerce_input(type_name: Option<&str>, raw: &str) -> Result<Value, String> {
+    match type_name {
+        Some("string") | None => Ok(Value::String(raw.to_string())),
+        Some("integer") => raw
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("expected an integer, got `{raw}`")),
+        Some("number") => raw
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("expected a number, got `{raw}`")),
+        Some("boolean") => match raw.trim() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("expected true or false, got `{raw}`")),
+        },
+        Some("array") => match serde_json::from_str::<Value>(raw) {
+            Ok(v @ Value::Array(_)) => Ok(v),
+            _ => Err(format!("expected a JSON list, got `{raw}`")),
+        },
+        Some("object") => match serde_json::from_str::<Value>(raw) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            _ => Err(format!("expected a JSON object, got `{raw}`")),
+        },
+        Some(other) => Err(format!("unknown input type `{other}`")),
+    }
+}
+
+fn type_matches(type_name: Option<&str>, v: &Value) -> bool {
+    match (type_name, v) {
+        (None, _) => true,
+        (Some("string"), Value::String(_)) => true,
+        (Some("integer"), Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (Some("number"), Value::Number(_)) => true,
+        (Some("boolean"), Value::Bool(_)) => true,
+        (Some("array"), Value::Array(_)) => true,
+        (Some("object"), Value::Object(_)) => true,
+        _ => false,
+    }
+}
+
+/// Builds the plan of a checked pipeline. `given` are the caller's input values (already typed).
+pub fn plan(
+    analysis: &Analysis,
+    registry: &Registry,
+    given: &Map<String, Value>,
+) -> Result<Plan, PlanError> {
+    let errors = analysis.error_count();
+    if errors > 0 {
+        return Err(PlanError::Invalid(errors));
+    }
+    let pipeline = &analysis.pipeline;
+    let mut inputs = Map::new();
+    for (name, value) in given {
+        let Some(decl) = pipeline.input(name) else {
+            let known: Vec<&str> = pipeline
+                .inputs
+                .iter()
+                .map(|i| i.name.value.as_str())
+                .collect();
+            return Err(PlanError::UnknownInput {
+                name: name.clone(),
+                known: if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                },
+            });
+        };
+        if !type_matches(decl.type_name.as_deref(), value) {
+            return Err(PlanError::BadInput {
+                name: name.clone(),
+                message: format!(
+                    "expected {}, got {value}",
+                    decl.type_name.as_deref().unwrap_or("a value")
+                ),
+            });
+        }
+        inputs.insert(name.clone(), value.clone());
+    }
+    for decl in &pipeline.inputs {
+        if inputs.contains_key(&decl.name.value) {
+            continue;
+        }
+        match &decl.default {
+            Some(v) => {
+                inputs.insert(decl.name.value.clone(), v.clone());
+            }
+            None if decl.required => return Err(PlanError::MissingInput(decl.name.value.clone())),
+            None => {
+                inputs.insert(decl.name.value.clone(), Value::Null);
+            }
+        }
+    }
+    let mut sources = Vec::new();
+    let mut transforms = Vec::new();
+    for step in &pipeline.steps {
+        // A pipeline without errors has a name and a known method for every step.
+        let (Some(name), Some(method)) = (&step.name, &step.method) else {
+            return Err(PlanError::Invalid(1));
+        };
+        let Some(m) = registry.get(&method.value) else {
+            return Err(PlanError::Invalid(1));
+        };
+        let planned = PlannedStep {
+            name: name.value.clone(),
+            method: method.value.clone(),
+            service: m.spec.service,
+            endpoint: m.spec.endpoint.clone(),
+            params: step.params.clone(),
+            retry: step.retry.clone(),
+            timeout: step
+                .timeout_ms
+                .map_or(DEFAULT_STEP_TIMEOUT, Duration::from_millis),
+        };
+        match step.section {
+            Section::Sources => sources.push(planned),
+            Section::Transforms => transforms.push(planned),
+        }
+    }
+    Ok(Plan {
+        pipeline: pipeline
+            .name
+            .as_ref()
+            .map_or("pipeline".into(), |n| n.value.clone()),
+        sources,
+        transforms,
+        inputs,
+    })
+}
+
+/// Resolves every template in a step's params against `lookup` (`inputs` and step results): a whole-value template
+/// keeps its JSON type, anything else interpolates.
+pub fn resolve_params<'v>(
+    params: &Map<String, Value>,
+    lookup: &dyn Fn(&str) -> Option<&'v Value>,
+) -> Result<Value, odp_analysis::template::EvaluateError> {
+    fn resolve<'v>(
+        v: &Value,
+        lookup: &dyn Fn(&str) -> Option<&'v Value>,
+    ) -> Result<Value, odp_analysis::template::EvaluateError> {
+        Ok(match v {
+            Value::String(s) if odp_analysis::template::may_contain_template(s) => {
+                odp_analysis::template::evaluate(s, lookup)?
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| resolve(i, lookup))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => {
+                let mut out = Map::with_capacity(map.len());
+                for (k, v) in map {
+                    out.insert(k.clone(), resolve(v, lookup)?);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+    let mut out = Map::with_capacity(params.len());
+    for (k, v) in params {
+        out.insert(k.clone(), resolve(v, lookup)?);
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inputs_come_from_the_caller_then_defaults() {
+        let text = "name: plan test\ninputs:\n  q: {type: string, default: ai}\n  n: {type: integer, default: 5}\n  must: {type: string, required: true}\nsources:\n  - name: t\n    method: social.twitter.search\n    params: {query: \"{{inputs.q}} {{inputs.must}}\", limit: \"{{inputs.n}}\"}\n";
+        let registry = Registry::bundled();
+        let analysis = odp_analysis::analyze(text, &odp_analysis::Environment::new(&registry));
+        assert!(!analysis.has_errors(), "{:?}", analysis.diagnostics);
+        assert_eq!(
+            plan(&analysis, &registry, &Map::new()).unwrap_err(),
+            PlanError::MissingInput("must".into())
+        );
+        let mut given = Map::new();
+        given.insert("must".into(), json!("x"));
+        given.insert("n".into(), coerce_input(Some("integer"), "7").unwrap());
+        let p = plan(&analysis, &registry, &given).unwrap();
+        assert_eq!(p.inputs["n"], json!(7));
+        assert_eq!(p.inputs["q"], json!("ai"));
+        assert_eq!(p.sources[0].endpoint, "/v1/social/twitter/search");
+        let inputs = Value::Object(p.inputs.clone());
+        let params = resolve_params(&p.sources[0].params, &|root| {
+            (root == "inputs").then_some(&inputs)
+        })
+        .unwrap();
+        assert_eq!(params, json!({"query": "ai x", "limit": 7}));
+        given.insert("n".into(), json!("seven"));
+        assert!(matches!(
+            plan(&analysis, &registry, &given),
+            Err(PlanError::BadInput { .. })
+        ));
+        given.insert("zzz".into(), json!(1));
+        given.remove("n");
+        assert!(matches!(
+            plan(&analysis, &registry, &given),
+            Err(PlanError::UnknownInput { .. })
+        ));
+        assert!(coerce_input(Some("boolean"), "yes").is_err());
+    }
+}

@@ -1,0 +1,426 @@
+//! `odp run`: check a pipeline, plan it, run it, report progress on stderr and the result on stdout.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, ValueEnum};
+use odp_analysis::{Environment, Registry, Service};
+use odp_exec::events::{EventSink, FanOut, JsonlEvents, NoEvents};
+use odp_exec::redis_sink::{Outbox, RedisEvents};
+use odp_exec::{
+    BoxFuture, CircuitBreaker, Engine, Event, EventKind, HttpMethodClient, InProcessEngine,
+    RunStatus, Secret, ServiceEndpoint,
+};
+use odp_workspace::{
+    LoadedConfig, find_config, load_config, load_registry, registry_source, state_dir,
+};
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+/// Exit codes of `odp run` (also in the README).
+pub mod exit {
+    pub const COMPLETED: u8 = 0;
+    /// The pipeline has errors: nothing ran.
+    pub const INVALID: u8 = 1;
+    /// Usage, configuration or IO error.
+    pub const USAGE: u8 = 2;
+    /// A step failed.
+    pub const FAILED: u8 = 3;
+    /// Cancelled (Ctrl-C).
+    pub const CANCELLED: u8 = 130;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline file.
+    pub file: PathBuf,
+    /// Set an input: `--set query=ai` (repeatable; converted to the input's declared type).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Read inputs from a JSON or YAML file (a mapping of input names to values).
+    #[arg(long, value_name = "FILE")]
+    pub inputs: Option<PathBuf>,
+    /// How many sources run at once.
+    #[arg(long, default_value_t = odp_exec::engine::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    /// Write the result here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where lifecycle events go: `redis://…`, a `.jsonl` file, or `none` [default: ODP_REDIS_URL, else none].
+    #[arg(long, value_name = "SINK")]
+    pub events: Option<String>,
+    /// The crawler API's base URL [env: ODP_CRAWLER_API_URL; odp.toml services.crawler-url].
+    #[arg(long, value_name = "URL")]
+    pub crawler_url: Option<String>,
+    /// The model API's base URL [env: ODP_MODEL_API_URL; odp.toml services.model-url].
+    #[arg(long, value_name = "URL")]
+    pub model_url: Option<String>,
+    /// The method registry: a YAML file or an http(s) URL [default: from odp.toml, else the bundled one].
+    #[arg(long, value_name = "PATH|URL")]
+    pub registry: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// A value by precedence: flag, then environment, then odp.toml.
+fn setting(flag: &Option<String>, env: &str, file: &Option<String>) -> Option<String> {
+    flag.clone()
+        .or_else(|| std::env::var(env).ok())
+        .or_else(|| file.clone())
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim_end_matches('/').to_string())
+}
+
+fn api_key(env: &str) -> Option<Secret> {
+    std::env::var(env)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .map(Secret::new)
+}
+
+fn read_inputs(
+    args: &RunArgs,
+    analysis: &odp_analysis::Analysis,
+) -> anyhow::Result<Map<String, Value>> {
+    let mut given = Map::new();
+    if let Some(path) = &args.inputs {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let value = match serde_json::from_str::<Value>(&text) {
+            Ok(v) => v,
+            Err(_) => {
+                let parse = odp_syntax::parse(&text);
+                if let Some(e) = parse.errors.first() {
+                    bail!("{}: {}", path.display(), e.message);
+                }
+                parse
+                    .root
+                    .map(|r| odp_analysis::registry::node_to_serde(&r))
+                    .unwrap_or(Value::Null)
+            }
+        };
+        let Value::Object(map) = value else {
+            bail!(
+                "{}: expected a mapping of input names to values",
+                path.display()
+            );
+        };
+        given.extend(map);
+    }
+    for pair in &args.set {
+        let Some((key, raw)) = pair.split_once('=') else {
+            bail!("--set expects KEY=VALUE, got `{pair}`");
+        };
+        let key = key.trim();
+        let type_name = analysis
+            .pipeline
+            .input(key)
+            .and_then(|i| i.type_name.clone());
+        let value = odp_exec::coerce_input(type_name.as_deref(), raw)
+            .map_err(|e| anyhow!("--set {key}: {e}"))?;
+        given.insert(key.to_string(), value);
+    }
+    Ok(given)
+}
+
+/// Progress on stderr: a line per step event; with spinners on a terminal.
+struct Progress {
+    bars: Option<indicatif::MultiProgress>,
+    running: Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        let bars = std::io::stderr()
+            .is_terminal()
+            .then(indicatif::MultiProgress::new);
+        Progress {
+            bars,
+            running: Mutex::default(),
+        }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl EventSink for Progress {
+    fn emit(&self, e: Event) {
+        let step = e.step.clone().unwrap_or_default();
+        let method = e.method.clone().unwrap_or_default();
+        let attempt = e.attempt.unwrap_or(1);
+        match e.kind {
+            EventKind::StepStarted => {
+                if let Some(bars) = &self.bars {
+                    let bar = bars.add(indicatif::ProgressBar::new_spinner());
+                    bar.set_message(format!("{step} ({method})"));
+                    bar.enable_steady_tick(Duration::from_millis(100));
+                    self.running.lock().expect("lock").insert(step, bar);
+                } else {
+                    self.line(format!("… {step} ({method})"));
+                }
+            }
+            EventKind::StepRetrying => {
+                let text = format!(
+                    "↻ {step}: attempt {attempt} failed ({}); retrying in {} ms",
+                    e.error.unwrap_or_default(),
+                    e.delay_ms.unwrap_or(0)
+                );
+                if let Some(bar) = self.running.lock().expect("lock").get(&step) {
+                    bar.set_message(format!("{step} ({method}), attempt {}", attempt + 1));
+                }
+                self.line(text);
+            }
+            EventKind::StepCompleted | EventKind::StepFailed => {
+                if let Some(bar) = self.running.lock().expect("lock").remove(&step) {
+                    bar.finish_and_clear();
+                }
+                let ms = e.duration_ms.unwrap_or(0);
+                let attempts = format!("{attempt} attempt{}", if attempt == 1 { "" } else { "s" });
+                self.line(match e.kind {
+                    EventKind::StepCompleted => format!("✓ {step} ({method}) {attempts}, {ms} ms"),
+                    _ => format!(
+                        "✗ {step} ({method}) {attempts}, {ms} ms: {}",
+                        e.error.unwrap_or_default()
+                    ),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn flush(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+fn event_sink(
+    spec: Option<&str>,
+    config: &LoadedConfig,
+) -> anyhow::Result<(Arc<dyn EventSink>, Option<String>)> {
+    let spec = spec
+        .map(str::to_string)
+        .or_else(|| {
+            std::env::var("ODP_REDIS_URL")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| config.config.services.redis_url.clone());
+    Ok(match spec.as_deref() {
+        None | Some("none") => (Arc::new(NoEvents), None),
+        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            let sink = RedisEvents::start(url, Outbox::new(&state_dir()))
+                .map_err(|e| anyhow!("--events: bad Redis URL: {e}"))?;
+            (Arc::new(sink), Some(url.to_string()))
+        }
+        Some(path) => {
+            let sink = JsonlEvents::create(Path::new(path))
+                .with_context(|| format!("--events: cannot open {path}"))?;
+            (Arc::new(sink), None)
+        }
+    })
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    odp_cli::init_logging_as(None, args.log_format == LogFormat::Json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    match runtime.block_on(run_async(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::USAGE
+        }
+    }
+}
+
+async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let dir = args
+        .file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let cwd = std::env::current_dir()?;
+    let config = match find_config(&std::path::absolute(dir)?) {
+        Some(path) => load_config(&path)?,
+        None => LoadedConfig {
+            root: cwd.clone(),
+            ..Default::default()
+        },
+    };
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
+    }
+    let source = registry_source(args.registry.as_deref(), &config, &cwd);
+    let loaded = load_registry(&source)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let registry: Arc<Registry> = loaded.registry;
+    let analysis = odp_analysis::analyze(&text, &Environment::new(&registry));
+    if analysis.has_errors() {
+        let report = odp_cli::render::FileReport {
+            path: args.file.display().to_string(),
+            text: text.clone(),
+            diagnostics: analysis.diagnostics.clone(),
+        };
+        let color = odp_cli::ColorMode::Auto.enabled(std::io::stderr().is_terminal());
+        let mut err = codespan_reporting::term::termcolor::StandardStream::stderr(if color {
+            codespan_reporting::term::termcolor::ColorChoice::Always
+        } else {
+            codespan_reporting::term::termcolor::ColorChoice::Never
+        });
+        odp_cli::render::human(&mut err, &[report])?;
+        eprintln!(
+            "error: {} has {} error(s): nothing ran",
+            args.file.display(),
+            analysis.error_count()
+        );
+        return Ok(exit::INVALID);
+    }
+    let given = read_inputs(&args, &analysis)?;
+    let plan = odp_exec::plan(&analysis, &registry, &given)?;
+
+    // Services: configured URLs, or the built-in stubs when none is configured at all.
+    let services = &config.config.services;
+    let crawler = setting(
+        &args.crawler_url,
+        "ODP_CRAWLER_API_URL",
+        &services.crawler_url,
+    );
+    let model = setting(&args.model_url, "ODP_MODEL_API_URL", &services.model_url);
+    let mut stubs = None;
+    let (crawler, model) = if crawler.is_none() && model.is_none() {
+        let server = odp_stubs::StubServer::start(
+            registry.clone(),
+            "127.0.0.1:0".parse().expect("an address"),
+            odp_stubs::StubConfig::default(),
+        )
+        .await
+        .map_err(|e| anyhow!("cannot start the built-in stubs: {e}"))?;
+        eprintln!(
+            "odp: no services configured (ODP_CRAWLER_API_URL, ODP_MODEL_API_URL): using the built-in stubs at {}",
+            server.base_url()
+        );
+        let url = server.base_url();
+        stubs = Some(server);
+        (Some(url.clone()), Some(url))
+    } else {
+        (crawler, model)
+    };
+    let needs = |service: Service| {
+        plan.sources
+            .iter()
+            .chain(&plan.transforms)
+            .any(|s| s.service == service)
+    };
+    if needs(Service::Crawler) && crawler.is_none() {
+        bail!(
+            "the pipeline calls the crawler service, but no URL is set: use ODP_CRAWLER_API_URL or --crawler-url"
+        );
+    }
+    if needs(Service::Model) && model.is_none() {
+        bail!(
+            "the pipeline calls the model service, but no URL is set: use ODP_MODEL_API_URL or --model-url"
+        );
+    }
+    let client = HttpMethodClient::new(
+        crawler.map(|base_url| ServiceEndpoint {
+            base_url,
+            api_key: api_key("ODP_CRAWLER_API_KEY"),
+        }),
+        model.map(|base_url| ServiceEndpoint {
+            base_url,
+            api_key: api_key("ODP_MODEL_API_KEY"),
+        }),
+        odp_exec::DEFAULT_MAX_RESPONSE_BYTES,
+    )
+    .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
+
+    let (events, redis_url) = event_sink(args.events.as_deref(), &config)?;
+    if let Some(url) = &redis_url {
+        // Events an earlier run could not deliver go first.
+        if let Ok(mut conn) = odp_exec::redis_sink::connection(url) {
+            let outbox = Outbox::new(&state_dir());
+            if !outbox.is_empty() {
+                match odp_exec::redis_sink::flush_outbox(&mut conn, &outbox).await {
+                    Ok(n) => eprintln!("odp: delivered {n} events kept from an earlier run"),
+                    Err(e) => eprintln!("warning: {e}"),
+                }
+            }
+        }
+    }
+    let sink: Arc<dyn EventSink> = Arc::new(FanOut(vec![events, Arc::new(Progress::new())]));
+    let engine = InProcessEngine::new(
+        Arc::new(client),
+        Arc::new(CircuitBreaker::new(Default::default())),
+        sink,
+        args.concurrency,
+    );
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("odp: cancelling…");
+            on_ctrl_c.cancel();
+        }
+    });
+    let run_id = uuid::Uuid::now_v7();
+    let outcome = engine.run(&plan, run_id, cancel).await;
+    let mut result = serde_json::to_value(&outcome)?;
+    result["stubbed"] = Value::Bool(stubs.is_some());
+    let mut json = serde_json::to_string_pretty(&result)?;
+    json.push('\n');
+    match &args.output {
+        Some(path) => std::fs::write(path, json)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(json.as_bytes())?;
+        }
+    }
+    if let Some(server) = stubs {
+        server.shutdown().await;
+    }
+    eprintln!(
+        "odp: run {} {} in {} ms",
+        outcome.run_id,
+        match outcome.status {
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "was cancelled",
+        },
+        outcome.duration_ms
+    );
+    Ok(match outcome.status {
+        RunStatus::Completed => exit::COMPLETED,
+        RunStatus::Failed => exit::FAILED,
+        RunStatus::Cancelled => exit::CANCELLED,
+    })
+}
