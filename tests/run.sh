@@ -14,6 +14,15 @@ status=0
 
 note() { printf '\n== %s\n' "$*" >&2; }
 
+# --- System packages ------------------------------------------------------------------------------------------
+# The executor's tests start their own redis-server on a free port.
+if ! command -v redis-server >/dev/null 2>&1; then
+  note "installing redis-server (Debian package)"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q && $sudo_cmd apt-get install -y -q redis-server
+fi
+
 # --- Rust -------------------------------------------------------------------------------------------------------
 note "cargo fmt --check"
 if ! cargo fmt --all -- --check >/dev/null; then
@@ -82,6 +91,57 @@ else
   if [ "$p" -eq 0 ]; then
     echo "no VS Code extension test ran" >&2
     f=$((f + 1))
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$rc" -eq 0 ] || status=1
+fi
+
+# --- Python suites ----------------------------------------------------------------------------------------------
+# Every pytest suite under tests/ (tests/nvim: the Neovim plugin in headless Neovim, which needs the debug odp-lsp).
+# A venv at ${ODP_VENV:-.venv} gets tests/requirements.txt. The counts come from pytest's summary line ("3 failed,
+# 11 passed, 1 error in 2.1s"; errors count as failures). Exit code 5 (no test collected) is a failure.
+note "Python suites (pytest tests/)"
+venv=${ODP_VENV:-.venv}
+py_setup=""
+if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  python3 -m venv --clear "$venv" || py_setup="could not create the venv $venv (python3 -m venv)"
+fi
+if [ -z "$py_setup" ] && ! "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/requirements.txt; then
+  py_setup="pip install -r tests/requirements.txt failed"
+fi
+if [ -z "$py_setup" ] && ! cargo build -q -p odp-lsp; then
+  py_setup="cargo build -p odp-lsp failed"
+fi
+if [ -n "$py_setup" ]; then
+  echo "$py_setup: the Python suites did not run" >&2
+  failed=$((failed + 1))
+  status=1
+else
+  log=$(mktemp)
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/ 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  summary=$(sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log" |
+    grep -E '^=* *([0-9]+ [a-z]+(, )?)+.* in [0-9.]+s|no tests ran' | tail -n 1)
+  rm -f "$log"
+  count() { grep -oE "(^|[ =,])[0-9]+ $1" <<<"$summary" | grep -oE '[0-9]+' | tail -n 1; }
+  p=$(count passed)
+  f=$(count failed)
+  e=$(count 'errors?')
+  p=${p:-0}
+  f=$((${f:-0} + ${e:-0}))
+  if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests under tests/ (exit code 5)" >&2
+    f=$((f + 1))
+  else
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+      # pytest itself failed (usage error, crash, interrupted): count it, so the summary never reads as green.
+      f=1
+    fi
+    if [ "$p" -eq 0 ]; then
+      echo "no Python test ran" >&2
+      f=$((f + 1))
+    fi
   fi
   passed=$((passed + p))
   failed=$((failed + f))

@@ -142,7 +142,10 @@ fn stubs(args: StubsArgs) -> u8 {
                 return exit::USAGE;
             }
         };
-        eprintln!("odp stubs listening on {} ({methods} methods)", server.base_url());
+        eprintln!(
+            "odp stubs listening on {} ({methods} methods)",
+            server.base_url()
+        );
         let _ = tokio::signal::ctrl_c().await;
         server.shutdown().await;
         exit::OK
