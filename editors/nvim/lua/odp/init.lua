@@ -1,0 +1,153 @@
+-- odp.nvim: Neovim support for ODP data pipelines, backed by the odp language server (`odp-lsp --stdio`).
+--
+--   require('odp').setup({
+--     cmd = 'odp-lsp',          -- the server binary (a name on $PATH or a path); `--stdio` is appended
+--     registry = nil,           -- another method registry: a path or an http(s) URL (initializationOptions)
+--     lsp = {},                 -- anything else for vim.lsp.config('odp', ...): on_attach, capabilities, ...
+--   })
+--
+-- Requires Neovim 0.11 or newer (vim.lsp.config / vim.lsp.enable).
+
+local M = {}
+
+M.name = 'odp'
+M.min_version = '0.11'
+
+local function notify(msg, level)
+  vim.notify('odp: ' .. msg, level or vim.log.levels.INFO, { title = 'odp' })
+end
+
+--- Whether this Neovim is recent enough; reports a clear error otherwise.
+--- @return boolean
+function M.check_version()
+  if vim.fn.has('nvim-' .. M.min_version) == 1 and vim.lsp.config ~= nil and vim.lsp.enable ~= nil then
+    return true
+  end
+  local v = vim.version and vim.version() or nil
+  local have = v and string.format('%d.%d.%d', v.major, v.minor, v.patch) or 'an older version'
+  notify(
+    string.format(
+      'odp.nvim requires Neovim >= %s (vim.lsp.config and vim.lsp.enable); this is Neovim %s. '
+        .. 'Upgrade Neovim, or see editors/nvim/README.md for an nvim-lspconfig setup.',
+      M.min_version,
+      have
+    ),
+    vim.log.levels.ERROR
+  )
+  return false
+end
+
+--- The vim.lsp.config table that setup() registers for `opts`.
+--- @param opts table
+--- @return vim.lsp.Config
+function M.config(opts)
+  opts = opts or {}
+  -- An empty dict, not an empty list, when no registry is given: sent as `{}` rather than `[]`.
+  local init_options = vim.empty_dict()
+  init_options.registry = opts.registry
+  local config = {
+    cmd = { opts.cmd or 'odp-lsp', '--stdio' },
+    filetypes = { 'yaml.odp' },
+    root_markers = { 'odp.toml', '.git' },
+    init_options = init_options,
+    get_language_id = function()
+      return 'odp-pipeline'
+    end,
+  }
+  if opts.lsp then
+    config = vim.tbl_deep_extend('force', config, opts.lsp)
+  end
+  return config
+end
+
+--- Configures and enables the odp language server.
+--- @param opts? { cmd?: string, registry?: string, lsp?: table }
+--- @return boolean ok false when this Neovim is too old or the options are invalid
+function M.setup(opts)
+  if not M.check_version() then
+    return false
+  end
+  local ok, err = pcall(function()
+    vim.validate('opts', opts, 'table', true)
+    opts = opts or {}
+    vim.validate('opts.cmd', opts.cmd, 'string', true)
+    vim.validate('opts.registry', opts.registry, 'string', true)
+    vim.validate('opts.lsp', opts.lsp, 'table', true)
+  end)
+  if not ok then
+    notify('setup(): ' .. tostring(err):gsub('^[^\n]-:%d+: ', ''), vim.log.levels.ERROR)
+    return false
+  end
+  opts = opts or {}
+
+  -- Also done by ftdetect/ and plugin/ when Neovim sources them; setup() does it too, for plugin managers that
+  -- put the plugin on the runtimepath after those were sourced.
+  require('odp.filetype').register()
+  M.create_commands()
+
+  local cmd = opts.cmd or 'odp-lsp'
+  if vim.fn.executable(cmd) ~= 1 then
+    notify(
+      string.format(
+        '`%s` is not executable: install it (cargo install --path crates/odp-lsp) or pass setup({ cmd = "/path/to/odp-lsp" })',
+        cmd
+      ),
+      vim.log.levels.WARN
+    )
+  end
+
+  vim.lsp.config(M.name, M.config(opts))
+  vim.lsp.enable(M.name)
+  M.options = opts
+  return true
+end
+
+--- Defines :OdpRestart (idempotent).
+function M.create_commands()
+  vim.api.nvim_create_user_command('OdpRestart', function()
+    M.restart()
+  end, { desc = 'Restart the odp language server (odp-lsp)', force = true })
+end
+
+--- Stops every odp client and starts the server again for every `yaml.odp` buffer (`:OdpRestart`).
+function M.restart()
+  if not M.check_version() then
+    return
+  end
+  local clients = vim.lsp.get_clients({ name = M.name })
+  for _, client in ipairs(clients) do
+    client:stop()
+  end
+  -- A stopped client stays in the client list until its exit has been handled: wait until it is gone, or the
+  -- restarted buffers would still see it and not start a new one.
+  local function all_stopped()
+    for _, client in ipairs(clients) do
+      if vim.lsp.get_client_by_id(client.id) ~= nil then
+        return false
+      end
+    end
+    return true
+  end
+  if not vim.wait(3000, all_stopped, 20) then
+    for _, client in ipairs(clients) do
+      client:stop(true)
+    end
+    vim.wait(1000, all_stopped, 20)
+  end
+
+  -- Re-enabling re-resolves the configuration and re-runs the FileType hook on every loaded buffer (once
+  -- Neovim has entered: the loop below covers startup, e.g. a command given with `-c`).
+  vim.lsp.enable(M.name)
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if
+      vim.api.nvim_buf_is_loaded(buf)
+      and vim.bo[buf].filetype == 'yaml.odp'
+      and #vim.lsp.get_clients({ bufnr = buf, name = M.name }) == 0
+    then
+      pcall(vim.api.nvim_exec_autocmds, 'FileType', { group = 'nvim.lsp.enable', buffer = buf })
+    end
+  end
+  notify(string.format('restarted the language server (%d client(s) stopped)', #clients))
+end
+
+return M

@@ -1,0 +1,333 @@
+-- Drives a real Neovim LSP client against odp-lsp and writes what it saw as JSON; tests/nvim/test_nvim.py makes
+-- the assertions. Run by the test as
+--   nvim --headless --clean -u tests/nvim/init.lua -c 'autocmd VimEnter * ++once ++nested luafile tests/nvim/run.lua'
+-- (or straight from `-c 'luafile ...'`, before VimEnter) with ODP_NVIM_WORKDIR (the pipelines, written by the
+-- test) and ODP_NVIM_RESULTS (the JSON file to write).
+--
+-- Each scenario runs in its own pcall: one failing records its error and the others still run. Every wait is
+-- bounded (vim.wait with ODP_NVIM_TIMEOUT_MS), and Neovim always quits at the end.
+
+local work = assert(os.getenv('ODP_NVIM_WORKDIR'), 'ODP_NVIM_WORKDIR is not set')
+local out_path = assert(os.getenv('ODP_NVIM_RESULTS'), 'ODP_NVIM_RESULTS is not set')
+local TIMEOUT = tonumber(os.getenv('ODP_NVIM_TIMEOUT_MS') or '') or 20000
+
+local results = {
+  did_enter = vim.v.vim_did_enter,
+  version = vim.version and tostring(vim.version()) or nil,
+  version_line = vim.split(vim.fn.execute('version'), '\n', { trimempty = true })[1],
+  setup_ok = _G.odp_test_setup_ok,
+  scenarios = {},
+}
+
+-- Every textDocument/publishDiagnostics the client receives, per URI: { version, count, seq }.
+local published = {}
+local seq = 0
+local orig_handler = vim.lsp.handlers['textDocument/publishDiagnostics']
+vim.lsp.handlers['textDocument/publishDiagnostics'] = function(err, result, ctx, config)
+  if result and result.uri then
+    seq = seq + 1
+    published[result.uri] = published[result.uri] or {}
+    table.insert(published[result.uri], {
+      version = result.version,
+      count = #(result.diagnostics or {}),
+      seq = seq,
+      client_id = ctx and ctx.client_id,
+    })
+  end
+  return orig_handler(err, result, ctx, config)
+end
+
+local function path(name)
+  return work .. '/' .. name
+end
+
+local function wait(what, cond)
+  if not vim.wait(TIMEOUT, cond, 20) then
+    error(string.format('timed out after %d ms waiting for %s', TIMEOUT, what), 0)
+  end
+end
+
+--- Opens a file, or switches to its buffer if it is open already (keeping unsaved edits).
+local function open(name)
+  local existing = vim.fn.bufnr(path(name))
+  if existing > 0 and vim.api.nvim_buf_is_loaded(existing) then
+    vim.api.nvim_set_current_buf(existing)
+  else
+    vim.cmd.edit(vim.fn.fnameescape(path(name)))
+  end
+  return vim.api.nvim_get_current_buf()
+end
+
+local function odp_client(buf)
+  return vim.lsp.get_clients({ bufnr = buf, name = 'odp' })[1]
+end
+
+local function wait_attached(buf)
+  wait('the odp client to attach to ' .. vim.api.nvim_buf_get_name(buf), function()
+    local c = odp_client(buf)
+    return c ~= nil and c.initialized == true
+  end)
+  return odp_client(buf)
+end
+
+--- Waits for diagnostics published for the buffer's current version (after `after_seq`, if given).
+local function wait_diagnostics(buf, after_seq)
+  local uri = vim.uri_from_bufnr(buf)
+  local entry
+  wait('diagnostics for ' .. uri, function()
+    local want = vim.lsp.util.buf_versions[buf]
+    for _, p in ipairs(published[uri] or {}) do
+      if p.version == want and p.seq > (after_seq or 0) then
+        entry = p
+        return true
+      end
+    end
+    return false
+  end)
+  return entry
+end
+
+local function diagnostics(buf)
+  local out = {}
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    table.insert(out, {
+      lnum = d.lnum,
+      col = d.col,
+      end_lnum = d.end_lnum,
+      end_col = d.end_col,
+      severity = d.severity,
+      code = d.code and tostring(d.code) or nil,
+      message = d.message,
+      source = d.source,
+    })
+  end
+  table.sort(out, function(a, b)
+    return a.lnum < b.lnum or (a.lnum == b.lnum and a.col < b.col)
+  end)
+  return out
+end
+
+local function lines(buf)
+  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+end
+
+--- The 0-based index of the first line equal to `text` (after `from`).
+local function find_line(buf, text, from)
+  for i, l in ipairs(lines(buf)) do
+    if i - 1 >= (from or 0) and l == text then
+      return i - 1
+    end
+  end
+  error('line not found: ' .. text, 0)
+end
+
+local function request(buf, method, params)
+  local client = assert(odp_client(buf), 'no odp client on the buffer')
+  local resp, err = client:request_sync(method, params, TIMEOUT, buf)
+  if not resp then
+    error(string.format('%s: %s', method, tostring(err)), 0)
+  end
+  if resp.err then
+    error(string.format('%s: %s', method, vim.inspect(resp.err)), 0)
+  end
+  return resp.result
+end
+
+--- Puts the cursor at (0-based line, 0-based byte column) and makes the position params the way Neovim does.
+local function position_params(buf, line, col)
+  vim.api.nvim_set_current_buf(buf)
+  vim.api.nvim_win_set_cursor(0, { line + 1, col })
+  local client = assert(odp_client(buf))
+  return vim.lsp.util.make_position_params(0, client.offset_encoding)
+end
+
+local function completion_labels(result)
+  local items = result and (result.items or result) or {}
+  local labels = {}
+  for _, item in ipairs(items) do
+    table.insert(labels, item.label)
+  end
+  return labels, items
+end
+
+--- Replaces the text of line `line` from byte `col` to its end with `text` (a real edit: the client sends
+--- didChange) and returns the position just after it.
+local function type_at(buf, line, col, text)
+  local old = lines(buf)[line + 1]
+  vim.api.nvim_buf_set_text(buf, line, col, line, #old, { text })
+  return line, col + #text
+end
+
+local function scenario(name, fn)
+  local data = {}
+  local ok, err = xpcall(fn, debug.traceback, data)
+  data.ok = ok
+  if not ok then
+    data.error = tostring(err)
+  end
+  results.scenarios[name] = data
+end
+
+-- 1. A pipeline by name: filetype, attach, root, a clean analysis.
+local good_buf
+scenario('attach', function(d)
+  good_buf = open('ai-sentiment.odp.yaml')
+  d.filetype = vim.bo[good_buf].filetype
+  d.syntax = vim.bo[good_buf].syntax
+  local client = wait_attached(good_buf)
+  d.client_name = client.name
+  d.client_id = client.id
+  d.root_dir = client.root_dir
+  d.cmd = client.config.cmd
+  d.server_name = client.server_info and client.server_info.name
+  d.offset_encoding = client.offset_encoding
+  d.trigger_characters = vim.tbl_get(client.server_capabilities, 'completionProvider', 'triggerCharacters')
+  d.rename_provider = client.server_capabilities.renameProvider
+  wait_diagnostics(good_buf)
+  d.diagnostics = diagnostics(good_buf)
+end)
+
+-- 2. Files that are pipelines by their modeline, and a YAML file that is not a pipeline.
+scenario('modeline', function(d)
+  local buf = open('modeline.yaml')
+  d.filetype = vim.bo[buf].filetype
+  wait_attached(buf)
+  d.attached = odp_client(buf) ~= nil
+  wait_diagnostics(buf)
+  d.diagnostics = diagnostics(buf)
+
+  local plain = open('plain.yaml')
+  d.plain_filetype = vim.bo[plain].filetype
+  -- Other buffers attach within milliseconds once the server runs; give this one the same chance.
+  vim.wait(500, function()
+    return odp_client(plain) ~= nil
+  end, 20)
+  d.plain_attached = odp_client(plain) ~= nil
+end)
+
+-- 3. Diagnostics of a broken pipeline.
+local broken_buf
+scenario('diagnostics', function(d)
+  broken_buf = open('broken.odp.yaml')
+  d.filetype = vim.bo[broken_buf].filetype
+  wait_attached(broken_buf)
+  local entry = wait_diagnostics(broken_buf)
+  d.published_count = entry.count
+  d.diagnostics = diagnostics(broken_buf)
+end)
+
+-- 4. Completion of a method id while typing `method: social.tw`, then applying the chosen item.
+scenario('completion_method', function(d)
+  local buf = open('complete.odp.yaml')
+  wait_attached(buf)
+  local line = find_line(buf, '    method: social.twitter.search')
+  local l, c = type_at(buf, line, #'    method: ', 'social.tw')
+  local params = position_params(buf, l, c)
+  params.context = { triggerKind = 1 }
+  local result = request(buf, 'textDocument/completion', params)
+  local labels, items = completion_labels(result)
+  d.labels = labels
+  for _, item in ipairs(items) do
+    if item.label == 'social.twitter.search' then
+      d.item = item
+      -- Apply it as a client would: its textEdit (or insertText over the typed word).
+      local client = odp_client(buf)
+      local edit = item.textEdit
+      if edit and edit.insert and edit.replace then
+        edit = { range = edit.replace, newText = edit.newText }
+      end
+      if not edit then
+        edit = {
+          range = { start = { line = l, character = #'    method: ' }, ['end'] = { line = l, character = c } },
+          newText = item.insertText or item.label,
+        }
+      end
+      vim.lsp.util.apply_text_edits({ edit }, buf, client.offset_encoding)
+      d.line_after_apply = lines(buf)[l + 1]
+    end
+  end
+end)
+
+-- 5. Completion inside an unfinished template, as typed: `"{{tweets.results[*].`.
+scenario('completion_template', function(d)
+  local buf = open('complete.odp.yaml')
+  wait_attached(buf)
+  local line = find_line(buf, '      texts: "{{tweets.results[*].text}}"')
+  local l, c = type_at(buf, line, #'      texts: ', '"{{tweets.results[*].')
+  d.line = lines(buf)[l + 1]
+  local params = position_params(buf, l, c)
+  params.context = { triggerKind = 2, triggerCharacter = '.' }
+  d.labels = completion_labels(request(buf, 'textDocument/completion', params))
+end)
+
+-- 6. Hover and go-to-definition on a template reference.
+scenario('navigation', function(d)
+  local buf = good_buf
+  local line = find_line(buf, '      texts: "{{tweets.results[*].text}}"')
+  local col = #'      texts: "{{tw'
+  local hover = request(buf, 'textDocument/hover', position_params(buf, line, col))
+  local contents = hover and hover.contents
+  d.hover = type(contents) == 'table' and (contents.value or vim.inspect(contents)) or contents
+  local def = request(buf, 'textDocument/definition', position_params(buf, line, col))
+  if def and def.uri == nil and def[1] then
+    def = def[1]
+  end
+  d.definition = def and {
+    uri = def.uri or def.targetUri,
+    range = def.range or def.targetSelectionRange,
+  }
+  d.buffer_uri = vim.uri_from_bufnr(buf)
+end)
+
+-- 7. Rename a step through vim.lsp.buf.rename (prepareRename, rename, apply_workspace_edit).
+scenario('rename', function(d)
+  local buf = good_buf
+  local line = find_line(buf, '  - name: tweets')
+  local params = position_params(buf, line, #'  - name: tw')
+  d.prepare = request(buf, 'textDocument/prepareRename', params)
+  local before = table.concat(lines(buf), '\n')
+  local seq_before = seq
+  vim.lsp.buf.rename('posts', { name = 'odp' })
+  wait('the rename to be applied', function()
+    return table.concat(lines(buf), '\n') ~= before
+  end)
+  d.text = lines(buf)
+  d.modified = vim.bo[buf].modified
+  -- The server must now see the same text: analysing the edited version finds no error.
+  wait_diagnostics(buf, seq_before)
+  d.diagnostics_after = diagnostics(buf)
+end)
+
+-- 8. :OdpRestart stops the client and starts a new one that serves every open pipeline again.
+scenario('restart', function(d)
+  local old = odp_client(broken_buf)
+  d.old_client_id = old and old.id
+  local seq_before = seq
+  vim.cmd('OdpRestart')
+  wait('a new odp client on the broken pipeline', function()
+    local c = odp_client(broken_buf)
+    return c ~= nil and c.id ~= d.old_client_id and c.initialized == true
+  end)
+  d.new_client_id = odp_client(broken_buf).id
+  d.old_client_stopped = old == nil or old:is_stopped()
+  wait_diagnostics(broken_buf, seq_before)
+  d.diagnostics = diagnostics(broken_buf)
+  d.good_buffer_attached = odp_client(good_buf) ~= nil
+  d.client_count = #vim.lsp.get_clients({ name = 'odp' })
+end)
+
+results.notifications = _G.odp_test_notifications
+results.messages = vim.fn.execute('messages')
+
+local f = assert(io.open(out_path, 'w'))
+f:write(vim.json.encode(results))
+f:close()
+
+-- Stop the server politely so that it exits with its `exit` notification rather than a kill.
+for _, c in ipairs(vim.lsp.get_clients()) do
+  c:stop()
+end
+vim.wait(2000, function()
+  return #vim.lsp.get_clients() == 0
+end, 20)
+vim.cmd('qa!')
