@@ -3,12 +3,18 @@
 //! ```sh
 //! cargo run --release -p odp-bench -- big [--bytes 1010000] [--runs 30] [--write FILE]
 //! cargo run --release -p odp-bench -- file PATH [--runs 30]
+//! cargo run --release -p odp-bench -- exec [--steps 2000] [--runs 5]
 //! ```
 //!
 //! `big` generates a valid pipeline of about `--lines` lines (sources with flow and block params, transforms with
 //! whole-value and interpolated templates) and measures a cold full check: parse, model, registry and schema
 //! validation, templates and types. Each run analyses the text from scratch; the registry is loaded once, as a
 //! front end does.
+//!
+//! `exec` measures the executor against the stub server in the same process: the engine's overhead per step over a
+//! bare reqwest call, and the throughput of a 1,000-source pipeline (see `exec.rs`).
+
+mod exec;
 
 // mimalloc: checking allocates many small strings and maps; it is markedly faster than the system allocator here
 // (BENCHMARKS.md).
@@ -117,9 +123,10 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let runs = flag("--runs", 30);
     match args.first().map(String::as_str) {
+        Some("exec") => exec::run(flag("--steps", 2_000).max(2), flag("--runs", 5).max(1)),
         Some("big") => {
+            let runs = flag("--runs", 30);
             let text = generate_bytes(flag("--bytes", 1_010_000));
             if let Some(path) = args
                 .iter()
@@ -133,11 +140,11 @@ fn main() {
         Some("file") => {
             let path = args.get(1).expect("a path");
             let text = std::fs::read_to_string(path).expect("read the file");
-            measure(&text, runs);
+            measure(&text, flag("--runs", 30));
         }
         _ => {
             eprintln!(
-                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N]"
+                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N] | odp-bench exec [--steps N] [--runs N]"
             );
             std::process::exit(2);
         }

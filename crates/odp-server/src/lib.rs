@@ -7,6 +7,7 @@
 //! `catch_unwind`: a bug answers its request with an error and the server lives on.
 
 mod document;
+mod draft;
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -51,6 +52,8 @@ struct Workspace {
     ignores: Ignores,
     registry: Arc<Registry>,
     registry_path: Option<PathBuf>,
+    /// The `[draft]` section of odp.toml: the model behind `odp.generateDraft`.
+    draft: odp_workspace::DraftSection,
 }
 
 /// What a worker needs to answer about one document version.
@@ -107,6 +110,8 @@ enum Internal {
         version: i32,
         diagnostics: Vec<lsp::Diagnostic>,
     },
+    /// A draft (`odp.generateDraft`) ended.
+    Draft(draft::DraftDone),
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -127,6 +132,11 @@ struct Server {
     cancelled: Arc<Mutex<HashSet<RequestId>>>,
     testing: bool,
     shutdown: bool,
+    drafts: draft::Drafts,
+    /// The client takes `window/workDoneProgress/create` and `$/progress`.
+    progress_support: bool,
+    /// The client takes `workspace/applyEdit`.
+    apply_edit_support: bool,
 }
 
 fn uri_to_path(uri: &lsp::Uri) -> Option<PathBuf> {
@@ -175,6 +185,18 @@ pub fn run(connection: Connection) -> Result<(), ServerError> {
         .get("testing")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let progress_support = params
+        .capabilities
+        .window
+        .as_ref()
+        .and_then(|w| w.work_done_progress)
+        .unwrap_or(false);
+    let apply_edit_support = params
+        .capabilities
+        .workspace
+        .as_ref()
+        .and_then(|w| w.apply_edit)
+        .unwrap_or(false);
     #[allow(deprecated)]
     let root = params
         .workspace_folders
@@ -219,6 +241,9 @@ pub fn run(connection: Connection) -> Result<(), ServerError> {
         cancelled: Arc::default(),
         testing,
         shutdown: false,
+        drafts: draft::Drafts::default(),
+        progress_support,
+        apply_edit_support,
     };
     server.register_watchers(&params);
     let result = server.main_loop(&connection.receiver, &internal_rx);
@@ -267,7 +292,10 @@ fn capabilities(encoding: Encoding) -> lsp::ServerCapabilities {
         })),
         code_action_provider: Some(lsp::CodeActionProviderCapability::Options(
             lsp::CodeActionOptions {
-                code_action_kinds: Some(vec![lsp::CodeActionKind::QUICKFIX]),
+                code_action_kinds: Some(vec![
+                    lsp::CodeActionKind::QUICKFIX,
+                    lsp::CodeActionKind::REFACTOR_REWRITE,
+                ]),
                 ..Default::default()
             },
         )),
@@ -361,6 +389,7 @@ impl Server {
                             }
                             if req.method == "shutdown" {
                                 self.shutdown = true;
+                                self.drafts.cancel_all();
                                 self.send(Message::Response(Response::new_ok(req.id, ())));
                                 continue;
                             }
@@ -375,19 +404,22 @@ impl Server {
                                 tracing::error!(method, "a notification handler panicked");
                             }
                         }
-                        Message::Response(_) => {}
+                        Message::Response(response) => self.on_response(response),
                     }
                 }
-                recv(internal) -> msg => {
-                    let Ok(Internal::Publish { uri, version, diagnostics }) = msg else { continue };
-                    // Only the latest version's diagnostics are published.
-                    let current = self.docs.get(uri.as_str()).map(|(_, d)| d.version);
-                    if current == Some(version) {
-                        self.send(Message::Notification(Notification::new(
-                            "textDocument/publishDiagnostics".into(),
-                            lsp::PublishDiagnosticsParams { uri, diagnostics, version: Some(version) },
-                        )));
+                recv(internal) -> msg => match msg {
+                    Ok(Internal::Publish { uri, version, diagnostics }) => {
+                        // Only the latest version's diagnostics are published.
+                        let current = self.docs.get(uri.as_str()).map(|(_, d)| d.version);
+                        if current == Some(version) {
+                            self.send(Message::Notification(Notification::new(
+                                "textDocument/publishDiagnostics".into(),
+                                lsp::PublishDiagnosticsParams { uri, diagnostics, version: Some(version) },
+                            )));
+                        }
                     }
+                    Ok(Internal::Draft(done)) => self.draft_done(done),
+                    Err(_) => {}
                 }
             }
         }
@@ -461,6 +493,7 @@ impl Server {
             ignores,
             registry,
             registry_path,
+            draft: config.config.draft.clone(),
         });
         self.workspaces.insert(key, workspace.clone());
         workspace
@@ -653,7 +686,14 @@ impl Server {
                         lsp::NumberOrString::Number(n) => RequestId::from(n),
                         lsp::NumberOrString::String(s) => RequestId::from(s),
                     };
-                    self.cancelled.lock().expect("lock").insert(id);
+                    if !self.drafts.cancel_request(&id) {
+                        self.cancelled.lock().expect("lock").insert(id);
+                    }
+                }
+            }
+            "window/workDoneProgress/cancel" => {
+                if let Ok(p) = serde_json::from_value::<lsp::WorkDoneProgressCancelParams>(n.params) {
+                    self.drafts.cancel_token(&p.token);
                 }
             }
             _ => {}
@@ -696,6 +736,10 @@ impl Server {
                 ),
             };
             self.send(Message::Response(response));
+            return;
+        }
+        if req.method == "workspace/executeCommand" {
+            self.execute_command(req);
             return;
         }
         let uri = text_document_uri(&req.params);
@@ -765,6 +809,174 @@ impl Server {
             let _ = sender.send(Message::Response(response));
         });
         let _ = self.jobs.send(job);
+    }
+}
+
+// ---- drafts -------------------------------------------------------------------------------------------------------
+
+impl Server {
+    /// `workspace/executeCommand`: only `odp.generateDraft`, which drafts on its own thread (see draft.rs).
+    fn execute_command(&mut self, req: Request) {
+        let fail = |id: RequestId, code: ErrorCode, message: String| {
+            Message::Response(Response::new_err(id, code as i32, message))
+        };
+        let params: lsp::ExecuteCommandParams = match serde_json::from_value(req.params.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                self.send(fail(req.id, ErrorCode::InvalidParams, format!("bad params: {e}")));
+                return;
+            }
+        };
+        if params.command != draft::COMMAND {
+            self.send(fail(
+                req.id,
+                ErrorCode::InvalidParams,
+                format!("unknown command `{}`", params.command),
+            ));
+            return;
+        }
+        let args = match draft::parse_args(&params.arguments) {
+            Ok(a) => a,
+            Err(e) => {
+                self.send(fail(req.id, ErrorCode::InvalidParams, e));
+                return;
+            }
+        };
+        let target = match &args.uri {
+            None => None,
+            Some(uri) => match self.docs.get(uri.as_str()) {
+                None => {
+                    self.send(fail(
+                        req.id,
+                        ErrorCode::InvalidParams,
+                        format!("{} is not open", uri.as_str()),
+                    ));
+                    return;
+                }
+                Some((_, doc)) => Some(draft::Target {
+                    uri: uri.clone(),
+                    version: doc.version,
+                    range: args
+                        .range
+                        .unwrap_or_else(|| draft::whole_document(&doc.rope, self.encoding)),
+                }),
+            },
+        };
+        let path = args.uri.as_ref().and_then(uri_to_path);
+        let workspace = self.workspace_for(path.as_deref());
+        let settings = match draft::settings(&workspace.draft, !self.testing) {
+            Ok(s) => s,
+            Err(e) => {
+                self.send(fail(req.id, ErrorCode::RequestFailed, e));
+                return;
+            }
+        };
+        tracing::info!(model = %settings.describe(), "drafting a pipeline");
+        let job = draft::Job {
+            id: req.id,
+            request: args.request,
+            target,
+            settings,
+            registry: workspace.registry.clone(),
+            section: workspace.draft.clone(),
+            token: params.work_done_progress_params.work_done_token,
+            create_token: self.progress_support,
+        };
+        let internal = self.internal_tx.clone();
+        self.drafts.start(job, self.sender.clone(), move |done| {
+            let _ = internal.send(Internal::Draft(done));
+        });
+    }
+
+    /// A draft ended: answer the command, or ask the client to apply the edit if the document is unchanged.
+    fn draft_done(&mut self, done: draft::DraftDone) {
+        self.drafts.finished(&done.id);
+        let outcome = match done.result {
+            draft::DraftResult::Cancelled => {
+                self.send(Message::Response(Response::new_err(
+                    done.id,
+                    ErrorCode::RequestCanceled as i32,
+                    "the draft was cancelled".into(),
+                )));
+                return;
+            }
+            draft::DraftResult::Failed(message) => {
+                self.send(Message::Response(Response::new_err(
+                    done.id,
+                    ErrorCode::RequestFailed as i32,
+                    message,
+                )));
+                return;
+            }
+            draft::DraftResult::Done(outcome) => outcome,
+        };
+        let Some(target) = done.target else {
+            self.send(Message::Response(Response::new_ok(
+                done.id,
+                draft::result_json(&outcome, true),
+            )));
+            return;
+        };
+        let current = self.docs.get(target.uri.as_str()).map(|(_, d)| d.version);
+        if current != Some(target.version) {
+            let mut response = Response::new_err(
+                done.id,
+                ErrorCode::ContentModified as i32,
+                "the document changed while the draft was being written, so it was not applied; run the command again"
+                    .into(),
+            );
+            if let Some(error) = response.error.as_mut() {
+                error.data = Some(json!({"yaml": outcome.yaml}));
+            }
+            self.send(Message::Response(response));
+            return;
+        }
+        if !self.apply_edit_support {
+            let mut result = draft::result_json(&outcome, true);
+            result["applied"] = json!(false);
+            self.send(Message::Response(Response::new_ok(done.id, result)));
+            return;
+        }
+        let mut result = draft::result_json(&outcome, false);
+        result["applied"] = json!(true);
+        let edit_id = self.drafts.edit_sent(done.id, result);
+        self.send(Message::Request(Request::new(
+            edit_id,
+            "workspace/applyEdit".into(),
+            draft::apply_edit_params(&target, &outcome.yaml),
+        )));
+    }
+
+    /// Answers from the client to our requests: only `workspace/applyEdit` ones matter.
+    fn on_response(&mut self, response: Response) {
+        let Some((request, result)) = self.drafts.edit_answered(&response.id) else {
+            return;
+        };
+        let answer = match (response.result, response.error) {
+            (_, Some(e)) => Response::new_err(
+                request,
+                ErrorCode::RequestFailed as i32,
+                format!("the editor did not apply the draft: {}", e.message),
+            ),
+            (Some(v), None) => match serde_json::from_value::<lsp::ApplyWorkspaceEditResponse>(v) {
+                Ok(r) if r.applied => Response::new_ok(request, result),
+                Ok(r) => Response::new_err(
+                    request,
+                    ErrorCode::RequestFailed as i32,
+                    format!(
+                        "the editor did not apply the draft{}",
+                        r.failure_reason.map(|f| format!(": {f}")).unwrap_or_default()
+                    ),
+                ),
+                Err(e) => Response::new_err(
+                    request,
+                    ErrorCode::RequestFailed as i32,
+                    format!("the editor answered workspace/applyEdit strangely: {e}"),
+                ),
+            },
+            (None, None) => Response::new_ok(request, result),
+        };
+        self.send(Message::Response(answer));
     }
 }
 
@@ -1036,6 +1248,7 @@ fn handle_request(
                         ..Default::default()
                     })
                 })
+                .chain(draft::code_actions(rope, &snap.uri, p.range, enc))
                 .collect();
             ok(serde_json::to_value(actions).expect("serializes"))
         }

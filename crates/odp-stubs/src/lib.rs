@@ -8,6 +8,7 @@
 
 mod faults;
 mod generate;
+mod openai;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use faults::{Fault, FaultKind, Faults};
+pub use openai::{ChatReply, ChatRequestRecord, ChatStub};
 pub use odp_analysis::Registry;
 
 /// How the server behaves apart from injected faults.
@@ -85,18 +87,29 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// a file that cannot be read or defines no method is an error.
 pub fn registry_from_file(path: &std::path::Path) -> Result<(Arc<Registry>, Vec<String>), String> {
     use odp_analysis::{LineIndex, PositionEncoding};
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let (registry, errors) = Registry::from_yaml(&text);
     let index = LineIndex::new(&text);
     let located: Vec<String> = errors
         .iter()
         .map(|e| {
             let lc = index.line_col(&text, e.range.start(), PositionEncoding::Utf32);
-            format!("{}:{}:{}: {}", path.display(), lc.line + 1, lc.col + 1, e.message)
+            format!(
+                "{}:{}:{}: {}",
+                path.display(),
+                lc.line + 1,
+                lc.col + 1,
+                e.message
+            )
         })
         .collect();
     if registry.is_empty() {
-        let why = if located.is_empty() { "it defines no methods".to_string() } else { located.join("\n") };
+        let why = if located.is_empty() {
+            "it defines no methods".to_string()
+        } else {
+            located.join("\n")
+        };
         return Err(format!("invalid registry {}: {why}", path.display()));
     }
     Ok((Arc::new(registry), located))
@@ -106,6 +119,7 @@ pub fn registry_from_file(path: &std::path::Path) -> Result<(Arc<Registry>, Vec<
 pub struct StubServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    chat: Arc<ChatStub>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -135,14 +149,16 @@ impl StubServer {
         let addr = listener
             .local_addr()
             .map_err(|source| StubError::Bind { addr, source })?;
+        let chat = Arc::new(ChatStub::new(config.require_token.clone()));
         let shared = Arc::new(Shared::new(registry, config));
-        let router = router(shared.clone());
+        let router = router(shared.clone()).merge(openai::router(chat.clone()));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, router, stopped));
         tracing::info!(%addr, methods = shared.registry.methods().len(), "stub server listening");
         Ok(StubServer {
             addr,
             shared,
+            chat,
             stop,
             task,
         })
@@ -160,6 +176,16 @@ impl StubServer {
     /// The injected faults (the same ones `/_stubs/faults` shows and changes).
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
+    }
+
+    /// The scripted language-model endpoints (`/v1/chat/completions`, `/v1/messages`; see `openai.rs`).
+    pub fn chat(&self) -> &ChatStub {
+        &self.chat
+    }
+
+    /// Replaces the chat script: each request to `/v1/chat/completions` (or `/v1/messages`) gets the next answer.
+    pub fn script_chat(&self, answers: Vec<String>) {
+        self.chat.script(answers);
     }
 
     /// How many requests reached the method with this id or endpoint (0 for an unknown one).

@@ -32,6 +32,67 @@ pub struct Config {
     /// (`ODP_CRAWLER_API_KEY`, `ODP_MODEL_API_KEY`).
     #[serde(skip_serializing_if = "ServicesConfig::is_empty")]
     pub services: ServicesConfig,
+    /// AI drafts (`odp draft`, the editor's draft command, the kernel's `%%draft`): which language model to ask.
+    /// API keys never go here: `api-key-env` names the environment variable that holds the key.
+    #[serde(skip_serializing_if = "DraftSection::is_empty")]
+    pub draft: DraftSection,
+}
+
+/// `[draft]`: the language model behind AI drafts. Environment variables (`ODP_LLM_PROVIDER`, `ODP_LLM_MODEL`,
+/// `OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`, ...) override these; see docs/drafts.md.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct DraftSection {
+    /// `openai` (any OpenAI-compatible server: OpenAI, Ollama, vLLM, llama.cpp) or `anthropic`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The model name, e.g. `gpt-4o-mini`, `qwen2.5-coder:7b` or `claude-sonnet-4-5`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The API base URL, e.g. `http://localhost:11434/v1` for Ollama.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The name of the environment variable holding the API key (default `OPENAI_API_KEY` or
+    /// `ANTHROPIC_API_KEY`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// The longest one model call may take, e.g. `120s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// The most answers asked of the model for one draft: the first draft and its repairs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<u32>,
+    /// How many registry methods are offered to the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<u32>,
+    /// Ask for JSON under a strict JSON Schema (`response_format`) when the server supports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub structured_output: Option<bool>,
+    /// Stream the model's answer (progress while it writes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    /// Never read: an `api-key` written here is refused (keys belong in the environment). Its value is not kept.
+    #[serde(skip_serializing)]
+    #[schemars(skip)]
+    pub api_key: Option<KeyWrittenInline>,
+}
+
+impl DraftSection {
+    pub fn is_empty(&self) -> bool {
+        self == &DraftSection::default()
+    }
+}
+
+/// Marks an `api-key` written in `odp.toml`; the value itself is dropped while reading, so it can never be
+/// logged or shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyWrittenInline;
+
+impl<'de> Deserialize<'de> for KeyWrittenInline {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(KeyWrittenInline)
+    }
 }
 
 /// `[services]`: base URLs of the crawler and model APIs (overridden by `ODP_CRAWLER_API_URL` /
@@ -113,7 +174,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<LoadedConfig, WorkspaceEr
         .into_iter()
         .map(|key| {
             format!(
-                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores, services.crawler-url, services.model-url, services.redis-url)",
+                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores, services.crawler-url, services.model-url, services.redis-url, draft.provider, draft.model, draft.base-url, draft.api-key-env, draft.timeout, draft.rounds, draft.methods, draft.structured-output, draft.stream)",
                 path.display()
             )
         })

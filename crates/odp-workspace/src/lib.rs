@@ -8,7 +8,9 @@ pub mod registry_source;
 
 use std::path::PathBuf;
 
-pub use config::{CONFIG_FILE, Config, LoadedConfig, config_schema, find_config, load_config};
+pub use config::{
+    CONFIG_FILE, Config, DraftSection, LoadedConfig, config_schema, find_config, load_config,
+};
 pub use discover::{PipelineMatcher, discover, has_modeline, has_pipeline_extension};
 pub use ignores::Ignores;
 pub use registry_source::{LoadedRegistry, RegistrySource, load_registry};

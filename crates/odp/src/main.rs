@@ -44,6 +44,12 @@ enum Command {
     Events(events_cmd::EventsArgs),
     /// Serve every registry method with made-up, deterministic answers, for tests and demos.
     Stubs(StubsArgs),
+    /// The Jupyter kernel: `odp kernel install` writes its kernelspec; Jupyter runs `odp kernel --connection-file F`.
+    Kernel(odp_kernel::KernelArgs),
+    /// Draft a pipeline from plain words with a language model, checked and repaired: the draft on stdout (or
+    /// `-o FILE`), progress and remaining findings on stderr. Exit 0 for a draft without errors, 1 with errors, 2
+    /// on configuration or model-server errors (docs/drafts.md).
+    Draft(odp_draft::cli::DraftArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -74,6 +80,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Stubs(args) => stubs(args),
+        Command::Kernel(args) => odp_kernel::main(args),
+        Command::Draft(args) => odp_draft::cli::main(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odp", &mut std::io::stdout());
             exit::OK
@@ -143,7 +151,7 @@ fn stubs(args: StubsArgs) -> u8 {
             }
         };
         eprintln!(
-            "odp stubs listening on {} ({methods} methods)",
+            "odp stubs listening on {} ({methods} methods; scripted chat at /v1/chat/completions)",
             server.base_url()
         );
         let _ = tokio::signal::ctrl_c().await;

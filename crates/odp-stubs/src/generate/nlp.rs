@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::vocab::{FIRST_NAMES, MONTHS, ORGS, PLACES};
 use super::{
-    capitalize, content_words, int_param, is_stopword, ranked_words, round, str_param, texts,
-    unit_hash, words,
+    capitalize, content_words, int_param, is_stopword, ranked_terms, ranked_words, round,
+    str_param, texts, unit_hash, words,
 };
 
 const POSITIVE: &[&str] = &[
@@ -217,6 +217,17 @@ impl Token<'_> {
     }
 }
 
+const ORG_SUFFIXES: &[&str] = &[
+    "Inc",
+    "Corp",
+    "Ltd",
+    "GmbH",
+    "University",
+    "Foundation",
+    "Labs",
+    "Commission",
+];
+
 /// The type and confidence of a candidate entity.
 fn classify(name: &str, first_word: &str) -> (&'static str, f64) {
     let h = unit_hash(&[name.as_bytes()]);
@@ -229,19 +240,8 @@ fn classify(name: &str, first_word: &str) -> (&'static str, f64) {
         ("person", 0.9 + 0.09 * h)
     } else if MONTHS.contains(&first_word) {
         ("date", 0.9 + 0.09 * h)
-    } else if name.chars().all(|c| c.is_uppercase() || c.is_ascii_digit()) && name.len() >= 2 {
-        ("organization", 0.75 + 0.15 * h)
-    } else if [
-        "Inc",
-        "Corp",
-        "Ltd",
-        "GmbH",
-        "University",
-        "Foundation",
-        "Labs",
-        "Commission",
-    ]
-    .contains(&last)
+    } else if (name.chars().all(|c| c.is_uppercase() || c.is_ascii_digit()) && name.len() >= 2)
+        || ORG_SUFFIXES.contains(&last)
     {
         ("organization", 0.75 + 0.15 * h)
     } else {
@@ -413,7 +413,7 @@ pub(super) fn summary(p: &Value) -> Result<Value, String> {
         return Err("give `text` or `texts` to summarize".into());
     }
     let max_words = int_param(p, "max_words").unwrap_or(150).max(1) as usize;
-    let top: Vec<String> = ranked_words(docs.iter().copied())
+    let top: Vec<String> = ranked_terms(docs.iter().copied())
         .into_iter()
         .take(3)
         .map(|(w, _)| w)
@@ -534,17 +534,17 @@ const COMMON_WORDS: &[(&str, &[&str])] = &[
 /// `(language, confidence)`; `und` when nothing gives it away.
 pub(super) fn detect(text: &str) -> (&'static str, f64) {
     let letters = text.chars().filter(|c| c.is_alphabetic()).count().max(1);
-    let scripts: [(&str, fn(char) -> bool); 7] = [
-        ("ja", |c| ('\u{3040}'..='\u{30ff}').contains(&c)),
-        ("ko", |c| ('\u{ac00}'..='\u{d7af}').contains(&c)),
-        ("zh", |c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
-        ("ru", |c| ('\u{0400}'..='\u{04ff}').contains(&c)),
-        ("ar", |c| ('\u{0600}'..='\u{06ff}').contains(&c)),
-        ("he", |c| ('\u{0590}'..='\u{05ff}').contains(&c)),
-        ("el", |c| ('\u{0370}'..='\u{03ff}').contains(&c)),
+    let scripts = [
+        ("ja", '\u{3040}'..='\u{30ff}'),
+        ("ko", '\u{ac00}'..='\u{d7af}'),
+        ("zh", '\u{4e00}'..='\u{9fff}'),
+        ("ru", '\u{0400}'..='\u{04ff}'),
+        ("ar", '\u{0600}'..='\u{06ff}'),
+        ("he", '\u{0590}'..='\u{05ff}'),
+        ("el", '\u{0370}'..='\u{03ff}'),
     ];
-    for (lang, in_script) in scripts {
-        let n = text.chars().filter(|c| in_script(*c)).count();
+    for (lang, script) in scripts {
+        let n = text.chars().filter(|c| script.contains(c)).count();
         if n * 10 >= letters * 3 {
             return (lang, round(0.6 + 0.39 * (n as f64 / 10.0).min(1.0), 2));
         }
@@ -605,7 +605,11 @@ pub(super) fn translate(p: &Value) -> Value {
 
 pub(super) fn keywords(p: &Value) -> Value {
     let max = int_param(p, "max_keywords").unwrap_or(20).max(1) as usize;
-    let ranked = ranked_words(texts(p));
+    let ranked = if int_param(p, "max_phrase_words").unwrap_or(3) >= 2 {
+        ranked_terms(texts(p))
+    } else {
+        ranked_words(texts(p))
+    };
     let top = ranked.first().map_or(1, |(_, n)| *n) as f64;
     let keywords: Vec<Value> = ranked
         .into_iter()
@@ -615,8 +619,9 @@ pub(super) fn keywords(p: &Value) -> Value {
     json!({ "keywords": keywords })
 }
 
-/// Each text joins the topic of its most frequent telling word (words in over 80% of the texts, such as the
-/// search query, tell nothing); the largest `num_topics` groups become topics, the other texts get -1.
+/// Each text joins the topic of its first keyword: its first telling word that other texts share too (else its
+/// first telling word). Words in over 80% of the texts, such as the search query, tell nothing. The largest
+/// `num_topics` groups become topics; the other texts get -1.
 pub(super) fn topics(p: &Value) -> Value {
     let texts = texts(p);
     let num_topics = int_param(p, "num_topics").unwrap_or(8).max(1) as usize;
@@ -633,30 +638,28 @@ pub(super) fn topics(p: &Value) -> Value {
     }
     let telling =
         |w: &str| texts.len() < 4 || doc_freq.get(w).copied().unwrap_or(0) * 5 <= texts.len() * 4;
-    let rank: HashMap<String, usize> = ranked_words(texts.iter().copied())
-        .into_iter()
-        .enumerate()
-        .map(|(i, (w, _))| (w, i))
-        .collect();
     let keys: Vec<Option<&str>> = doc_words
         .iter()
         .map(|ws| {
-            ws.iter()
-                .filter(|w| telling(w))
-                .min_by_key(|w| rank.get(*w).copied().unwrap_or(usize::MAX))
-                .map(String::as_str)
+            let mut candidates = ws.iter().map(String::as_str).filter(|w| telling(w));
+            let shared = candidates
+                .clone()
+                .find(|w| doc_freq.get(w).is_some_and(|n| *n >= 2));
+            shared.or_else(|| candidates.next())
         })
         .collect();
     // Key → member indices, in order of first appearance.
     let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut group_of: HashMap<&str, usize> = HashMap::new();
     for (i, key) in keys.iter().enumerate() {
-        let Some(key) = key else { continue };
-        match groups.iter_mut().find(|(k, _)| k == key) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((key, vec![i])),
-        }
+        let Some(key) = *key else { continue };
+        let g = *group_of.entry(key).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(i);
     }
-    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
     groups.truncate(num_topics);
     let mut topic_of = vec![-1i64; texts.len()];
     let mut topic_keywords: Vec<Vec<String>> = Vec::new();

@@ -1,6 +1,7 @@
 //! Record transforms, applied for real to the records they are given.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
@@ -81,9 +82,7 @@ fn normalize(value: &Value) -> String {
 
 /// Word-set (Jaccard) similarity of two normalized values.
 fn similarity(a: &str, b: &str) -> f64 {
-    let set = |s: &str| -> std::collections::HashSet<String> {
-        super::words(s).map(str::to_lowercase).collect()
-    };
+    let set = |s: &str| -> HashSet<String> { super::words(s).map(str::to_lowercase).collect() };
     let (a, b) = (set(a), set(b));
     if a.is_empty() && b.is_empty() {
         return 1.0;
@@ -97,7 +96,9 @@ pub(super) fn dedupe(p: &Value) -> Value {
     let threshold = p.get("threshold").and_then(Value::as_f64).unwrap_or(0.9);
     let input = records(p);
     let total = input.len();
-    let mut seen: Vec<String> = Vec::new();
+    // Every kept key, and for `fuzzy` also in order, to compare with each.
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut kept_keys: Vec<String> = Vec::new();
     let mut kept = Vec::new();
     for record in input {
         let Some(value) = field(&record, key) else {
@@ -108,14 +109,14 @@ pub(super) fn dedupe(p: &Value) -> Value {
             "exact" => value.to_string(),
             _ => normalize(value),
         };
-        let duplicate = match strategy {
-            "fuzzy" => seen
-                .iter()
-                .any(|s| *s == id || similarity(s, &id) >= threshold),
-            _ => seen.contains(&id),
-        };
+        let fuzzy = strategy == "fuzzy";
+        let duplicate = seen.contains(&id)
+            || (fuzzy && kept_keys.iter().any(|k| similarity(k, &id) >= threshold));
         if !duplicate {
-            seen.push(id);
+            if fuzzy {
+                kept_keys.push(id.clone());
+            }
+            seen.insert(id);
             kept.push(record);
         }
     }

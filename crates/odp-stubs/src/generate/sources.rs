@@ -13,14 +13,14 @@ const DAY: i64 = 86_400;
 /// lexicon knows. `{q}` is the query's topic.
 const EN_POSTS: &[&str] = &[
     "Really impressed by {q} so far. The latest release is great and the docs are excellent.",
-    "{Q} keeps getting better. Huge thanks to the team at {org}!",
+    "Huge thanks to the team at {org} for their work on {q}. It keeps getting better!",
     "Spent the weekend in {place} reading about {q}. Love how helpful the community is.",
     "Honestly disappointed with {q}. Slow, buggy, and the support from {org} was terrible.",
     "Another outage linked to {q} today. Frustrating, and nobody at {org} seems to care.",
     "{person} from {org} will talk about {q} at the meetup in {place} on Thursday.",
     "New report on {q} published by {org} this morning. Thread below.",
     "Does anyone have numbers on {q} adoption in {place}?",
-    "{Q} has a good idea at its core, but the pricing is a real problem.",
+    "There is a good idea at the core of {q}, but the pricing is a real problem.",
     "Switched our team to {q} last month. Easy setup, reliable, would recommend.",
     "Reading the announcement from {org} about {q} now. {person} explains the details.",
     "The hype around {q} is annoying. Most demos I saw in {place} were broken.",
@@ -39,13 +39,32 @@ const ES_POSTS: &[&str] = &[
 ];
 const TITLES: &[&str] = &[
     "What's your experience with {q}?",
-    "{Q} is getting out of hand",
+    "The debate about {q} is getting out of hand",
     "I built a small tool for {q} (feedback welcome)",
     "{org} announces changes to {q}",
     "Why {q} matters more than people think",
     "How {q} is changing {place}",
     "{person} on the future of {q}",
     "Critics warn over {q} risks",
+];
+const NEWS_TITLES: &[&str] = &[
+    "{org} bets big on {q}",
+    "How {q} is changing {place}",
+    "{person} on the future of {q}",
+    "Critics warn over {q} risks",
+    "Why {q} matters more than people think",
+    "{Q}: what the latest figures show",
+    "Inside the plans of {org} for {q}",
+    "Demand for {q} surges in {place}",
+];
+/// Sentences for articles: more sober than posts, still with names and sentiment words.
+const NEWS_LEADS: &[&str] = &[
+    "{org} said on Monday that demand for {q} rose sharply in {place}, calling the results excellent.",
+    "Regulators in {place} are concerned about {q}, citing risks for consumers and a lack of oversight.",
+    "{person}, an analyst at {org}, expects {q} to keep growing, although supply problems remain.",
+    "A new study from {org} finds that {q} is improving fast, with users reporting better reliability.",
+    "Prices for {q} fell again this quarter, a good sign for buyers in {place}.",
+    "Critics say the rollout of {q} in {place} has been slow and poorly managed.",
 ];
 const SUBREDDITS: &[&str] = &[
     "technology",
@@ -356,16 +375,18 @@ pub(super) fn newsapi(p: &Value, max: usize) -> Value {
         .and_then(parse_time)
         .unwrap_or(end - 30 * DAY)
         .min(end);
-    let language = str_param(p, "language");
     let mut out: Vec<Value> = (0..limit)
         .map(|i| {
             let rng = &mut Rng::fork(seed, i);
             let (source, domain) = rng.pick(&outlets).clone();
-            let title = fill(rng.word(TITLES), &q.topic, rng);
+            let title = fill(rng.word(NEWS_TITLES), &q.topic, rng);
             let created = rng.range(start, end);
-            let (lead, _) = post(&q.topic, language.or(Some("en")), rng);
+            let first = rng.below(NEWS_LEADS.len());
+            let second = (first + 1 + rng.below(NEWS_LEADS.len() - 1)) % NEWS_LEADS.len();
+            let lead = fill(NEWS_LEADS[first], &q.topic, rng);
+            let more = fill(NEWS_LEADS[second], &q.topic, rng);
             let url = format!(
-                "https://{domain}/{}/{}-{}",
+                "https://www.{domain}/{}/{}-{}",
                 &date(created)[..7].replace('-', "/"),
                 slug(&title),
                 rng.range(1000, 9999)
@@ -374,8 +395,8 @@ pub(super) fn newsapi(p: &Value, max: usize) -> Value {
             json!({
                 "id": format!("{:016x}", fnv1a(&[url.as_bytes()])),
                 "title": title,
-                "description": format!("{lead}"),
-                "text": format!("{title}. {lead} {} … [+{} chars]", fill(rng.word(EN_POSTS), &q.topic, rng), rng.range(800, 6000)),
+                "description": lead,
+                "text": format!("{lead} {more} … [+{} chars]", rng.range(800, 6000)),
                 "author": if rng.chance(0.1) { String::new() } else { name },
                 "url": url,
                 "image_url": format!("https://{domain}/images/{}.jpg", rng.range(10_000, 99_999)),

@@ -315,3 +315,29 @@ methods:
     let out = respond(any, &json!({"a": 1}), &StubConfig::default(), &outputs).unwrap();
     assert_eq!(out, json!({"result": {"a": 1}}));
 }
+
+#[test]
+fn phrases_and_fuzzy_duplicates() {
+    let out = run(
+        "nlp.keywords.extract",
+        json!({"texts": ["Electric cars sell well", "electric cars: slow, buggy", "buggy again"]}),
+    );
+    assert_eq!(
+        out["keywords"][0],
+        json!({"keyword": "electric cars", "score": 1.0, "count": 2})
+    );
+    assert_eq!(
+        out["keywords"][1]["keyword"], "buggy",
+        "no phrase across punctuation"
+    );
+    let records = json!([
+        {"text": "Tesla cuts prices in Europe"},
+        {"text": "Tesla cuts prices in Europe again"},
+        {"text": "Something else entirely"},
+    ]);
+    let out = run(
+        "data.records.dedupe",
+        json!({"records": records, "key": "text", "strategy": "fuzzy", "threshold": 0.8}),
+    );
+    assert_eq!(out["removed"], 1);
+}

@@ -1,0 +1,199 @@
+//! `odp kernel`: run the kernel on a connection file, or install its kernelspec.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use jupyter_zmq_client::ConnectionInfo;
+use odp_workspace::{LoadedConfig, find_config, load_config, load_registry, registry_source};
+
+use crate::install::{self, Location};
+use crate::services::ServiceOptions;
+use crate::session::Session;
+
+/// Exit codes.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Clone, Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct KernelArgs {
+    #[command(subcommand)]
+    pub command: Option<KernelCommand>,
+    /// The connection file Jupyter wrote (ports, key); Jupyter passes it through the kernelspec.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub connection_file: Option<PathBuf>,
+    /// The method registry: a YAML file or an http(s) URL [default: from odp.toml, else the bundled one].
+    #[arg(long, value_name = "PATH|URL")]
+    pub registry: Option<String>,
+    /// Where lifecycle events go: `redis://…`, a `.jsonl` file, or `none` [default: ODP_REDIS_URL, else none].
+    #[arg(long, value_name = "SINK")]
+    pub events: Option<String>,
+    /// The crawler API's base URL [env: ODP_CRAWLER_API_URL; odp.toml services.crawler-url].
+    #[arg(long, value_name = "URL")]
+    pub crawler_url: Option<String>,
+    /// The model API's base URL [env: ODP_MODEL_API_URL; odp.toml services.model-url].
+    #[arg(long, value_name = "URL")]
+    pub model_url: Option<String>,
+    /// How many sources of a cell run at once.
+    #[arg(long, default_value_t = odp_exec::engine::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum KernelCommand {
+    /// Install the kernelspec, so that Jupyter offers the "ODP pipelines" kernel.
+    Install(InstallArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+#[command(group(clap::ArgGroup::new("where").args(["user", "sys_prefix", "prefix"])))]
+pub struct InstallArgs {
+    /// In the user's Jupyter data directory (the default).
+    #[arg(long)]
+    pub user: bool,
+    /// In the active Python environment (VIRTUAL_ENV or CONDA_PREFIX).
+    #[arg(long)]
+    pub sys_prefix: bool,
+    /// Under DIR/share/jupyter/kernels.
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+    /// The kernel's name (its directory).
+    #[arg(long, default_value = install::KERNEL_NAME)]
+    pub name: String,
+    /// The name Jupyter shows.
+    #[arg(long, default_value = install::DISPLAY_NAME)]
+    pub display_name: String,
+}
+
+pub fn main(args: KernelArgs) -> u8 {
+    match &args.command {
+        Some(KernelCommand::Install(install)) => install_cmd(install),
+        None => match &args.connection_file {
+            Some(file) => run(&args, file.clone()),
+            None => {
+                eprintln!(
+                    "error: `odp kernel` needs --connection-file FILE (Jupyter starts it so), or `odp kernel install`"
+                );
+                exit::USAGE
+            }
+        },
+    }
+}
+
+fn install_cmd(args: &InstallArgs) -> u8 {
+    let location = if let Some(dir) = &args.prefix {
+        Location::Prefix(dir.clone())
+    } else if args.sys_prefix {
+        Location::SysPrefix
+    } else {
+        Location::User
+    };
+    let exe = match std::env::current_exe().and_then(|p| p.canonicalize()) {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("error: cannot find the odp executable: {e}");
+            return exit::FAILED;
+        }
+    };
+    match install::install(&location, &args.name, &args.display_name, &exe) {
+        Ok(dir) => {
+            println!(
+                "installed the kernelspec `{}` in {}",
+                args.name,
+                dir.display()
+            );
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+    }
+}
+
+fn run(args: &KernelArgs, file: PathBuf) -> u8 {
+    let info: ConnectionInfo = match std::fs::read_to_string(&file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(info) => info,
+        Err(e) => {
+            eprintln!(
+                "error: cannot read the connection file {}: {e}",
+                file.display()
+            );
+            return exit::USAGE;
+        }
+    };
+    if !info.key.is_empty() && info.signature_scheme != "hmac-sha256" {
+        eprintln!(
+            "error: signature scheme `{}` is not supported (hmac-sha256 is)",
+            info.signature_scheme
+        );
+        return exit::USAGE;
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let config = match find_config(&cwd) {
+        Some(path) => match load_config(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        },
+        None => LoadedConfig {
+            root: cwd.clone(),
+            ..Default::default()
+        },
+    };
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
+    }
+    // Loaded before the runtime starts: a remote registry is fetched with a blocking client.
+    let loaded = match load_registry(&registry_source(args.registry.as_deref(), &config, &cwd)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut session = Session::new(Arc::clone(&loaded.registry), cwd);
+    session.color = true;
+    let setup = crate::server::Setup {
+        session,
+        config,
+        options: ServiceOptions {
+            crawler_url: args.crawler_url.clone(),
+            model_url: args.model_url.clone(),
+            events: args.events.clone(),
+            concurrency: args.concurrency,
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    let code = match runtime.block_on(crate::server::serve(info, setup)) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::FAILED
+        }
+    };
+    // Tasks still waiting on sockets are not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
+}

@@ -1,0 +1,21 @@
+//! The ODP Jupyter kernel: pipeline steps in YAML, cell by cell, checked by the analysis core (the same checker and
+//! editor features as `odp check` and `odp-lsp`) and run by the executor (`odp-exec`), with the session's results
+//! kept between cells.
+//!
+//! - [`cell`]: a cell's YAML wrapped into a fragment pipeline for the checker, with offsets mapped back;
+//! - [`session`]: the session's state and everything a cell does apart from IO (pure, unit-tested);
+//! - [`runner`]: a cell's steps on the executor;
+//! - [`mime`]: what results look like (JSON, an HTML table of records, a text summary);
+//! - [`server`]: the Jupyter protocol over ZeroMQ; [`services`]: where calls and events go;
+//! - [`install`] and [`cli`]: `odp kernel install` and `odp kernel --connection-file`.
+
+pub mod cell;
+pub mod cli;
+pub mod install;
+pub mod mime;
+pub mod runner;
+pub mod server;
+pub mod services;
+pub mod session;
+
+pub use cli::{KernelArgs, main};
