@@ -1,9 +1,7 @@
 //! `odp-lsp`: the ODP language server, and (`odp-lsp check`) the linter run in CI.
 
-// mimalloc: checking allocates many small strings and maps; it is markedly faster than the system allocator here
-// (BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// No mimalloc here (unlike `odp`): with transparent huge pages its eagerly committed arenas doubled the language
+// server's peak RSS (BENCHMARKS.md).
 
 use std::process::ExitCode;
 

@@ -117,7 +117,8 @@ pub(crate) struct CommandArgs {
 }
 
 pub(crate) fn parse_args(arguments: &[Value]) -> Result<CommandArgs, String> {
-    let usage = "odp.generateDraft takes {\"uri\": ..., \"request\": ...} or the request as a string";
+    let usage =
+        "odp.generateDraft takes {\"uri\": ..., \"request\": ...} or the request as a string";
     let first = arguments.first().ok_or(usage)?;
     let args = match first {
         Value::String(s) => CommandArgs {
@@ -138,9 +139,9 @@ pub(crate) fn parse_args(arguments: &[Value]) -> Result<CommandArgs, String> {
             },
             range: match obj.get("range") {
                 None | Some(Value::Null) => None,
-                Some(r) => Some(
-                    serde_json::from_value(r.clone()).map_err(|e| format!("bad range: {e}"))?,
-                ),
+                Some(r) => {
+                    Some(serde_json::from_value(r.clone()).map_err(|e| format!("bad range: {e}"))?)
+                }
             },
         },
         _ => return Err(usage.into()),
@@ -214,7 +215,11 @@ impl Drafts {
     }
 }
 
-fn progress(sender: &Sender<Message>, token: &Option<lsp::ProgressToken>, value: lsp::WorkDoneProgress) {
+fn progress(
+    sender: &Sender<Message>,
+    token: &Option<lsp::ProgressToken>,
+    value: lsp::WorkDoneProgress,
+) {
     if let Some(token) = token {
         let _ = sender.send(Message::Notification(Notification::new(
             "$/progress".into(),
@@ -226,12 +231,7 @@ fn progress(sender: &Sender<Message>, token: &Option<lsp::ProgressToken>, value:
     }
 }
 
-fn run(
-    job: Job,
-    sender: Sender<Message>,
-    cancel: CancellationToken,
-    done: impl FnOnce(DraftDone),
-) {
+fn run(job: Job, sender: Sender<Message>, cancel: CancellationToken, done: impl FnOnce(DraftDone)) {
     let token = job.token.clone();
     progress(
         &sender,
@@ -249,11 +249,11 @@ fn run(
     {
         Err(e) => DraftResult::Failed(format!("cannot start the async runtime: {e}")),
         Ok(runtime) => runtime.block_on(async {
-            let drafter = match Drafter::from_settings(&job.settings, job.registry.clone(), &job.section)
-            {
-                Ok(d) => d,
-                Err(e) => return DraftResult::Failed(e.to_string()),
-            };
+            let drafter =
+                match Drafter::from_settings(&job.settings, job.registry.clone(), &job.section) {
+                    Ok(d) => d,
+                    Err(e) => return DraftResult::Failed(e.to_string()),
+                };
             let last_report = std::sync::Mutex::new(Instant::now() - Duration::from_secs(1));
             let report = |p: Progress| {
                 let percentage = match &p {
@@ -423,7 +423,10 @@ mod tests {
 
     #[test]
     fn recognises_draft_comments() {
-        assert_eq!(draft_comment("# draft: tweets about ai"), Some("tweets about ai"));
+        assert_eq!(
+            draft_comment("# draft: tweets about ai"),
+            Some("tweets about ai")
+        );
         assert_eq!(draft_comment("  #draft:x y "), Some("x y"));
         assert_eq!(draft_comment("# Draft : x"), Some("x"));
         assert_eq!(draft_comment("# draft:"), None);

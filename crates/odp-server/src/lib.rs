@@ -78,13 +78,19 @@ impl DocSnapshot {
     }
 
     fn analysis(&self, cache: &Cache) -> Arc<Analysis> {
+        self.analysis_keeping_old(cache).0
+    }
+
+    /// The analysis, and the one it replaced in the cache: dropping a large analysis takes milliseconds, so the
+    /// caller drops it after publishing.
+    fn analysis_keeping_old(&self, cache: &Cache) -> (Arc<Analysis>, Option<Arc<Analysis>>) {
         let key = self.uri.as_str().to_string();
         let workspace_id = Arc::as_ptr(&self.workspace) as usize;
         if let Some((v, w, a)) = cache.lock().expect("cache lock").get(&key)
             && *v == self.version
             && *w == workspace_id
         {
-            return a.clone();
+            return (a.clone(), None);
         }
         let env = Environment::new(&self.workspace.registry);
         let mut analysis = analyze(self.text(), &env);
@@ -96,10 +102,14 @@ impl DocSnapshot {
         let analysis = Arc::new(analysis);
         let mut cache = cache.lock().expect("cache lock");
         let newer = cache.get(&key).is_some_and(|(v, _, _)| *v > self.version);
-        if !newer {
-            cache.insert(key, (self.version, workspace_id, analysis.clone()));
-        }
-        analysis
+        let old = if newer {
+            None
+        } else {
+            cache
+                .insert(key, (self.version, workspace_id, analysis.clone()))
+                .map(|(_, _, a)| a)
+        };
+        (analysis, old)
     }
 }
 
@@ -578,16 +588,18 @@ impl Server {
                 return; // a newer version is on its way
             }
             let result = catch_unwind(AssertUnwindSafe(|| {
-                let analysis = snapshot.analysis(&cache);
-                to_lsp_diagnostics(&snapshot, &analysis, encoding)
+                let (analysis, old) = snapshot.analysis_keeping_old(&cache);
+                (to_lsp_diagnostics(&snapshot, &analysis, encoding), old)
             }));
             match result {
-                Ok(diagnostics) => {
+                Ok((diagnostics, old)) => {
                     let _ = tx.send(Internal::Publish {
                         uri: snapshot.uri.clone(),
                         version: snapshot.version,
                         diagnostics,
                     });
+                    // Only now, with the diagnostics on their way.
+                    drop(old);
                 }
                 Err(_) => tracing::error!(uri = snapshot.uri.as_str(), "analysis panicked"),
             }
@@ -692,7 +704,8 @@ impl Server {
                 }
             }
             "window/workDoneProgress/cancel" => {
-                if let Ok(p) = serde_json::from_value::<lsp::WorkDoneProgressCancelParams>(n.params) {
+                if let Ok(p) = serde_json::from_value::<lsp::WorkDoneProgressCancelParams>(n.params)
+                {
                     self.drafts.cancel_token(&p.token);
                 }
             }
@@ -823,7 +836,11 @@ impl Server {
         let params: lsp::ExecuteCommandParams = match serde_json::from_value(req.params.clone()) {
             Ok(p) => p,
             Err(e) => {
-                self.send(fail(req.id, ErrorCode::InvalidParams, format!("bad params: {e}")));
+                self.send(fail(
+                    req.id,
+                    ErrorCode::InvalidParams,
+                    format!("bad params: {e}"),
+                ));
                 return;
             }
         };
@@ -925,7 +942,7 @@ impl Server {
                 "the document changed while the draft was being written, so it was not applied; run the command again"
                     .into(),
             );
-            if let Some(error) = response.error.as_mut() {
+            if let Err(error) = response.response_result.as_mut() {
                 error.data = Some(json!({"yaml": outcome.yaml}));
             }
             self.send(Message::Response(response));
@@ -952,20 +969,23 @@ impl Server {
         let Some((request, result)) = self.drafts.edit_answered(&response.id) else {
             return;
         };
-        let answer = match (response.result, response.error) {
-            (_, Some(e)) => Response::new_err(
+        let answer = match response.response_result {
+            Err(e) => Response::new_err(
                 request,
                 ErrorCode::RequestFailed as i32,
                 format!("the editor did not apply the draft: {}", e.message),
             ),
-            (Some(v), None) => match serde_json::from_value::<lsp::ApplyWorkspaceEditResponse>(v) {
+            Ok(Value::Null) => Response::new_ok(request, result),
+            Ok(v) => match serde_json::from_value::<lsp::ApplyWorkspaceEditResponse>(v) {
                 Ok(r) if r.applied => Response::new_ok(request, result),
                 Ok(r) => Response::new_err(
                     request,
                     ErrorCode::RequestFailed as i32,
                     format!(
                         "the editor did not apply the draft{}",
-                        r.failure_reason.map(|f| format!(": {f}")).unwrap_or_default()
+                        r.failure_reason
+                            .map(|f| format!(": {f}"))
+                            .unwrap_or_default()
                     ),
                 ),
                 Err(e) => Response::new_err(
@@ -974,7 +994,6 @@ impl Server {
                     format!("the editor answered workspace/applyEdit strangely: {e}"),
                 ),
             },
-            (None, None) => Response::new_ok(request, result),
         };
         self.send(Message::Response(answer));
     }
