@@ -203,3 +203,78 @@ fn completions_and_help() {
     let o = odp(&["--version"], &[]);
     assert!(text(&o.stdout).starts_with("odp "));
 }
+
+/// A redis-server of our own on a free loopback port, killed on drop.
+struct Redis(std::process::Child, u16);
+
+impl Redis {
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (the test command installs it)");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Redis(child, port);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("redis-server did not start");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn events_go_to_redis_and_odp_events_follows_a_run() {
+    let redis = Redis::start();
+    let url = format!("redis://127.0.0.1:{}/", redis.1);
+    let o = odp(
+        &["run", "examples/news-brief.odp.yaml", "--events", &url],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let run_id = result["run_id"].as_str().unwrap();
+    // Reading from the start, `odp events --run` prints the run's events and stops after its final one.
+    let o = odp(
+        &["events", "--from-start", "--run", run_id],
+        &[("ODP_REDIS_URL", &url)],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let events: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.first().unwrap()["kind"], "run.submitted");
+    assert_eq!(events.last().unwrap()["kind"], "run.completed");
+    assert!(events.iter().all(|e| e["run_id"] == run_id));
+    // Nothing waits in the outbox, so flushing delivers nothing.
+    let o = odp(&["events", "flush"], &[("ODP_REDIS_URL", &url)]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stderr).contains("delivered 0 events"),
+        "{}",
+        text(&o.stderr)
+    );
+}
