@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::Buffer;
 use odp_cli::exit;
 use odp_cli::render::{self, FileReport};
 
@@ -48,39 +48,82 @@ pub struct DraftArgs {
     pub color: odp_cli::ColorMode,
 }
 
-/// Runs `odp draft`; returns the exit code.
+/// Where `odp draft` reads and writes: the real process, or a test's buffers.
+pub struct Io<'a> {
+    /// Environment lookup (model settings).
+    pub env: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// The directory whose `odp.toml` applies; relative `-o` paths are relative to it.
+    pub cwd: PathBuf,
+    pub stdout: &'a mut (dyn Write + Send),
+    pub stderr: &'a Mutex<Box<dyn Write + Send>>,
+    /// stderr is a terminal: live progress and colours (with `--color auto`).
+    pub terminal: bool,
+    /// Stop on Ctrl-C (the real process only).
+    pub ctrl_c: bool,
+}
+
+/// Runs `odp draft` in this process; returns the exit code.
 pub fn main(args: DraftArgs) -> u8 {
+    let env = |name: &str| std::env::var(name).ok();
+    let stderr: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::stderr()));
+    let mut stdout = std::io::stdout();
+    run(
+        args,
+        Io {
+            env: &env,
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            stdout: &mut stdout,
+            stderr: &stderr,
+            terminal: std::io::stderr().is_terminal(),
+            ctrl_c: true,
+        },
+    )
+}
+
+/// Runs `odp draft` with the given environment and streams; returns the exit code.
+pub fn run(args: DraftArgs, io: Io<'_>) -> u8 {
+    let err = |text: &str| {
+        let mut e = io.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = e.write_all(text.as_bytes());
+        let _ = e.flush();
+    };
+    let errln = |text: &str| err(&format!("{text}\n"));
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln(&format!("error: cannot start the async runtime: {e}"));
             return exit::USAGE;
         }
     };
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let (config, registry) = match load_workspace(&cwd, args.registry.as_deref()) {
+    let (config, registry) = match load_workspace(&io.cwd, args.registry.as_deref()) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln(&format!("error: {e}"));
             return exit::USAGE;
         }
     };
     for w in &config.warnings {
-        eprintln!("warning: {w}");
+        errln(&format!("warning: {w}"));
     }
     if let Some(path) = &args.eval
         && args.retrieval_only
     {
-        return retrieval_report(path, &registry, args.methods);
+        return retrieval_report(
+            &io.cwd.join(path),
+            &registry,
+            args.methods,
+            io.stdout,
+            &errln,
+        );
     }
     let section = &config.config.draft;
-    let mut settings = match LlmSettings::from_environment(section) {
+    let mut settings = match LlmSettings::resolve(io.env, section) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln(&format!("error: {e}"));
             return exit::USAGE;
         }
     };
@@ -90,7 +133,7 @@ pub fn main(args: DraftArgs) -> u8 {
     let mut drafter = match Drafter::from_settings(&settings, registry.clone(), section) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln(&format!("error: {e}"));
             return exit::USAGE;
         }
     };
@@ -100,85 +143,102 @@ pub fn main(args: DraftArgs) -> u8 {
     if let Some(k) = args.methods {
         drafter.config.methods = k as usize;
     }
-    eprintln!("odp draft: asking {}", drafter.describe());
+    errln(&format!("odp draft: asking {}", drafter.describe()));
+    let interrupt = async {
+        if io.ctrl_c {
+            let _ = tokio::signal::ctrl_c().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
     if let Some(path) = &args.eval {
-        return eval_report(&runtime, &drafter, path);
+        return eval_report(
+            &runtime,
+            &drafter,
+            &io.cwd.join(path),
+            io.stdout,
+            &errln,
+            interrupt,
+        );
     }
     let request = args.request.clone().unwrap_or_default();
-    let terminal = std::io::stderr().is_terminal();
+    let terminal = io.terminal;
     let receiving_shown = Mutex::new(false);
     let progress = |p: Progress| {
         let mut shown = receiving_shown.lock().unwrap_or_else(|e| e.into_inner());
         match &p {
             Progress::Receiving { .. } if !terminal => return,
             Progress::Receiving { .. } => {
-                eprint!("\r\x1b[2K  {p}");
+                err(&format!("\r\x1b[2K  {p}"));
                 *shown = true;
                 return;
             }
             _ => {}
         }
         if *shown {
-            eprintln!();
+            err("\n");
             *shown = false;
         }
-        eprintln!("  {p}");
+        errln(&format!("  {p}"));
     };
     let result = runtime.block_on(async {
         tokio::select! {
             r = drafter.draft(&request, &progress) => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
+            () = interrupt => None,
         }
     });
     if *receiving_shown.lock().unwrap_or_else(|e| e.into_inner()) {
-        eprintln!();
+        err("\n");
     }
     let outcome = match result {
         None => {
-            eprintln!("interrupted");
+            errln("interrupted");
             return INTERRUPTED;
         }
         Some(Err(e)) => {
-            eprintln!("error: {e}");
+            errln(&format!("error: {e}"));
             return exit::USAGE;
         }
         Some(Ok(o)) => o,
     };
     let shown_path = match &args.output {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, &outcome.yaml) {
-                eprintln!("error: cannot write {}: {e}", path.display());
+            if let Err(e) = std::fs::write(io.cwd.join(path), &outcome.yaml) {
+                errln(&format!("error: cannot write {}: {e}", path.display()));
                 return exit::USAGE;
             }
             path.display().to_string()
         }
         None => {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(outcome.yaml.as_bytes());
-            let _ = out.flush();
+            let _ = io.stdout.write_all(outcome.yaml.as_bytes());
+            let _ = io.stdout.flush();
             "<draft>".to_string()
         }
     };
     if let Some(why) = &outcome.interrupted {
-        eprintln!("warning: stopped repairing after round {}: {why}", outcome.rounds);
+        errln(&format!(
+            "warning: stopped repairing after round {}: {why}",
+            outcome.rounds
+        ));
     }
     if !outcome.diagnostics.is_empty() {
-        let color = args.color.enabled(std::io::stderr().is_terminal());
-        let mut err = StandardStream::stderr(if color {
-            ColorChoice::Always
+        let mut buffer = if args.color.enabled(terminal) {
+            Buffer::ansi()
         } else {
-            ColorChoice::Never
-        });
+            Buffer::no_color()
+        };
         let _ = render::human(
-            &mut err,
+            &mut buffer,
             &[FileReport {
                 path: shown_path.clone(),
                 text: outcome.yaml.clone(),
                 diagnostics: outcome.diagnostics.clone(),
             }],
         );
+        err(&String::from_utf8_lossy(buffer.as_slice()));
     }
-    eprintln!(
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    errln(&format!(
         "draft{}: {} error{}, {} warning{} after {} round{}; methods: {}",
         if args.output.is_some() {
             format!(" written to {shown_path}")
@@ -186,17 +246,17 @@ pub fn main(args: DraftArgs) -> u8 {
             String::new()
         },
         outcome.errors(),
-        if outcome.errors() == 1 { "" } else { "s" },
+        plural(outcome.errors()),
         outcome.warnings(),
-        if outcome.warnings() == 1 { "" } else { "s" },
+        plural(outcome.warnings()),
         outcome.rounds,
-        if outcome.rounds == 1 { "" } else { "s" },
+        plural(outcome.rounds),
         if outcome.methods_used.is_empty() {
             "none".to_string()
         } else {
             outcome.methods_used.join(", ")
         }
-    );
+    ));
     if outcome.is_valid() {
         exit::OK
     } else {
@@ -205,7 +265,8 @@ pub fn main(args: DraftArgs) -> u8 {
 }
 
 fn read_cases(path: &std::path::Path) -> Result<Vec<crate::eval::EvalCase>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     parse_eval(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -213,61 +274,88 @@ fn retrieval_report(
     path: &std::path::Path,
     registry: &odp_analysis::Registry,
     methods: Option<u32>,
+    out: &mut (dyn Write + Send),
+    errln: &dyn Fn(&str),
 ) -> u8 {
     let cases = match read_cases(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln(&format!("error: {e}"));
             return exit::USAGE;
         }
     };
     let chosen = methods.map_or(crate::config::DEFAULT_METHODS, |k| k as usize);
-    println!("retrieval recall on {} requests ({}):", cases.len(), path.display());
-    for k in [3, 4, 5, 6, 8, 10] {
+    let mut text = format!(
+        "retrieval recall on {} requests ({}):\n",
+        cases.len(),
+        path.display()
+    );
+    let mut ks = vec![3, 4, 5, 6, 8, 10];
+    if !ks.contains(&chosen) {
+        ks.push(chosen);
+        ks.sort_unstable();
+    }
+    for k in ks {
         let r = retrieval_recall(registry, &cases, k);
-        println!(
-            "  recall@{k:<2} {:.3}  ({} of {} requests with every method offered){}",
+        text.push_str(&format!(
+            "  recall@{k:<2} {:.3}  ({} of {} requests with every method offered){}\n",
             r.recall,
             r.complete,
             r.cases,
-            if k == chosen { "  <- offered by default" } else { "" }
-        );
+            if k == chosen { "  <- offered" } else { "" }
+        ));
     }
     let r = retrieval_recall(registry, &cases, chosen);
     for (request, missed) in &r.misses {
-        println!("  missed at k={chosen}: {} — {request}", missed.join(", "));
+        text.push_str(&format!(
+            "  missed at k={chosen}: {} — {request}\n",
+            missed.join(", ")
+        ));
     }
+    let _ = out.write_all(text.as_bytes());
     exit::OK
 }
 
-fn eval_report(runtime: &tokio::runtime::Runtime, drafter: &Drafter, path: &std::path::Path) -> u8 {
+fn eval_report(
+    runtime: &tokio::runtime::Runtime,
+    drafter: &Drafter,
+    path: &std::path::Path,
+    out: &mut (dyn Write + Send),
+    errln: &(dyn Fn(&str) + Sync),
+    interrupt: impl std::future::Future<Output = ()>,
+) -> u8 {
     let cases = match read_cases(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln(&format!("error: {e}"));
             return exit::USAGE;
         }
     };
     let progress = |i: usize, p: Progress| {
         if matches!(p, Progress::Asking { round: 1, .. }) {
-            eprintln!("[{}/{}] {}", i + 1, cases.len(), cases[i].request);
-        } else if matches!(p, Progress::Checked { .. } | Progress::FallbackToText { .. }) {
-            eprintln!("  {p}");
+            errln(&format!("[{}/{}] {}", i + 1, cases.len(), cases[i].request));
+        } else if matches!(
+            p,
+            Progress::Checked { .. }
+                | Progress::FallbackToText { .. }
+                | Progress::Unreadable { .. }
+        ) {
+            errln(&format!("  {p}"));
         }
     };
     let report = runtime.block_on(async {
         tokio::select! {
             r = run_eval(drafter, &cases, &progress) => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
+            () = interrupt => None,
         }
     });
     match report {
         None => {
-            eprintln!("interrupted");
+            errln("interrupted");
             INTERRUPTED
         }
         Some(report) => {
-            print!("{}", report.render());
+            let _ = out.write_all(report.render().as_bytes());
             exit::OK
         }
     }

@@ -118,7 +118,11 @@ impl LlmSettings {
         env: &dyn Fn(&str) -> Option<String>,
         section: &DraftSection,
     ) -> Result<LlmSettings, ConfigError> {
-        let var = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let var = |name: &str| {
+            env(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         if section.api_key.is_some() {
             return Err(ConfigError::KeyInConfigFile);
         }
@@ -128,7 +132,8 @@ impl LlmSettings {
             ),
             None => match &section.provider {
                 Some(p) => Some(
-                    ProviderKind::parse(p).ok_or_else(|| ConfigError::UnknownProvider(p.clone()))?,
+                    ProviderKind::parse(p)
+                        .ok_or_else(|| ConfigError::UnknownProvider(p.clone()))?,
                 ),
                 None => None,
             },
@@ -248,7 +253,9 @@ pub enum ConfigError {
          (see docs/drafts.md)"
     )]
     NotConfigured,
-    #[error("unknown model provider `{0}`: use `openai` (any OpenAI-compatible server) or `anthropic`")]
+    #[error(
+        "unknown model provider `{0}`: use `openai` (any OpenAI-compatible server) or `anthropic`"
+    )]
     UnknownProvider(String),
     #[error("{0} is not set: the model server needs an API key")]
     MissingKey(String),
@@ -367,13 +374,19 @@ mod tests {
         ));
         assert!(matches!(
             resolve(
-                &[("OPENAI_BASE_URL", "http://x/v1"), ("ODP_LLM_TIMEOUT", "soon")],
+                &[
+                    ("OPENAI_BASE_URL", "http://x/v1"),
+                    ("ODP_LLM_TIMEOUT", "soon")
+                ],
                 DraftSection::default()
             ),
             Err(ConfigError::BadTimeout(_))
         ));
         assert!(matches!(
-            resolve(&[("OPENAI_BASE_URL", "localhost:1234")], DraftSection::default()),
+            resolve(
+                &[("OPENAI_BASE_URL", "localhost:1234")],
+                DraftSection::default()
+            ),
             Err(ConfigError::BadUrl(_))
         ));
         assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));

@@ -142,7 +142,11 @@ impl EvalReport {
     }
 
     pub fn mean_rounds(&self) -> f64 {
-        let drafted: Vec<&CaseResult> = self.results.iter().filter(|r| r.failure.is_none()).collect();
+        let drafted: Vec<&CaseResult> = self
+            .results
+            .iter()
+            .filter(|r| r.failure.is_none())
+            .collect();
         if drafted.is_empty() {
             return 0.0;
         }
@@ -239,6 +243,10 @@ mod tests {
         assert_eq!(cases[0].methods, vec!["x.y.z"]);
         let cases = parse_eval("- request: a b\n  methods: [x.y.z, u.v.w]\n").unwrap();
         assert_eq!(cases[0].methods.len(), 2);
-        assert!(parse_eval("- request: a\n").unwrap_err().contains("methods"));
+        assert!(
+            parse_eval("- request: a\n")
+                .unwrap_err()
+                .contains("methods")
+        );
     }
 }

@@ -18,12 +18,8 @@ pub struct Extracted {
 
 /// Reads an answer given as JSON (structured output), tolerating fences and chatter around the object.
 pub fn from_json_answer(answer: &str) -> Result<Extracted, String> {
-    let value = find_json_object(answer).ok_or_else(|| {
-        format!(
-            "the answer is not a JSON object{}",
-            preview_suffix(answer)
-        )
-    })?;
+    let value = find_json_object(answer)
+        .ok_or_else(|| format!("the answer is not a JSON object{}", preview_suffix(answer)))?;
     json_to_extracted(&value)
 }
 
@@ -51,9 +47,7 @@ pub fn from_text_answer(answer: &str) -> Result<Extracted, String> {
 /// Either kind of answer: JSON first when `json_expected`, else text.
 pub fn extract(answer: &str, json_expected: bool) -> Result<Extracted, String> {
     if json_expected {
-        from_json_answer(answer).or_else(|json_err| {
-            from_text_answer(answer).map_err(|_| json_err)
-        })
+        from_json_answer(answer).or_else(|json_err| from_text_answer(answer).map_err(|_| json_err))
     } else {
         from_text_answer(answer)
     }
@@ -92,10 +86,11 @@ fn find_json_object(text: &str) -> Option<Value> {
     }
     // Scan for a balanced object, starting at each `{` in turn (the first that parses wins).
     for (start, _) in text.match_indices('{') {
-        if let Some(end) = matching_brace(&text[start..]) {
-            if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(&text[start..start + end]) {
-                return Some(v);
-            }
+        if let Some(end) = matching_brace(&text[start..])
+            && let Ok(v @ Value::Object(_)) =
+                serde_json::from_str::<Value>(&text[start..start + end])
+        {
+            return Some(v);
         }
     }
     None
@@ -233,7 +228,9 @@ mod tests {
 
     #[test]
     fn text_answers_lose_fences_and_chatter() {
-        let fenced = format!("Here is your pipeline:\n\n```yaml\n{PIPELINE}```\n\nLet me know if you need changes.");
+        let fenced = format!(
+            "Here is your pipeline:\n\n```yaml\n{PIPELINE}```\n\nLet me know if you need changes."
+        );
         assert_eq!(from_text_answer(&fenced).unwrap().yaml, PIPELINE);
         let bare = format!("Sure! Below is the draft.\n{PIPELINE}\nThis pipeline searches tweets.");
         assert_eq!(from_text_answer(&bare).unwrap().yaml, PIPELINE);
@@ -266,7 +263,10 @@ mod tests {
     #[test]
     fn garbage_is_reported_with_a_preview() {
         let e = extract("I'm sorry, I can't help with that.", true).unwrap_err();
-        assert!(e.contains("not a JSON object") && e.contains("I'm sorry"), "{e}");
+        assert!(
+            e.contains("not a JSON object") && e.contains("I'm sorry"),
+            "{e}"
+        );
         let e = extract("", false).unwrap_err();
         assert!(e.contains("empty"), "{e}");
         let e = extract(r#"{"answer": 42}"#, true).unwrap_err();

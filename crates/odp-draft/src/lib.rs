@@ -32,7 +32,9 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use odp_analysis::{Diagnostic, Environment, Registry, Severity, analyze};
+use odp_analysis::{
+    Diagnostic, Environment, ExternalInput, ExternalStep, Registry, Severity, analyze,
+};
 
 pub use config::{ConfigError, LlmSettings, ProviderKind};
 pub use provider::{
@@ -55,6 +57,13 @@ pub struct DraftConfig {
     pub structured_output: bool,
     /// The most tokens one answer may have (Anthropic needs a limit; OpenAI-compatible servers get none).
     pub max_tokens: u32,
+    /// Steps defined outside the draft (a notebook's earlier cells): shown to the model, and templates may use
+    /// them.
+    pub external_steps: Vec<ExternalStep>,
+    /// Inputs set outside the draft (a notebook's `%inputs`).
+    pub external_inputs: Vec<ExternalInput>,
+    /// Check the draft as a fragment: `name` and `sources` may be missing (a notebook cell).
+    pub fragment: bool,
 }
 
 impl DraftConfig {
@@ -65,6 +74,9 @@ impl DraftConfig {
             methods: config::DEFAULT_METHODS,
             structured_output: true,
             max_tokens: 4096,
+            external_steps: Vec::new(),
+            external_inputs: Vec::new(),
+            fragment: false,
         }
     }
 }
@@ -142,11 +154,19 @@ impl fmt::Display for Progress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Progress::Retrieved { methods } => {
-                write!(f, "offering {} methods: {}", methods.len(), methods.join(", "))
+                write!(
+                    f,
+                    "offering {} methods: {}",
+                    methods.len(),
+                    methods.join(", ")
+                )
             }
             Progress::Asking { round: 1, .. } => write!(f, "asking the model for a draft"),
             Progress::Asking { round, of } => {
-                write!(f, "asking the model to repair the draft (round {round} of {of})")
+                write!(
+                    f,
+                    "asking the model to repair the draft (round {round} of {of})"
+                )
             }
             Progress::Receiving { round, chars } => {
                 write!(f, "round {round}: received {chars} characters")
@@ -237,7 +257,8 @@ pub async fn draft(
         methods: methods_offered.clone(),
     });
     let mut chat = ChatRequest {
-        system: prompt::system_prompt(&offered),
+        system: prompt::system_prompt(&offered)
+            + &prompt::context_section(&config.external_steps, &config.external_inputs),
         json_instructions: prompt::JSON_INSTRUCTIONS.to_string(),
         text_instructions: prompt::TEXT_INSTRUCTIONS.to_string(),
         schema: config
@@ -246,7 +267,12 @@ pub async fn draft(
         messages: vec![ChatMessage::user(prompt::request_message(request))],
         max_tokens: config.max_tokens,
     };
-    let env = Environment::new(registry);
+    let env = Environment {
+        registry,
+        external_steps: &config.external_steps,
+        external_inputs: &config.external_inputs,
+        fragment: config.fragment,
+    };
     let max_rounds = config.max_rounds.max(1);
     let mut best: Option<Candidate> = None;
     let mut rounds = 0;
@@ -273,7 +299,8 @@ pub async fn draft(
         };
         rounds = round;
         let json = answer.format == AnswerFormat::Json;
-        chat.messages.push(ChatMessage::assistant(answer.text.clone()));
+        chat.messages
+            .push(ChatMessage::assistant(answer.text.clone()));
         let follow_up = match extract::extract(&answer.text, json) {
             Err(reason) => {
                 progress(Progress::Unreadable {
@@ -388,7 +415,11 @@ impl Drafter {
     pub fn from_workspace(dir: &Path) -> Result<Drafter, DraftError> {
         let (config, registry) = load_workspace(dir, None)?;
         let settings = LlmSettings::from_environment(&config.config.draft)?;
-        Ok(Drafter::from_settings(&settings, registry, &config.config.draft)?)
+        Ok(Drafter::from_settings(
+            &settings,
+            registry,
+            &config.config.draft,
+        )?)
     }
 
     /// One line for humans: model and server.
@@ -424,4 +455,32 @@ pub fn load_workspace(
     let loaded =
         odp_workspace::load_registry(&source).map_err(|e| DraftError::Workspace(e.to_string()))?;
     Ok((config, loaded.registry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Front ends spawn drafts on multi-threaded runtimes: the futures must be `Send`.
+    #[test]
+    fn draft_futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let settings = LlmSettings::openai_compatible("http://127.0.0.1:9/v1", "m");
+        let drafter = Drafter::from_settings(
+            &settings,
+            Registry::bundled(),
+            &odp_workspace::DraftSection::default(),
+        )
+        .unwrap();
+        let progress = |_: Progress| {};
+        let future = drafter.draft("tweets", &progress);
+        assert_send(&future);
+        let future = draft(
+            "tweets",
+            &drafter.config,
+            drafter.provider.as_ref(),
+            &progress,
+        );
+        assert_send(&future);
+    }
 }

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use odp_analysis::{Diagnostic, LineIndex, Method, MethodKind, PositionEncoding, Severity};
+use odp_analysis::{
+    Diagnostic, ExternalInput, ExternalStep, LineIndex, Method, MethodKind, PositionEncoding,
+    Severity, Ty,
+};
 use serde_json::{Value, json};
 
 /// The rules of the pipeline language, condensed from docs/language.md.
@@ -71,6 +74,48 @@ pub fn system_prompt(methods: &[&Method]) -> String {
         out.push_str(&describe_method(m));
     }
     out
+}
+
+/// What the draft may use besides its own steps: earlier steps and inputs (a notebook's cells). Empty when
+/// there are none.
+pub fn context_section(steps: &[ExternalStep], inputs: &[ExternalInput]) -> String {
+    if steps.is_empty() && inputs.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nAlready defined (do not define them again; templates in transforms may use them):\n",
+    );
+    for s in steps {
+        let _ = write!(out, "- step `{}`", s.name);
+        if let Some(m) = &s.method {
+            let _ = write!(out, " ({m})");
+        }
+        let _ = writeln!(out, ": output {}", ty_shape(&s.output, 0));
+    }
+    for i in inputs {
+        let _ = writeln!(out, "- input `{}`: {}", i.name, ty_shape(&i.ty, 0));
+    }
+    out
+}
+
+/// A type with every field spelt out (to a depth), for the prompt.
+fn ty_shape(ty: &Ty, depth: usize) -> String {
+    match ty {
+        Ty::List(item) => format!("list<{}>", ty_shape(item, depth + 1)),
+        Ty::Object { fields, .. } if !fields.is_empty() && depth < 4 => {
+            let parts: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", ty_shape(v, depth + 1)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Ty::Union(members) => members
+            .iter()
+            .map(|m| ty_shape(m, depth))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        other => other.to_string(),
+    }
 }
 
 /// The first user message.
@@ -246,7 +291,9 @@ pub fn answer_schema(methods: &[&Method]) -> Value {
             .map(|m| step_schema(m))
             .collect();
         match variants.len() {
-            0 => json!({"type": "array", "items": {"type": "object", "properties": {}, "required": [], "additionalProperties": false}, "maxItems": 0}),
+            0 => {
+                json!({"type": "array", "items": {"type": "object", "properties": {}, "required": [], "additionalProperties": false}})
+            }
             1 => json!({"type": "array", "items": variants[0]}),
             _ => json!({"type": "array", "items": {"anyOf": variants}}),
         }
@@ -390,10 +437,14 @@ mod tests {
     #[test]
     fn the_answer_schema_is_strict_and_narrow() {
         let registry = Registry::bundled();
-        let methods: Vec<&Method> = ["social.twitter.search", "nlp.sentiment.analyze", "data.records.merge"]
-            .iter()
-            .map(|id| registry.get(id).unwrap())
-            .collect();
+        let methods: Vec<&Method> = [
+            "social.twitter.search",
+            "nlp.sentiment.analyze",
+            "data.records.merge",
+        ]
+        .iter()
+        .map(|id| registry.get(id).unwrap())
+        .collect();
         let schema = answer_schema(&methods);
         let mut problems = Vec::new();
         walk(&schema, "", &mut problems);
@@ -413,7 +464,10 @@ mod tests {
             "transforms": [{"name": "mood", "method": "nlp.sentiment.analyze", "params": {
                 "texts": "{{tweets.results[*].text}}", "language": "en", "neutral_threshold": null}}]
         });
-        let errors: Vec<String> = validator.iter_errors(&answer).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&answer)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{errors:?}");
         // A method not offered does not fit.
         let mut wrong = answer.clone();
@@ -425,13 +479,42 @@ mod tests {
     fn methods_are_described_with_params_and_output() {
         let registry = Registry::bundled();
         let text = describe_method(registry.get("social.twitter.search").unwrap());
-        assert!(text.starts_with("## social.twitter.search (source)\n"), "{text}");
+        assert!(
+            text.starts_with("## social.twitter.search (source)\n"),
+            "{text}"
+        );
         assert!(text.contains("  query: string, required"), "{text}");
-        assert!(text.contains("limit: integer, min 1, max 1000, default 100"), "{text}");
-        assert!(text.contains("output: {results: list<{id: string, text: string"), "{text}");
+        assert!(
+            text.contains("limit: integer, min 1, max 1000, default 100"),
+            "{text}"
+        );
+        assert!(
+            text.contains("output: {results: list<{id: string, text: string"),
+            "{text}"
+        );
         let prompt = system_prompt(&[registry.get("nlp.sentiment.analyze").unwrap()]);
         assert!(prompt.contains("## nlp.sentiment.analyze (transform)"));
         assert!(!prompt.contains("## social.reddit.search"));
+    }
+
+    #[test]
+    fn earlier_steps_are_described_in_full() {
+        let registry = Registry::bundled();
+        let tweets = registry.get("social.twitter.search").unwrap();
+        let text = context_section(
+            &[ExternalStep {
+                name: "tweets".into(),
+                method: Some(tweets.id().into()),
+                output: tweets.output.clone(),
+            }],
+            &[ExternalInput {
+                name: "topic".into(),
+                ty: Ty::String,
+            }],
+        );
+        assert!(text.contains("- step `tweets` (social.twitter.search): output {count: integer, results: list<{author: string, author_name: string"), "{text}");
+        assert!(text.contains("- input `topic`: string"), "{text}");
+        assert_eq!(context_section(&[], &[]), "");
     }
 
     #[test]

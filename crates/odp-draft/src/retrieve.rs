@@ -190,11 +190,12 @@ impl Index {
 
 /// Words too common in requests and descriptions to tell methods apart.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "by", "can", "do", "each",
-    "every", "for", "from", "get", "give", "i", "in", "into", "is", "it", "its", "me", "my", "of", "on", "one",
-    "or", "our", "please", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "this",
-    "to", "up", "us", "use", "want", "we", "what", "when", "which", "while", "who", "will", "with", "without",
-    "you", "your", "pipeline", "make", "build", "create", "write", "run", "step", "steps",
+    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "by", "can",
+    "do", "each", "every", "for", "from", "get", "give", "i", "in", "into", "is", "it", "its",
+    "me", "my", "of", "on", "one", "or", "our", "please", "so", "some", "than", "that", "the",
+    "their", "them", "then", "there", "these", "this", "to", "up", "us", "use", "want", "we",
+    "what", "when", "which", "while", "who", "will", "with", "without", "you", "your", "pipeline",
+    "make", "build", "create", "write", "run", "step", "steps",
 ];
 
 /// Lower-case, stemmed words of a text; ids split at dots and underscores.
@@ -253,11 +254,20 @@ fn restore_e(s: &str) -> String {
     let n = bytes.len();
     let vowel = |b: u8| b"aeiou".contains(&b);
     // A doubled final consonant ("stopp") loses one.
-    if n >= 2 && bytes[n - 1] == bytes[n - 2] && !vowel(bytes[n - 1]) && !b"lsz".contains(&bytes[n - 1]) {
+    if n >= 2
+        && bytes[n - 1] == bytes[n - 2]
+        && !vowel(bytes[n - 1])
+        && !b"lsz".contains(&bytes[n - 1])
+    {
         return s[..n - 1].to_string();
     }
     // consonant-vowel-consonant ending, as in "scor", "translat", "rat": add the `e` back.
-    if n >= 3 && !vowel(bytes[n - 1]) && vowel(bytes[n - 2]) && !vowel(bytes[n - 3]) && !b"wxy".contains(&bytes[n - 1]) {
+    if n >= 3
+        && !vowel(bytes[n - 1])
+        && vowel(bytes[n - 2])
+        && !vowel(bytes[n - 3])
+        && !b"wxy".contains(&bytes[n - 1])
+    {
         return format!("{s}e");
     }
     s.to_string()
@@ -313,7 +323,6 @@ const THESAURUS: &[(&str, &[&str])] = &[
     ("organisation", &["entity", "organization"]),
     ("place", &["entity"]),
     ("location", &["entity"]),
-    ("who", &["entity"]),
     ("mention", &["entity"]),
     ("ner", &["entity"]),
     ("theme", &["topic", "cluster"]),
@@ -442,7 +451,10 @@ mod tests {
             "sentiment of posts, and use data.custom.transform at the end",
             1,
         );
-        assert!(top.contains(&"data.custom.transform".to_string()), "{top:?}");
+        assert!(
+            top.contains(&"data.custom.transform".to_string()),
+            "{top:?}"
+        );
         assert!(
             top.iter()
                 .any(|id| registry.get(id).unwrap().spec.kind == MethodKind::Source),

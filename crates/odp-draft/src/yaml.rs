@@ -9,7 +9,14 @@ use odp_syntax::{NodeKind, ScalarStyle, ScalarValue};
 use serde_json::{Map, Value};
 
 const TOP_KEYS: &[&str] = &["name", "description", "inputs", "sources", "transforms"];
-const STEP_KEYS: &[&str] = &["name", "description", "method", "params", "timeout", "retry"];
+const STEP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "method",
+    "params",
+    "timeout",
+    "retry",
+];
 const INPUT_KEYS: &[&str] = &["type", "default", "description", "required"];
 
 /// A JSON pipeline as YAML text (ends with a newline).
@@ -392,7 +399,11 @@ mod tests {
         "#]]
         .assert_eq(&yaml);
         let analysis = analyze_with_bundled_registry(&yaml);
-        assert!(analysis.diagnostics.is_empty(), "{:?}", analysis.diagnostics);
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "{:?}",
+            analysis.diagnostics
+        );
         let _ = Registry::bundled();
     }
 
@@ -466,7 +477,10 @@ mod tests {
         });
         let yaml = pipeline_to_yaml(&json);
         let back = reads_back(&yaml);
-        assert_eq!(back["sources"][0]["params"], json["sources"][0]["params"], "{yaml}");
+        assert_eq!(
+            back["sources"][0]["params"], json["sources"][0]["params"],
+            "{yaml}"
+        );
         assert_eq!(back["extra_key"], json["extra_key"]);
     }
 

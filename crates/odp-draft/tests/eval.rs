@@ -12,12 +12,17 @@ const FLOOR_AT_6: f64 = 0.9;
 #[test]
 fn retrieval_recall_on_the_evaluation_set() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/drafts/eval.yaml");
-    let cases = parse_eval(&std::fs::read_to_string(&path).expect("the evaluation set")).expect("parses");
+    let cases =
+        parse_eval(&std::fs::read_to_string(&path).expect("the evaluation set")).expect("parses");
     assert!(cases.len() >= 25, "only {} cases", cases.len());
     let registry = Registry::bundled();
     for case in &cases {
         for m in &case.methods {
-            assert!(registry.get(m).is_some(), "{m} is not a bundled method ({})", case.request);
+            assert!(
+                registry.get(m).is_some(),
+                "{m} is not a bundled method ({})",
+                case.request
+            );
         }
     }
     for k in [3, 4, 5, 6, 8] {
@@ -39,5 +44,10 @@ fn retrieval_recall_on_the_evaluation_set() {
     );
     // The default offer (8 methods) misses nothing.
     let at8 = retrieval_recall(&registry, &cases, odp_draft::config::DEFAULT_METHODS);
-    assert!(at8.recall >= 0.97, "recall@8 is {:.3}: {:#?}", at8.recall, at8.misses);
+    assert!(
+        at8.recall >= 0.97,
+        "recall@8 is {:.3}: {:#?}",
+        at8.recall,
+        at8.misses
+    );
 }

@@ -111,9 +111,19 @@ async fn repairs_a_draft_with_the_checker_findings() {
             "nlp.sentiment.analyze"
         ]
     );
-    assert!(outcome.yaml.contains("texts: \"{{all_posts.results[*].text}}\""), "{}", outcome.yaml);
+    assert!(
+        outcome
+            .yaml
+            .contains("texts: \"{{all_posts.results[*].text}}\""),
+        "{}",
+        outcome.yaml
+    );
     // The draft reads back clean with the checker.
-    assert!(odp_analysis::analyze_with_bundled_registry(&outcome.yaml).diagnostics.is_empty());
+    assert!(
+        odp_analysis::analyze_with_bundled_registry(&outcome.yaml)
+            .diagnostics
+            .is_empty()
+    );
 
     let requests = server.chat().requests();
     assert_eq!(requests.len(), 2);
@@ -130,10 +140,30 @@ async fn repairs_a_draft_with_the_checker_findings() {
     assert!(repair.contains("mood"), "{repair}");
 
     let progress = recorder.all();
-    assert!(matches!(&progress[0], Progress::Retrieved { methods } if methods.contains(&"nlp.sentiment.analyze".to_string())));
-    assert!(progress.contains(&Progress::Checked { round: 1, errors: 1, warnings: 0 }), "{progress:?}");
-    assert!(progress.contains(&Progress::Checked { round: 2, errors: 0, warnings: 0 }), "{progress:?}");
-    assert!(progress.iter().any(|p| matches!(p, Progress::Receiving { round: 2, chars } if *chars > 100)));
+    assert!(
+        matches!(&progress[0], Progress::Retrieved { methods } if methods.contains(&"nlp.sentiment.analyze".to_string()))
+    );
+    assert!(
+        progress.contains(&Progress::Checked {
+            round: 1,
+            errors: 1,
+            warnings: 0
+        }),
+        "{progress:?}"
+    );
+    assert!(
+        progress.contains(&Progress::Checked {
+            round: 2,
+            errors: 0,
+            warnings: 0
+        }),
+        "{progress:?}"
+    );
+    assert!(
+        progress
+            .iter()
+            .any(|p| matches!(p, Progress::Receiving { round: 2, chars } if *chars > 100))
+    );
     server.shutdown().await;
 }
 
@@ -142,7 +172,9 @@ async fn asks_for_json_under_a_strict_schema_narrowed_to_the_offered_methods() {
     let server = stub(None).await;
     server.script_chat(vec![valid_answer()]);
     let provider = provider_from_settings(&settings(&server)).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert_eq!(outcome.rounds, 1);
     let requests = server.chat().requests();
     assert_eq!(requests[0].path, "/v1/chat/completions");
@@ -162,10 +194,18 @@ async fn asks_for_json_under_a_strict_schema_narrowed_to_the_offered_methods() {
     // Exactly the offered methods appear, sources under sources and transforms under transforms.
     let enum_ids = |section: &str| -> Vec<String> {
         let items = &schema["properties"][section]["items"];
-        let variants = items["anyOf"].as_array().cloned().unwrap_or_else(|| vec![items.clone()]);
+        let variants = items["anyOf"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| vec![items.clone()]);
         variants
             .iter()
-            .map(|v| v["properties"]["method"]["enum"][0].as_str().unwrap().to_string())
+            .map(|v| {
+                v["properties"]["method"]["enum"][0]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     };
     let mut in_schema = enum_ids("sources");
@@ -213,7 +253,9 @@ async fn falls_back_to_yaml_text_when_the_server_refuses_response_format() {
     assert!(requests[1].body.get("response_format").is_none());
     let system = &messages(&requests[1].body)[0].1;
     assert!(system.contains("```yaml"), "{system}");
-    assert!(recorder.all().iter().any(|p| matches!(p, Progress::FallbackToText { reason } if reason.contains("response_format"))));
+    assert!(recorder.all().iter().any(
+        |p| matches!(p, Progress::FallbackToText { reason } if reason.contains("response_format"))
+    ));
     server.shutdown().await;
 }
 
@@ -225,7 +267,9 @@ async fn later_rounds_stay_in_text_after_a_fallback_and_repairs_work_in_yaml() {
     let bad = good.replace("all_posts.results[", "all_posts.result[");
     server.script_chat(vec![format!("```yaml\n{bad}```"), good.clone()]);
     let provider = provider_from_settings(&settings(&server)).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert_eq!(outcome.rounds, 2);
     assert!(outcome.is_valid());
     let requests = server.chat().requests();
@@ -242,9 +286,16 @@ async fn non_streaming_answers_work_too() {
     let mut s = settings(&server);
     s.stream = false;
     let provider = provider_from_settings(&s).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert!(outcome.is_valid());
-    assert!(server.chat().requests()[0].body.get("stream").is_none_or(|v| v == &json!(false)));
+    assert!(
+        server.chat().requests()[0]
+            .body
+            .get("stream")
+            .is_none_or(|v| v == &json!(false))
+    );
     server.shutdown().await;
 }
 
@@ -260,13 +311,22 @@ async fn a_server_that_is_down_is_a_clear_error() {
     s.connect_timeout = Duration::from_secs(1);
     let provider = provider_from_settings(&s).unwrap();
     let started = Instant::now();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "no retries: {:?}", started.elapsed());
+    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "no retries: {:?}",
+        started.elapsed()
+    );
     let DraftError::Provider(ProviderError::Unreachable { .. }) = &err else {
         panic!("{err:?}");
     };
     let message = err.to_string();
-    assert!(message.contains("cannot reach the model server at http://127.0.0.1:"), "{message}");
+    assert!(
+        message.contains("cannot reach the model server at http://127.0.0.1:"),
+        "{message}"
+    );
     assert!(message.contains("OPENAI_BASE_URL"), "{message}");
 }
 
@@ -278,9 +338,18 @@ async fn a_server_that_does_not_answer_times_out() {
     s.timeout = Duration::from_millis(300);
     let provider = provider_from_settings(&s).unwrap();
     let started = Instant::now();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-    assert!(matches!(err, DraftError::Provider(ProviderError::Timeout { .. })), "{err:?}");
+    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(err, DraftError::Provider(ProviderError::Timeout { .. })),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert!(message.contains("did not answer within 300ms"), "{message}");
     assert!(message.contains("ODP_LLM_TIMEOUT"), "{message}");
@@ -299,8 +368,13 @@ async fn garbage_from_the_server_is_a_clear_error() {
     let mut s = settings(&server);
     s.stream = false;
     let provider = provider_from_settings(&s).unwrap();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap_err();
-    assert!(matches!(err, DraftError::Provider(ProviderError::Garbage { .. })), "{err:?}");
+    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DraftError::Provider(ProviderError::Garbage { .. })),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert!(message.contains("not a chat completion"), "{message}");
     assert!(message.contains("<html>definitely"), "{message}");
@@ -311,8 +385,13 @@ async fn garbage_from_the_server_is_a_clear_error() {
         body: r#"{"hello": "world"}"#.into(),
         content_type: "application/json".into(),
     }]);
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap_err();
-    assert!(matches!(err, DraftError::Provider(ProviderError::Garbage { .. })), "{err:?}");
+    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DraftError::Provider(ProviderError::Garbage { .. })),
+        "{err:?}"
+    );
 
     // Streaming: a body with no events at all.
     server.chat().script_replies(vec![ChatReply::Raw {
@@ -321,17 +400,27 @@ async fn garbage_from_the_server_is_a_clear_error() {
         content_type: "text/event-stream".into(),
     }]);
     let provider = provider_from_settings(&settings(&server)).unwrap();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap_err();
-    assert!(err.to_string().contains("not a chat completion stream"), "{err}");
+    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not a chat completion stream"),
+        "{err}"
+    );
 
     // A server error with its message.
     server.chat().script_replies(vec![ChatReply::Status {
         status: 503,
         message: "model is loading".into(),
     }]);
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap_err();
+    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("HTTP 503") && message.contains("model is loading"), "{message}");
+    assert!(
+        message.contains("HTTP 503") && message.contains("model is loading"),
+        "{message}"
+    );
     assert_eq!(server.chat().requests().len(), 4, "a 503 is not retried");
     server.shutdown().await;
 }
@@ -346,7 +435,9 @@ async fn answers_that_are_never_pipelines_give_no_draft() {
     let provider = provider_from_settings(&settings(&server)).unwrap();
     let mut cfg = config();
     cfg.max_rounds = 2;
-    let err = draft(REQUEST, &cfg, provider.as_ref(), &|_| {}).await.unwrap_err();
+    let err = draft(REQUEST, &cfg, provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
     let DraftError::NoDraft { rounds: 2, .. } = &err else {
         panic!("{err:?}");
     };
@@ -368,7 +459,9 @@ async fn a_failed_repair_round_returns_the_best_draft_so_far() {
         },
     ]);
     let provider = provider_from_settings(&settings(&server)).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert_eq!(outcome.rounds, 1);
     assert_eq!(outcome.errors(), 1);
     assert!(outcome.interrupted.as_deref().unwrap().contains("boom"));
@@ -381,7 +474,9 @@ async fn the_round_limit_is_honoured_and_the_best_draft_kept() {
     let two_errors = answer_with_error().replace("{{tweets.results}}", "{{tweets.result}}");
     server.script_chat(vec![answer_with_error(), two_errors.clone(), two_errors]);
     let provider = provider_from_settings(&settings(&server)).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert_eq!(outcome.rounds, 3);
     assert_eq!(outcome.best_round, 1, "the draft with fewer errors wins");
     assert_eq!(outcome.errors(), 1);
@@ -396,10 +491,21 @@ async fn the_api_key_never_appears_in_errors() {
     let mut s = settings(&server);
     s.api_key = Some(Secret::new(key));
     let provider = provider_from_settings(&s).unwrap();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap_err();
+    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
     let shown = format!("{err} {err:?} {}", provider.describe());
-    assert!(matches!(err, DraftError::Provider(ProviderError::Auth { status: 401, .. })), "{err:?}");
-    assert!(shown.contains("Incorrect API key provided: [redacted]"), "{shown}");
+    assert!(
+        matches!(
+            err,
+            DraftError::Provider(ProviderError::Auth { status: 401, .. })
+        ),
+        "{err:?}"
+    );
+    assert!(
+        shown.contains("Incorrect API key provided: [redacted]"),
+        "{shown}"
+    );
     assert!(shown.contains("OPENAI_API_KEY"), "{shown}");
     assert!(!shown.contains(key), "{shown}");
     assert!(!shown.contains(&key[..12]), "{shown}");
@@ -410,7 +516,12 @@ async fn the_api_key_never_appears_in_errors() {
     s.api_key = Some(Secret::new("the-right-key"));
     server.script_chat(vec![valid_answer()]);
     let provider = provider_from_settings(&s).unwrap();
-    assert!(draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap().is_valid());
+    assert!(
+        draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+            .await
+            .unwrap()
+            .is_valid()
+    );
     server.shutdown().await;
 }
 
@@ -422,7 +533,9 @@ async fn anthropic_messages_with_a_forced_tool() {
     s.api_key = Some(Secret::new("ant-key-0123456789"));
     s.timeout = Duration::from_secs(10);
     let provider = provider_from_settings(&s).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert!(outcome.is_valid(), "{}", outcome.findings());
     assert_eq!(outcome.rounds, 2);
     assert!(outcome.structured);
@@ -432,13 +545,27 @@ async fn anthropic_messages_with_a_forced_tool() {
     let body = &requests[0].body;
     assert_eq!(body["model"], "claude-test");
     assert_eq!(body["tool_choice"]["name"], "write_pipeline");
-    assert_eq!(body["tools"][0]["input_schema"]["additionalProperties"], false);
-    assert!(body["system"].as_str().unwrap().contains("## social.twitter.search"));
+    assert_eq!(
+        body["tools"][0]["input_schema"]["additionalProperties"],
+        false
+    );
+    assert!(
+        body["system"]
+            .as_str()
+            .unwrap()
+            .contains("## social.twitter.search")
+    );
     assert!(body["max_tokens"].as_u64().unwrap() > 0);
     let second = &requests[1].body["messages"];
     // No system message in `messages`: request, answer (the tool input as JSON), findings.
     assert_eq!(second[1]["role"], "assistant");
-    assert!(second[1]["content"].as_str().unwrap().contains("\"name\":\"ai mood\""), "{second}");
+    assert!(
+        second[1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("\"name\":\"ai mood\""),
+        "{second}"
+    );
     assert!(second[2]["content"].as_str().unwrap().contains("ODP405"));
 
     // Text fallback when tools are refused, without streaming.
@@ -448,7 +575,9 @@ async fn anthropic_messages_with_a_forced_tool() {
     server.script_chat(vec![format!("```yaml\n{yaml}```")]);
     s.stream = false;
     let provider = provider_from_settings(&s).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert!(outcome.is_valid());
     assert!(!outcome.structured);
     assert_eq!(server.chat().requests().len(), 2);
@@ -456,7 +585,9 @@ async fn anthropic_messages_with_a_forced_tool() {
     // A wrong key: a clear error without the key.
     s.api_key = Some(Secret::new("ant-wrong-key-999999999"));
     let provider = provider_from_settings(&s).unwrap();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap_err();
+    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("ANTHROPIC_API_KEY"), "{shown}");
     assert!(!shown.contains("ant-wrong-key"), "{shown}");
@@ -468,9 +599,14 @@ async fn the_stub_answers_a_default_draft_and_takes_scripts_over_http() {
     let server = stub(None).await;
     let provider = provider_from_settings(&settings(&server)).unwrap();
     // Nothing scripted: the fixed small draft.
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert!(outcome.is_valid(), "{}", outcome.findings());
-    assert_eq!(outcome.methods_used, ["social.twitter.search", "nlp.sentiment.analyze"]);
+    assert_eq!(
+        outcome.methods_used,
+        ["social.twitter.search", "nlp.sentiment.analyze"]
+    );
 
     // Scripted over HTTP.
     let client = reqwest::Client::new();
@@ -484,7 +620,9 @@ async fn the_stub_answers_a_default_draft_and_takes_scripts_over_http() {
         .await
         .unwrap();
     assert_eq!(set["answers"].as_array().unwrap().len(), 1);
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await.unwrap();
+    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        .await
+        .unwrap();
     assert_eq!(outcome.methods_used.len(), 4);
     let recorded: Value = client
         .get(format!("{}/_stubs/chat/requests", server.base_url()))
@@ -496,5 +634,45 @@ async fn the_stub_answers_a_default_draft_and_takes_scripts_over_http() {
         .unwrap();
     assert_eq!(recorded["requests"].as_array().unwrap().len(), 1);
     assert_eq!(recorded["requests"][0]["body"]["model"], "stub-model");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_notebook_context_lets_the_draft_use_earlier_steps() {
+    let server = stub(None).await;
+    // A cell-like draft: one transform over a step defined in an earlier cell.
+    server.script_chat(vec![
+        json!({
+            "name": "cell", "description": null, "inputs": [], "sources": [],
+            "transforms": [{"name": "mood", "method": "nlp.sentiment.analyze",
+                            "params": {"texts": "{{tweets.results[*].text}}"}}]
+        })
+        .to_string(),
+    ]);
+    let registry = Registry::bundled();
+    let tweets = registry.get("social.twitter.search").unwrap();
+    let mut cfg = config();
+    cfg.fragment = true;
+    cfg.external_steps = vec![odp_analysis::ExternalStep {
+        name: "tweets".into(),
+        method: Some(tweets.id().into()),
+        output: tweets.output.clone(),
+    }];
+    let provider = provider_from_settings(&settings(&server)).unwrap();
+    let outcome = draft(
+        "score the sentiment of the tweets",
+        &cfg,
+        provider.as_ref(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert!(outcome.is_valid(), "{}", outcome.findings());
+    let system = &messages(&server.chat().requests()[0].body)[0].1;
+    assert!(system.contains("Already defined"), "{system}");
+    assert!(
+        system.contains("- step `tweets` (social.twitter.search)"),
+        "{system}"
+    );
     server.shutdown().await;
 }

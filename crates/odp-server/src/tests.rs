@@ -19,6 +19,11 @@ struct Client {
 
 impl Client {
     fn start(options: Value, utf8: bool) -> Client {
+        Client::start_in(options, utf8, Value::Null)
+    }
+
+    /// With a workspace root (`rootUri`), or `null`.
+    fn start_in(options: Value, utf8: bool, root_uri: Value) -> Client {
         let (server, conn) = Connection::memory();
         let handle = std::thread::spawn(move || crate::run(server));
         let mut client = Client {
@@ -38,7 +43,7 @@ impl Client {
         }
         let init = client.request(
             "initialize",
-            json!({"capabilities": caps, "initializationOptions": options, "processId": null, "rootUri": null}),
+            json!({"capabilities": caps, "initializationOptions": options, "processId": null, "rootUri": root_uri}),
         );
         assert_eq!(init["serverInfo"]["name"], "odp-lsp");
         assert_eq!(init["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
@@ -702,7 +707,13 @@ mod drafts {
             "textDocument/codeAction",
             json!({"textDocument": {"uri": s.uri}, "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}}, "context": {"diagnostics": []}}),
         );
-        assert!(actions.as_array().unwrap().iter().all(|a| a["command"].is_null()));
+        assert!(
+            actions
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["command"].is_null())
+        );
         client.shutdown();
         drop(s.dir);
     }
@@ -711,7 +722,8 @@ mod drafts {
     fn the_command_drafts_and_applies_a_versioned_edit_with_progress() {
         let s = setup(true);
         s.stub.script_chat(vec![ANSWER.to_string()]);
-        let mut client = Client::start(json!({"testing": true}), false);
+        let root = format!("file://{}", s.dir.path().display());
+        let mut client = Client::start_in(json!({"testing": true}), false, json!(root));
         let text = "# draft: find tweets about AI and score their sentiment\n";
         client.open(&s.uri, text);
         client.diagnostics(&s.uri, 1);
@@ -736,7 +748,11 @@ mod drafts {
                 .any(|r| r.method == "window/workDoneProgress/create")
         );
         let kinds = progress_kinds(&client);
-        assert_eq!(kinds.first().map(String::as_str), Some("begin"), "{kinds:?}");
+        assert_eq!(
+            kinds.first().map(String::as_str),
+            Some("begin"),
+            "{kinds:?}"
+        );
         assert_eq!(kinds.last().map(String::as_str), Some("end"), "{kinds:?}");
         assert!(kinds.iter().any(|k| k == "report"), "{kinds:?}");
         // The edit: the comment line replaced, pinned to version 1.
@@ -749,7 +765,10 @@ mod drafts {
         assert_eq!(change["textDocument"], json!({"uri": s.uri, "version": 1}));
         let new_text = change["edits"][0]["newText"].as_str().unwrap();
         assert!(new_text.starts_with("name: ai mood\n"), "{new_text}");
-        assert!(new_text.contains("texts: \"{{tweets.results[*].text}}\""), "{new_text}");
+        assert!(
+            new_text.contains("texts: \"{{tweets.results[*].text}}\""),
+            "{new_text}"
+        );
         assert_eq!(s.stub.chat().requests().len(), 1);
 
         // The string form answers with the draft and edits nothing.
@@ -759,7 +778,12 @@ mod drafts {
             "workspace/executeCommand",
             json!({"command": "odp.generateDraft", "arguments": ["tweets and their sentiment"]}),
         );
-        assert!(result["yaml"].as_str().unwrap().starts_with("name: ai mood"));
+        assert!(
+            result["yaml"]
+                .as_str()
+                .unwrap()
+                .starts_with("name: ai mood")
+        );
         assert!(
             client.server_requests[edits_before..]
                 .iter()
@@ -802,7 +826,9 @@ mod drafts {
     #[test]
     fn a_draft_can_be_cancelled() {
         let s = setup(true);
-        s.stub.chat().script_replies(vec![ChatReply::Hang, ChatReply::Hang]);
+        s.stub
+            .chat()
+            .script_replies(vec![ChatReply::Hang, ChatReply::Hang]);
         let mut client = Client::start(json!({"testing": true}), false);
         client.open(&s.uri, "");
         client.diagnostics(&s.uri, 1);
@@ -816,12 +842,12 @@ mod drafts {
             assert!(started.elapsed() < Duration::from_secs(10));
             std::thread::sleep(Duration::from_millis(10));
         }
-        client.notify("$/cancelRequest", json!({"id": 1}));
-        let _ = id;
-        let (code, _) = client
-            .response(RequestId::from(client.next_id))
-            .unwrap_err();
-        assert_eq!(code, -32800);
+        client.notify(
+            "$/cancelRequest",
+            json!({"id": serde_json::to_value(&id).unwrap()}),
+        );
+        let (code, message) = client.response(id).unwrap_err();
+        assert_eq!(code, -32800, "{message}");
         assert!(started.elapsed() < Duration::from_secs(5));
 
         // Cancelling through the progress token works too.
@@ -834,7 +860,10 @@ mod drafts {
             assert!(started.elapsed() < Duration::from_secs(10));
             std::thread::sleep(Duration::from_millis(10));
         }
-        client.notify("window/workDoneProgress/cancel", json!({"token": "my-token"}));
+        client.notify(
+            "window/workDoneProgress/cancel",
+            json!({"token": "my-token"}),
+        );
         let (code, _) = client.response(id).unwrap_err();
         assert_eq!(code, -32800);
         assert!(
@@ -856,7 +885,10 @@ mod drafts {
             json!({"command": "odp.generateDraft", "arguments": [{"uri": s.uri, "request": "tweets"}]}),
         );
         let (_, message) = client.response(id).unwrap_err();
-        assert!(message.contains("no language model is configured"), "{message}");
+        assert!(
+            message.contains("no language model is configured"),
+            "{message}"
+        );
         let id = client.send_request(
             "workspace/executeCommand",
             json!({"command": "odp.somethingElse", "arguments": []}),

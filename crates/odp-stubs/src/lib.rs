@@ -29,8 +29,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use faults::{Fault, FaultKind, Faults};
-pub use openai::{ChatReply, ChatRequestRecord, ChatStub};
 pub use odp_analysis::Registry;
+pub use openai::{ChatReply, ChatRequestRecord, ChatStub};
 
 /// How the server behaves apart from injected faults.
 #[derive(Clone, Debug)]

@@ -78,7 +78,9 @@ impl ChatReply {
         if let Some(text) = obj.get("content").and_then(Value::as_str) {
             return Ok(ChatReply::Content {
                 text: text.to_string(),
-                delay: Duration::from_millis(obj.get("delay_ms").and_then(Value::as_u64).unwrap_or(0)),
+                delay: Duration::from_millis(
+                    obj.get("delay_ms").and_then(Value::as_u64).unwrap_or(0),
+                ),
             });
         }
         if let Some(status) = status {
@@ -214,6 +216,7 @@ fn api_error(api: Api, status: u16, kind: &str, message: &str) -> Response {
 }
 
 /// Records the request and decides the reply; `Err` is an answer already made (auth, refusal, bad JSON).
+#[allow(clippy::result_large_err)]
 fn take_reply(
     chat: &ChatStub,
     api: Api,
@@ -239,7 +242,12 @@ fn take_reply(
         return Err(api_error(api, 401, "authentication_error", &message));
     }
     let Some(request) = parsed else {
-        return Err(api_error(api, 400, "invalid_request_error", "the body is not JSON"));
+        return Err(api_error(
+            api,
+            400,
+            "invalid_request_error",
+            "the body is not JSON",
+        ));
     };
     let structured = match api {
         Api::OpenAi => request.get("response_format").is_some_and(|v| !v.is_null()),
@@ -387,7 +395,10 @@ async fn openai_chat(
         })
         .to_string()
     };
-    let mut events = vec![(None, chunk(json!({"role": "assistant", "content": ""}), Value::Null))];
+    let mut events = vec![(
+        None,
+        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+    )];
     for piece in pieces(&text, 40) {
         events.push((None, chunk(json!({"content": piece}), Value::Null)));
     }
@@ -458,7 +469,8 @@ async fn anthropic_messages(
         ),
         (
             Some("content_block_start"),
-            json!({"type": "content_block_start", "index": 0, "content_block": start_block}).to_string(),
+            json!({"type": "content_block_start", "index": 0, "content_block": start_block})
+                .to_string(),
         ),
         (Some("ping"), json!({"type": "ping"}).to_string()),
     ];
@@ -541,7 +553,9 @@ async fn set_script(State(chat): State<Arc<ChatStub>>, body: Bytes) -> Response 
             Err(e) => {
                 return (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    Json(json!({"error": "invalid answer", "details": [{"index": i, "message": e}]})),
+                    Json(
+                        json!({"error": "invalid answer", "details": [{"index": i, "message": e}]}),
+                    ),
                 )
                     .into_response();
             }
@@ -579,7 +593,10 @@ mod tests {
 
     #[test]
     fn replies_read_from_json() {
-        assert_eq!(ChatReply::from_json(&json!("hi")).unwrap(), ChatReply::content("hi"));
+        assert_eq!(
+            ChatReply::from_json(&json!("hi")).unwrap(),
+            ChatReply::content("hi")
+        );
         assert_eq!(
             ChatReply::from_json(&json!({"status": 503, "message": "busy"})).unwrap(),
             ChatReply::Status {
@@ -587,7 +604,10 @@ mod tests {
                 message: "busy".into()
             }
         );
-        assert_eq!(ChatReply::from_json(&json!({"hang": true})).unwrap(), ChatReply::Hang);
+        assert_eq!(
+            ChatReply::from_json(&json!({"hang": true})).unwrap(),
+            ChatReply::Hang
+        );
         assert!(matches!(
             ChatReply::from_json(&json!({"raw": "<html>"})).unwrap(),
             ChatReply::Raw { status: 200, .. }

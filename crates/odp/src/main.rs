@@ -42,7 +42,8 @@ enum Command {
     Run(run::RunArgs),
     /// Follow lifecycle events live from Redis, or deliver the outbox (`odp events flush`).
     Events(events_cmd::EventsArgs),
-    /// Serve every registry method with made-up, deterministic answers, for tests and demos.
+    /// Serve every registry method with made-up, deterministic answers, and scripted language-model answers
+    /// (`/v1/chat/completions`, `/v1/messages`), for tests and demos.
     Stubs(StubsArgs),
     /// The Jupyter kernel: `odp kernel install` writes its kernelspec; Jupyter runs `odp kernel --connection-file F`.
     Kernel(odp_kernel::KernelArgs),

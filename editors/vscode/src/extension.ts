@@ -25,8 +25,30 @@ export const COMMANDS = {
   generateDraft: 'odp.generateDraft',
 } as const;
 
-/** The LSP command that drafts a pipeline; its argument is `{uri, request}`. */
+/** The LSP command that drafts a pipeline; its argument is `{uri, request}` (and `range`, from a code action). */
 export const DRAFT_LSP_COMMAND = 'odp.generateDraft';
+
+/** The argument of the draft command. */
+export interface DraftArguments {
+  uri: string;
+  request: string;
+  range?: unknown;
+}
+
+/**
+ * The arguments a `# draft: <request>` code action of the server passes (`{uri, request, range}`), if `value` is
+ * such; the command then runs without asking.
+ */
+export function draftArguments(value: unknown): DraftArguments | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const { uri, request, range } = value as Record<string, unknown>;
+  if (typeof uri !== 'string' || typeof request !== 'string' || request.trim() === '') {
+    return undefined;
+  }
+  return range === undefined ? { uri, request } : { uri, request, range };
+}
 
 /**
  * Pipelines with the `odp-pipeline` language id (`*.odp.yaml`, `*.odp.yml`) and every YAML file: a file
@@ -68,7 +90,7 @@ export class OdpExtension implements vscode.Disposable {
       this.output,
       vscode.commands.registerCommand(COMMANDS.restartServer, () => this.restart()),
       vscode.commands.registerCommand(COMMANDS.showOutput, () => this.output.show(true)),
-      vscode.commands.registerCommand(COMMANDS.generateDraft, () => this.generateDraft()),
+      vscode.commands.registerCommand(COMMANDS.generateDraft, (args?: unknown) => this.generateDraft(args)),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (RESTART_SETTINGS.some((section) => event.affectsConfiguration(section))) {
           this.output.appendLine('Settings changed: restarting the server.');
@@ -92,24 +114,31 @@ export class OdpExtension implements vscode.Disposable {
     });
   }
 
-  /** Asks for a natural-language request and has the server draft a pipeline into the active editor. */
-  async generateDraft(): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
-    if (editor === undefined) {
-      void vscode.window.showErrorMessage('ODP: open a pipeline file (or a new `.odp.yaml` file) to draft a pipeline into.');
-      return;
-    }
-    const uri = editor.document.uri.toString();
-    const input = await vscode.window.showInputBox({
-      title: 'ODP: Draft a Pipeline with AI',
-      prompt: 'Describe the pipeline you want in plain words.',
-      placeHolder: 'e.g. Search tweets about our brand every day and score their sentiment',
-      ignoreFocusOut: true,
-      validateInput: (value) => (value.trim() === '' ? 'Describe the pipeline in a few words.' : undefined),
-    });
-    const request = input?.trim();
-    if (request === undefined || request === '') {
-      return;
+  /**
+   * Asks for a natural-language request and has the server draft a pipeline into the active editor. Invoked by
+   * the server's `# draft:` code action, it gets `{uri, request, range}` and does not ask.
+   */
+  async generateDraft(args?: unknown): Promise<void> {
+    let argument = draftArguments(args);
+    if (argument === undefined) {
+      const editor = vscode.window.activeTextEditor;
+      if (editor === undefined) {
+        void vscode.window.showErrorMessage('ODP: open a pipeline file (or a new `.odp.yaml` file) to draft a pipeline into.');
+        return;
+      }
+      const uri = editor.document.uri.toString();
+      const input = await vscode.window.showInputBox({
+        title: 'ODP: Draft a Pipeline with AI',
+        prompt: 'Describe the pipeline you want in plain words.',
+        placeHolder: 'e.g. Search tweets about our brand every day and score their sentiment',
+        ignoreFocusOut: true,
+        validateInput: (value) => (value.trim() === '' ? 'Describe the pipeline in a few words.' : undefined),
+      });
+      const request = input?.trim();
+      if (request === undefined || request === '') {
+        return;
+      }
+      argument = { uri, request };
     }
     await this.queue;
     const client = this.client;
@@ -120,7 +149,7 @@ export class OdpExtension implements vscode.Disposable {
     try {
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'ODP: drafting a pipeline…', cancellable: false },
-        () => client.sendRequest('workspace/executeCommand', { command: DRAFT_LSP_COMMAND, arguments: [{ uri, request }] }),
+        () => client.sendRequest('workspace/executeCommand', { command: DRAFT_LSP_COMMAND, arguments: [argument] }),
       );
     } catch (error) {
       void this.showError(`ODP: drafting the pipeline failed: ${errorMessage(error)}`);

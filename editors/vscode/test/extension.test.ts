@@ -297,6 +297,26 @@ describe('odp.generateDraft', () => {
     assert.equal(mock.errors.length, 0);
   });
 
+  it('runs without asking when a code action passes {uri, request, range}', async () => {
+    await activate();
+    mock.activeTextEditor = undefined;
+    const range = { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } };
+    await mock.commands.get('odp.generateDraft')!({ uri: 'file:///w/a.odp.yaml', request: 'tweets and their mood', range });
+    assert.equal(mock.inputBoxes.length, 0);
+    assert.deepEqual(lastClient().requests, [
+      {
+        method: 'workspace/executeCommand',
+        params: {
+          command: 'odp.generateDraft',
+          arguments: [{ uri: 'file:///w/a.odp.yaml', request: 'tweets and their mood', range }],
+        },
+      },
+    ]);
+    assert.equal(mock.errors.length, 0);
+    assert.equal(ext.draftArguments({ uri: 'file:///w/a.odp.yaml', request: '  ' }), undefined);
+    assert.equal(ext.draftArguments('just words'), undefined);
+  });
+
   it('does nothing when the input box is dismissed or empty', async () => {
     await activate();
     mock.inputBoxValue = undefined;

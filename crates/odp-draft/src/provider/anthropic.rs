@@ -242,13 +242,19 @@ impl DraftProvider for AnthropicProvider {
             let structured = request.schema.is_some() && self.structured.load(Ordering::Relaxed);
             let first = tokio::time::timeout(timeout, self.call(request, structured, events)).await;
             let result = match first {
-                Err(_) => Err(ProviderError::Timeout { url, after: timeout }),
+                Err(_) => Err(ProviderError::Timeout {
+                    url,
+                    after: timeout,
+                }),
                 Ok(Err(e)) if structured && e.is_bad_request() => {
                     self.structured.store(false, Ordering::Relaxed);
                     let reason = e.scrubbed(&self.settings).to_string();
                     events(ProviderEvent::FallbackToText { reason });
                     match tokio::time::timeout(timeout, self.call(request, false, events)).await {
-                        Err(_) => Err(ProviderError::Timeout { url, after: timeout }),
+                        Err(_) => Err(ProviderError::Timeout {
+                            url,
+                            after: timeout,
+                        }),
                         Ok(r) => r,
                     }
                 }

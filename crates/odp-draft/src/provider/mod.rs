@@ -168,7 +168,9 @@ pub trait DraftProvider: Send + Sync {
 }
 
 /// The provider the settings describe.
-pub fn provider_from_settings(settings: &LlmSettings) -> Result<Box<dyn DraftProvider>, ConfigError> {
+pub fn provider_from_settings(
+    settings: &LlmSettings,
+) -> Result<Box<dyn DraftProvider>, ConfigError> {
     Ok(match settings.provider {
         ProviderKind::OpenAi => Box::new(OpenAiProvider::new(settings.clone())?),
         ProviderKind::Anthropic => Box::new(AnthropicProvider::new(settings.clone())?),

@@ -51,7 +51,8 @@ impl OpenAiProvider {
                     .map(|k| k.expose().to_string())
                     .unwrap_or_default(),
             );
-        let client = Client::build(http.clone(), config).with_http_service(ReqwestService::new(http));
+        let client =
+            Client::build(http.clone(), config).with_http_service(ReqwestService::new(http));
         Ok(OpenAiProvider {
             structured: AtomicBool::new(settings.structured_output),
             settings,
@@ -114,12 +115,19 @@ impl OpenAiProvider {
         let chat = self.client.chat();
         if !self.settings.stream {
             let response = chat.create(body).await.map_err(|e| self.map_error(e))?;
-            let choice = response.choices.into_iter().next().ok_or_else(|| ProviderError::Garbage {
-                expected: "chat completion".into(),
-                detail: "it has no choices".into(),
-            })?;
+            let choice =
+                response
+                    .choices
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ProviderError::Garbage {
+                        expected: "chat completion".into(),
+                        detail: "it has no choices".into(),
+                    })?;
             if let Some(refusal) = choice.message.refusal.filter(|r| !r.is_empty()) {
-                return Err(ProviderError::Other(format!("the model refused: {refusal}")));
+                return Err(ProviderError::Other(format!(
+                    "the model refused: {refusal}"
+                )));
             }
             let text = choice.message.content.unwrap_or_default();
             events(ProviderEvent::Receiving {
@@ -150,7 +158,9 @@ impl OpenAiProvider {
             }
         }
         if !refusal.is_empty() && text.is_empty() {
-            return Err(ProviderError::Other(format!("the model refused: {refusal}")));
+            return Err(ProviderError::Other(format!(
+                "the model refused: {refusal}"
+            )));
         }
         if chunks == 0 {
             return Err(ProviderError::Garbage {
@@ -234,7 +244,10 @@ impl DraftProvider for OpenAiProvider {
             let structured = request.schema.is_some() && self.structured.load(Ordering::Relaxed);
             let first = tokio::time::timeout(timeout, self.call(request, structured, events)).await;
             let result = match first {
-                Err(_) => Err(ProviderError::Timeout { url, after: timeout }),
+                Err(_) => Err(ProviderError::Timeout {
+                    url,
+                    after: timeout,
+                }),
                 Ok(Err(e)) if structured && e.is_bad_request() => {
                     // Servers without structured output refuse `response_format`: ask for text from now on.
                     self.structured.store(false, Ordering::Relaxed);
@@ -242,7 +255,10 @@ impl DraftProvider for OpenAiProvider {
                     tracing::info!(%reason, "structured output refused; asking for YAML text");
                     events(ProviderEvent::FallbackToText { reason });
                     match tokio::time::timeout(timeout, self.call(request, false, events)).await {
-                        Err(_) => Err(ProviderError::Timeout { url, after: timeout }),
+                        Err(_) => Err(ProviderError::Timeout {
+                            url,
+                            after: timeout,
+                        }),
                         Ok(r) => r.map(|text| (text, false)),
                     }
                 }

@@ -72,11 +72,23 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                Event { event: "a".into(), data: "{\"x\": 1}".into() },
-                Event { event: "b".into(), data: "two".into() },
+                Event {
+                    event: "a".into(),
+                    data: "{\"x\": 1}".into()
+                },
+                Event {
+                    event: "b".into(),
+                    data: "two".into()
+                },
             ]
         );
-        assert_eq!(p.finish(), Some(Event { event: String::new(), data: "tail".into() }));
+        assert_eq!(
+            p.finish(),
+            Some(Event {
+                event: String::new(),
+                data: "tail".into()
+            })
+        );
         // A multi-byte character split between chunks survives.
         let mut p = Parser::default();
         let bytes = "data: ü\n\n".as_bytes();
