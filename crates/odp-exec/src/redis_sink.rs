@@ -186,17 +186,17 @@ impl RedisEvents {
                                     last_attempt = Some(tokio::time::Instant::now());
                                     degraded = flush_outbox(&mut conn, &outbox).await.is_err();
                                 }
-                                if !degraded {
-                                    if let Err(e) = deliver(&mut conn, &event).await {
-                                        tracing::warn!(error = %e, "Redis is unreachable: events go to the outbox");
-                                        degraded = true;
-                                        last_attempt = Some(tokio::time::Instant::now());
-                                    }
+                                if !degraded
+                                    && let Err(e) = deliver(&mut conn, &event).await
+                                {
+                                    tracing::warn!(error = %e, "Redis is unreachable: events go to the outbox");
+                                    degraded = true;
+                                    last_attempt = Some(tokio::time::Instant::now());
                                 }
-                                if degraded {
-                                    if let Err(e) = outbox.append(&event) {
-                                        tracing::error!(error = %e, event = %event.id, "could not keep an event in the outbox");
-                                    }
+                                if degraded
+                                    && let Err(e) = outbox.append(&event)
+                                {
+                                    tracing::error!(error = %e, event = %event.id, "could not keep an event in the outbox");
                                 }
                             }
                             Some(Command::Flush(done)) => {
@@ -210,14 +210,11 @@ impl RedisEvents {
                     }
                     _ = retry.tick(), if degraded && due(last_attempt) => {
                         last_attempt = Some(tokio::time::Instant::now());
-                        match flush_outbox(&mut conn, &outbox).await {
-                            Ok(n) => {
-                                degraded = false;
-                                if n > 0 {
-                                    tracing::info!(events = n, "Redis is back: the outbox is delivered");
-                                }
+                        if let Ok(n) = flush_outbox(&mut conn, &outbox).await {
+                            degraded = false;
+                            if n > 0 {
+                                tracing::info!(events = n, "Redis is back: the outbox is delivered");
                             }
-                            Err(_) => {}
                         }
                     }
                 }
