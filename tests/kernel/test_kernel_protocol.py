@@ -346,3 +346,36 @@ def test_events_go_to_the_configured_sink(tmp_path: Path):
     ], kinds
     assert len({e["run_id"] for e in lines}) == 1
     assert all(e["pipeline"] == "notebook" for e in lines)
+
+
+def test_draft_puts_the_draft_into_the_next_cell(stubs: str, tmp_path: Path):
+    """`%%draft` asks the model (here `odp stubs`' scripted chat endpoint, never a real one) and answers with a
+    `set_next_input` payload holding the draft; nothing runs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ODP_", "OPENAI_", "ANTHROPIC_"))}
+    env.update(
+        ODP_CRAWLER_API_URL=stubs,
+        ODP_MODEL_API_URL=stubs,
+        OPENAI_BASE_URL=f"{stubs}/v1",
+        ODP_LLM_MODEL="stub-model",
+        OPENAI_API_KEY="sk-test-not-a-real-key-0123456789",
+    )
+    km = KernelManager(kernel_name="odp")
+    km.start_kernel(env=env, cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=30)
+        reply, outputs = run(kc, "%%draft tweets about ai\nand their sentiment")
+        assert reply["status"] == "ok", reply
+        [payload] = reply["payload"]
+        assert payload["source"] == "set_next_input"
+        assert payload["replace"] is False
+        assert "social.twitter.search" in payload["text"]
+        assert "nlp.sentiment.analyze" in payload["text"]
+        assert "asking the model for a draft" in texts(outputs)
+        # Nothing ran: the session has no steps.
+        _, outputs = run(kc, "%steps")
+        assert "tweets" not in texts(outputs) + texts(outputs, "display_data")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -4,13 +4,15 @@
 //!
 //! - [`cell`]: a cell's YAML wrapped into a fragment pipeline for the checker, with offsets mapped back;
 //! - [`session`]: the session's state and everything a cell does apart from IO (pure, unit-tested);
-//! - [`runner`]: a cell's steps on the executor;
+//! - [`runner`]: a cell's steps on the executor; [`draft`]: `%%draft` cells (a language model's draft goes into
+//!   the next cell);
 //! - [`mime`]: what results look like (JSON, an HTML table of records, a text summary);
 //! - [`server`]: the Jupyter protocol over ZeroMQ; [`services`]: where calls and events go;
 //! - [`install`] and [`cli`]: `odp kernel install` and `odp kernel --connection-file`.
 
 pub mod cell;
 pub mod cli;
+pub mod draft;
 pub mod install;
 pub mod mime;
 pub mod runner;

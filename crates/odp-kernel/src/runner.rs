@@ -203,6 +203,7 @@ mod tests {
         match session.begin(code, count) {
             Begin::Run(job) => job,
             Begin::Done(out) => panic!("no run: {out:?}"),
+            Begin::Draft(job) => panic!("a draft: {}", job.request),
         }
     }
 

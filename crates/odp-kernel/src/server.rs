@@ -293,6 +293,25 @@ fn media(bundle: Map<String, Value>) -> Media {
         .unwrap_or_else(|_| Media::new(vec![jupyter_protocol::MediaType::Plain(plain)]))
 }
 
+/// The execute reply's payloads: pages (`%explain`), then the next cell's text (`%%draft`).
+pub fn payloads(out: &CellOutput) -> Vec<Payload> {
+    let mut payload: Vec<Payload> = out
+        .pages
+        .iter()
+        .map(|page| Payload::Page {
+            data: media(page.clone()),
+            start: 0,
+        })
+        .collect();
+    if let Some(text) = &out.next_input {
+        payload.push(Payload::SetNextInput {
+            text: text.clone(),
+            replace: false,
+        });
+    }
+    payload
+}
+
 /// Runs a handler, turning a panic into an error.
 fn isolate<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, CellError> {
     std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
@@ -331,6 +350,8 @@ struct Kernel {
     shutdown: CancellationToken,
     /// A note for the first cell that runs steps (the built-in stubs are in use), taken when shown.
     services_note: Mutex<Option<String>>,
+    /// `odp.toml`'s `[draft]` section, for `%%draft` (the model itself comes from the environment).
+    draft_section: odp_workspace::DraftSection,
 }
 
 pub fn kernel_info(banner: &str) -> KernelInfoReply {
@@ -439,6 +460,7 @@ impl Kernel {
                 ..CellOutput::default()
             },
             Ok(Begin::Done(out)) => out,
+            Ok(Begin::Draft(job)) => self.draft(parent, job, count, silent).await,
             Ok(Begin::Run(job)) => {
                 let mut before = CellOutput {
                     outputs: job.before.clone(),
@@ -485,15 +507,10 @@ impl Kernel {
         let result_text = out.result_text();
         self.session()
             .end_cell(count, &req.code, result_text, store);
-        let payload = out
-            .pages
-            .iter()
-            .map(|page| Payload::Page {
-                data: media(page.clone()),
-                start: 0,
-            })
-            .collect();
+        let payload = payloads(&out);
         let failed = out.error.is_some();
+        // An interrupt is the user's own stop, not a failure: the requests after it run.
+        let aborts_queue = out.error.as_ref().is_some_and(|e| e.ename != "Interrupted");
         let reply = ExecuteReply {
             status: if failed {
                 ReplyStatus::Error
@@ -506,7 +523,46 @@ impl Kernel {
             error: out.error.as_ref().and_then(reply_error),
         }
         .as_child_of(parent);
-        (reply, failed)
+        (reply, aborts_queue)
+    }
+
+    /// A `%%draft` cell: progress on stdout while the model works, the draft as the next cell. An interrupt drops
+    /// the draft (cancelling its request).
+    async fn draft(
+        &self,
+        parent: &JupyterMessage,
+        job: crate::draft::DraftJob,
+        count: usize,
+        silent: bool,
+    ) -> CellOutput {
+        if !silent {
+            self.publish_outputs(parent, &job.before, count);
+        }
+        // The magics' outputs before `%%draft` are shown already; their pages go with the reply.
+        let pages = job.before.pages.clone();
+        let registry = self.session().registry().clone();
+        let (drafter, key) = match crate::draft::drafter(&self.draft_section, registry, &job) {
+            Ok(d) => d,
+            Err(e) => {
+                return CellOutput {
+                    pages,
+                    error: Some(e),
+                    ..CellOutput::default()
+                };
+            }
+        };
+        let token = CancellationToken::new();
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        let iopub = self.iopub.clone();
+        let progress_parent = parent.clone();
+        let progress = move |line: String| {
+            if !silent {
+                iopub.send(StreamContent::stdout(&line).as_child_of(&progress_parent));
+            }
+        };
+        let out = crate::draft::run(&drafter, key.as_ref(), &job, &progress, token).await;
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        CellOutput { pages, ..out }
     }
 
     fn complete(&self, parent: &JupyterMessage, code: &str, cursor_pos: usize) -> JupyterMessage {
@@ -916,6 +972,7 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         concurrency: setup.options.concurrency.max(1),
         shutdown: CancellationToken::new(),
         services_note: Mutex::new(note),
+        draft_section: setup.config.config.draft.clone(),
     });
     tokio::spawn(kernel.clone().control_loop(control));
 
@@ -956,6 +1013,9 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         let failed = kernel.shell_request(&mut shell_send, incoming).await;
         if failed {
             // Like ipykernel: the executions queued behind a failed one are aborted, other requests answered.
+            // Requests sent before the client saw the error may still be on their way from the socket reader:
+            // give it a moment to hand them over (ipykernel's `stop_on_error_timeout`, kept short).
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             while let Ok(next) = rx.try_recv() {
                 if next.problem.is_none()
                     && matches!(next.msg.content, JupyterMessageContent::ExecuteRequest(_))

@@ -101,6 +101,8 @@ pub struct CellOutput {
     pub error: Option<CellError>,
     /// Pager payloads (`%explain`): MIME bundles.
     pub pages: Vec<Bundle>,
+    /// Text for the next cell (`%%draft`): a `set_next_input` payload, not run.
+    pub next_input: Option<String>,
 }
 
 impl CellOutput {
@@ -153,6 +155,8 @@ pub enum Begin {
     /// Nothing to run: the cell is done.
     Done(CellOutput),
     Run(RunJob),
+    /// A `%%draft` cell: the server asks the model (see [`crate::draft`]).
+    Draft(crate::draft::DraftJob),
 }
 
 /// A completion: the matches replace `start..end` (byte offsets in the cell).
@@ -211,6 +215,11 @@ const MAGICS: &[(&str, &str, &str)] = &[
     ),
     ("%clear", "", "Clear the cell's output."),
     ("%help", "", "This list."),
+    (
+        "%%draft",
+        "REQUEST",
+        "Draft steps for REQUEST (the rest of the cell) with a language model; the draft goes into the next cell, not run.",
+    ),
 ];
 
 /// A session's state.
@@ -537,6 +546,20 @@ impl Session {
         let (magics, yaml) = cell::split_magics(code);
         let mut out = CellOutput::default();
         for (_, line) in &magics {
+            if let Some(request) = crate::draft::request_of(line) {
+                if request.trim().is_empty() {
+                    return Begin::Done(out.failed(CellError::new(
+                        "UsageError",
+                        "%%draft needs a request: `%%draft tweets about rust and their sentiment` (more lines may follow)",
+                    )));
+                }
+                return Begin::Draft(crate::draft::DraftJob {
+                    before: out,
+                    request,
+                    external_steps: self.external_steps(false),
+                    external_inputs: self.external_inputs(),
+                });
+            }
             if let Err(e) = self.magic(line, &mut out) {
                 return Begin::Done(out.failed(e));
             }
@@ -893,10 +916,6 @@ impl Session {
                 out.outputs.push(Output::Stdout(text));
                 Ok(())
             }
-            "%%draft" => Err(CellError::new(
-                "UsageError",
-                "%%draft (pipelines drafted by a language model) is not available in this version",
-            )),
             other => Err(CellError::new(
                 "UsageError",
                 format!(

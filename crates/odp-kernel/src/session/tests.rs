@@ -33,6 +33,7 @@ fn run_cell(s: &mut Session, code: &str, results: &dyn Fn(&str) -> Value) -> Cel
             out.outputs.splice(0..0, before);
             out
         }
+        Begin::Draft(job) => panic!("a draft cell: {}", job.request),
     };
     s.end_cell(count, code, out.result_text(), true);
     out
@@ -411,8 +412,16 @@ fn magics() {
     );
     let out = run_cell(&mut s, "%nope", &posts);
     assert!(error_text(&out).contains("unknown magic `%nope`"));
-    let out = run_cell(&mut s, "%%draft\na pipeline about rust", &posts);
-    assert_eq!(out.error.unwrap().ename, "UsageError");
+    // `%%draft` takes the rest of the cell as its request, with the session's steps and inputs in scope.
+    let count = s.start_cell(true);
+    let Begin::Draft(job) = s.begin("%echo hi\n%%draft tweets\nabout rust\n", count) else {
+        panic!("not a draft")
+    };
+    assert_eq!(job.request, "tweets\nabout rust");
+    assert_eq!(job.before.outputs, [Output::Stdout("hi\n".into())]);
+    s.end_cell(count, "%%draft", String::new(), true);
+    let out = run_cell(&mut s, "%%draft   \n  ", &posts);
+    assert!(error_text(&out).contains("%%draft needs a request"));
     let out = run_cell(&mut s, "%show tweets", &posts);
     assert!(error_text(&out).contains("the session has no steps yet"));
     let out = run_cell(&mut s, "%clear", &posts);

@@ -1,0 +1,177 @@
+//! `%%draft REQUEST`: a language model drafts steps for the request (`odp-draft`: retrieve, generate, check,
+//! repair), checked as a cell with the session's steps and inputs in scope. The draft goes into the next cell (a
+//! `set_next_input` payload); nothing runs. Progress lines go to stdout, findings left in the draft to stderr; a
+//! configuration or server error is the cell's error (`DraftError`, never holding the API key). An interrupt drops
+//! the draft's future, which cancels it; the session is not touched either way.
+
+use std::sync::Arc;
+
+use odp_analysis::{ExternalInput, ExternalStep, Registry};
+use odp_draft::{DraftError, DraftOutcome, Drafter, LlmSettings, Progress, Secret};
+use tokio_util::sync::CancellationToken;
+
+use crate::session::{CellError, CellOutput, Output};
+
+/// A `%%draft` cell, ready for the model.
+#[derive(Clone, Debug)]
+pub struct DraftJob {
+    /// What the magics before `%%draft` showed.
+    pub before: CellOutput,
+    /// The text after `%%draft` on its line and the lines that follow.
+    pub request: String,
+    /// The session's steps and inputs, as the cell checker sees them.
+    pub external_steps: Vec<ExternalStep>,
+    pub external_inputs: Vec<ExternalInput>,
+}
+
+/// The request of a `%%draft` magic (as [`crate::cell::split_magics`] gives it: the rest of the cell), or `None`
+/// for other magics.
+pub fn request_of(magic: &str) -> Option<String> {
+    let (first, body) = magic.split_once('\n').unwrap_or((magic, ""));
+    let args = first.trim_start().strip_prefix("%%draft")?;
+    if !(args.is_empty() || args.starts_with(char::is_whitespace)) {
+        return None;
+    }
+    let mut request = args.trim().to_string();
+    if !body.trim().is_empty() {
+        if !request.is_empty() {
+            request.push('\n');
+        }
+        request.push_str(body.trim());
+    }
+    Some(request)
+}
+
+/// The drafter for a cell: the model from the environment and `odp.toml`'s `[draft]` section, the kernel's
+/// registry, the cell's scope. Reads only the environment (no IO).
+pub fn drafter(
+    section: &odp_workspace::DraftSection,
+    registry: Arc<Registry>,
+    job: &DraftJob,
+) -> Result<(Drafter, Option<Secret>), CellError> {
+    let settings = LlmSettings::from_environment(section).map_err(|e| draft_error(&e, None))?;
+    let key = settings.api_key.clone();
+    let drafter = Drafter::from_settings(&settings, registry, section)
+        .map_err(|e| draft_error(&e, key.as_ref()))?;
+    Ok((configure(drafter, job), key))
+}
+
+/// Sets the drafter up for a notebook cell: a fragment with the session's steps and inputs in scope.
+pub fn configure(mut drafter: Drafter, job: &DraftJob) -> Drafter {
+    drafter.config.fragment = true;
+    drafter.config.external_steps = job.external_steps.clone();
+    drafter.config.external_inputs = job.external_inputs.clone();
+    drafter
+}
+
+fn draft_error(e: &dyn std::fmt::Display, key: Option<&Secret>) -> CellError {
+    let text = e.to_string();
+    let text = key.map_or(text.clone(), |k| k.scrub(&text));
+    CellError::new("DraftError", text)
+}
+
+/// One progress line, or `None` for the frequent ones (characters received).
+pub fn progress_line(p: &Progress) -> Option<String> {
+    match p {
+        Progress::Receiving { .. } => None,
+        other => Some(format!("… {other}\n")),
+    }
+}
+
+/// Runs the draft until it is done or `cancel` fires (the future is dropped then: the request is cancelled).
+pub async fn run(
+    drafter: &Drafter,
+    key: Option<&Secret>,
+    job: &DraftJob,
+    progress: &(dyn Fn(String) + Send + Sync),
+    cancel: CancellationToken,
+) -> CellOutput {
+    progress(format!("… drafting with {}\n", drafter.describe()));
+    let on_progress = |p: Progress| {
+        if let Some(line) = progress_line(&p) {
+            progress(line);
+        }
+    };
+    let result = tokio::select! {
+        r = drafter.draft(&job.request, &on_progress) => Some(r),
+        _ = cancel.cancelled() => None,
+    };
+    outcome_output(result, key)
+}
+
+/// What a draft shows: `None` is an interrupt.
+pub fn outcome_output(
+    result: Option<Result<DraftOutcome, DraftError>>,
+    key: Option<&Secret>,
+) -> CellOutput {
+    let mut out = CellOutput::default();
+    let outcome = match result {
+        None => {
+            out.error = Some(CellError::new(
+                "Interrupted",
+                "the draft was interrupted; the session keeps its steps, results and inputs",
+            ));
+            return out;
+        }
+        Some(Err(e)) => {
+            out.error = Some(draft_error(&e, key));
+            return out;
+        }
+        Some(Ok(o)) => o,
+    };
+    let rounds = format!(
+        "{} round{}",
+        outcome.rounds,
+        if outcome.rounds == 1 { "" } else { "s" }
+    );
+    if outcome.diagnostics.is_empty() {
+        out.outputs.push(Output::Stdout(format!(
+            "✓ drafted in {rounds}: the draft is in the next cell (not run)\n"
+        )));
+    } else {
+        out.outputs.push(Output::Stdout(format!(
+            "drafted in {rounds} with {} error(s) and {} warning(s) left: the draft is in the next cell (not run)\n",
+            outcome.errors(),
+            outcome.warnings()
+        )));
+        out.outputs.push(Output::Stderr(format!(
+            "the draft still has findings:\n{}\n",
+            outcome.findings().trim_end()
+        )));
+    }
+    if let Some(why) = &outcome.interrupted {
+        let why = key.map_or(why.clone(), |k| k.scrub(why));
+        out.outputs.push(Output::Stderr(format!(
+            "the repair rounds stopped early: {why}\n"
+        )));
+    }
+    out.next_input = Some(outcome.yaml);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_is_the_rest_of_the_cell() {
+        assert_eq!(
+            request_of("%%draft tweets about rust").as_deref(),
+            Some("tweets about rust")
+        );
+        assert_eq!(
+            request_of("%%draft\ntweets\nand mood\n").as_deref(),
+            Some("tweets\nand mood")
+        );
+        assert_eq!(request_of("%%draft  ").as_deref(), Some(""));
+        assert_eq!(request_of("%%drafts x"), None);
+        assert_eq!(request_of("%echo x"), None);
+    }
+
+    #[test]
+    fn an_interrupt_is_an_error_and_keeps_no_draft() {
+        let out = outcome_output(None, None);
+        assert_eq!(out.error.unwrap().ename, "Interrupted");
+        assert_eq!(out.next_input, None);
+    }
+}
