@@ -9,6 +9,7 @@ pub mod engine;
 pub mod events;
 pub mod plan;
 pub mod redis_sink;
+pub mod wiring;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -8,11 +8,11 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
 use odp_analysis::{Environment, Registry, Service};
-use odp_exec::events::{EventSink, FanOut, JsonlEvents, NoEvents};
-use odp_exec::redis_sink::{Outbox, RedisEvents};
+use odp_exec::events::{EventSink, FanOut};
+use odp_exec::redis_sink::Outbox;
 use odp_exec::{
     BoxFuture, CircuitBreaker, Engine, Event, EventKind, HttpMethodClient, InProcessEngine,
-    RunStatus, Secret, ServiceEndpoint,
+    RunStatus, ServiceEndpoint,
 };
 use odp_workspace::{
     LoadedConfig, find_config, load_config, load_registry, registry_source, state_dir,
@@ -70,22 +70,6 @@ pub struct RunArgs {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-}
-
-/// A value by precedence: flag, then environment, then odp.toml.
-fn setting(flag: &Option<String>, env: &str, file: &Option<String>) -> Option<String> {
-    flag.clone()
-        .or_else(|| std::env::var(env).ok())
-        .or_else(|| file.clone())
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim_end_matches('/').to_string())
-}
-
-fn api_key(env: &str) -> Option<Secret> {
-    std::env::var(env)
-        .ok()
-        .filter(|k| !k.is_empty())
-        .map(Secret::new)
 }
 
 fn read_inputs(
@@ -210,33 +194,6 @@ impl EventSink for Progress {
     }
 }
 
-fn event_sink(
-    spec: Option<&str>,
-    config: &LoadedConfig,
-) -> anyhow::Result<(Arc<dyn EventSink>, Option<String>)> {
-    let spec = spec
-        .map(str::to_string)
-        .or_else(|| {
-            std::env::var("ODP_REDIS_URL")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .or_else(|| config.config.services.redis_url.clone());
-    Ok(match spec.as_deref() {
-        None | Some("none") => (Arc::new(NoEvents), None),
-        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
-            let sink = RedisEvents::start(url, Outbox::new(&state_dir()))
-                .map_err(|e| anyhow!("--events: bad Redis URL: {e}"))?;
-            (Arc::new(sink), Some(url.to_string()))
-        }
-        Some(path) => {
-            let sink = JsonlEvents::create(Path::new(path))
-                .with_context(|| format!("--events: cannot open {path}"))?;
-            (Arc::new(sink), None)
-        }
-    })
-}
-
 pub fn run(args: RunArgs) -> u8 {
     odp_cli::init_logging_as(None, args.log_format == LogFormat::Json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -309,12 +266,16 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
 
     // Services: configured URLs, or the built-in stubs when none is configured at all.
     let services = &config.config.services;
-    let crawler = setting(
-        &args.crawler_url,
+    let crawler = odp_exec::wiring::setting(
+        args.crawler_url.as_deref(),
         "ODP_CRAWLER_API_URL",
-        &services.crawler_url,
+        services.crawler_url.as_deref(),
     );
-    let model = setting(&args.model_url, "ODP_MODEL_API_URL", &services.model_url);
+    let model = odp_exec::wiring::setting(
+        args.model_url.as_deref(),
+        "ODP_MODEL_API_URL",
+        services.model_url.as_deref(),
+    );
     let mut stubs = None;
     let (crawler, model) = if crawler.is_none() && model.is_none() {
         let server = odp_stubs::StubServer::start(
@@ -353,17 +314,18 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
     let client = HttpMethodClient::new(
         crawler.map(|base_url| ServiceEndpoint {
             base_url,
-            api_key: api_key("ODP_CRAWLER_API_KEY"),
+            api_key: odp_exec::wiring::api_key("ODP_CRAWLER_API_KEY"),
         }),
         model.map(|base_url| ServiceEndpoint {
             base_url,
-            api_key: api_key("ODP_MODEL_API_KEY"),
+            api_key: odp_exec::wiring::api_key("ODP_MODEL_API_KEY"),
         }),
         odp_exec::DEFAULT_MAX_RESPONSE_BYTES,
     )
     .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
 
-    let (events, redis_url) = event_sink(args.events.as_deref(), &config)?;
+    let (events, redis_url) =
+        odp_exec::wiring::event_sink(args.events.as_deref(), &config.config.services)?;
     if let Some(url) = &redis_url {
         // Events an earlier run could not deliver go first.
         if let Ok(mut conn) = odp_exec::redis_sink::connection(url) {

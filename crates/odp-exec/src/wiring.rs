@@ -1,0 +1,72 @@
+//! Settings shared by the front ends that run pipelines (`odp run`, the Jupyter kernel): service URLs and keys by
+//! precedence, and the event sink a run writes to.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use odp_workspace::config::ServicesConfig;
+
+use crate::client::Secret;
+use crate::events::{EventSink, JsonlEvents, NoEvents};
+use crate::redis_sink::{Outbox, RedisEvents};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error("events: bad Redis URL: {0}")]
+    RedisUrl(String),
+    #[error("events: cannot open {path}: {source}")]
+    EventFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A value by precedence: flag, then environment variable, then `odp.toml`. Blank values count as unset; a
+/// trailing `/` is dropped (endpoints start with `/`).
+pub fn setting(flag: Option<&str>, env: &str, file: Option<&str>) -> Option<String> {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var(env).ok())
+        .or_else(|| file.map(str::to_string))
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim_end_matches('/').to_string())
+}
+
+/// An API key from the environment (never from files or flags).
+pub fn api_key(env: &str) -> Option<Secret> {
+    std::env::var(env)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .map(Secret::new)
+}
+
+/// The sink events go to: `spec` (a flag: `redis://…`, a `.jsonl` path, or `none`), else `ODP_REDIS_URL`, else
+/// `[services] redis-url`, else none. Returns the Redis URL too, when events go to Redis.
+pub fn event_sink(
+    spec: Option<&str>,
+    services: &ServicesConfig,
+) -> Result<(Arc<dyn EventSink>, Option<String>), WiringError> {
+    let spec = spec
+        .map(str::to_string)
+        .or_else(|| {
+            std::env::var("ODP_REDIS_URL")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| services.redis_url.clone());
+    Ok(match spec.as_deref() {
+        None | Some("none") => (Arc::new(NoEvents), None),
+        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            let sink = RedisEvents::start(url, Outbox::new(&odp_workspace::state_dir()))
+                .map_err(|e| WiringError::RedisUrl(e.to_string()))?;
+            (Arc::new(sink), Some(url.to_string()))
+        }
+        Some(path) => {
+            let sink =
+                JsonlEvents::create(Path::new(path)).map_err(|source| WiringError::EventFile {
+                    path: path.to_string(),
+                    source,
+                })?;
+            (Arc::new(sink), None)
+        }
+    })
+}
