@@ -527,6 +527,34 @@ impl Session {
             .collect()
     }
 
+    /// Runs an editor feature on a cell: its YAML wrapped as a pipeline fragment and checked with the session's
+    /// steps (their live results) and inputs in scope. Returns the feature's answer and the wrapping, to map
+    /// positions back to the cell.
+    fn with_ide<T>(
+        &self,
+        code: &str,
+        feature: impl FnOnce(&odp_ide::Snapshot<'_>, &cell::Wrapped) -> T,
+    ) -> (T, cell::Wrapped) {
+        let (_, yaml) = cell::split_magics(code);
+        let wrapped = cell::wrap(&yaml, &self.registry);
+        let analysis = self.analyze(&wrapped.text, true);
+        let steps = self.external_steps(true);
+        let inputs = self.external_inputs();
+        let env = Environment {
+            registry: &self.registry,
+            external_steps: &steps,
+            external_inputs: &inputs,
+            fragment: true,
+        };
+        let snapshot = odp_ide::Snapshot {
+            text: &wrapped.text,
+            analysis: &analysis,
+            env: &env,
+        };
+        let answer = feature(&snapshot, &wrapped);
+        (answer, wrapped)
+    }
+
     fn analyze(&self, text: &str, live: bool) -> Analysis {
         let steps = self.external_steps(live);
         let inputs = self.external_inputs();
@@ -1231,23 +1259,9 @@ impl Session {
         if line_to_cursor.trim_start().starts_with('%') {
             return self.complete_magic(code, line_start + line_indent, cursor);
         }
-        let (_, yaml) = cell::split_magics(code);
-        let wrapped = cell::wrap(&yaml, &self.registry);
-        let analysis = self.analyze(&wrapped.text, true);
-        let steps = self.external_steps(true);
-        let inputs = self.external_inputs();
-        let env = Environment {
-            registry: &self.registry,
-            external_steps: &steps,
-            external_inputs: &inputs,
-            fragment: true,
-        };
-        let snapshot = odp_ide::Snapshot {
-            text: &wrapped.text,
-            analysis: &analysis,
-            env: &env,
-        };
-        let mut items = snapshot.completions(wrapped.to_wrapped(cursor));
+        let (mut items, wrapped) = self.with_ide(code, |snapshot, wrapped| {
+            snapshot.completions(wrapped.to_wrapped(cursor))
+        });
         items.sort_by(|a, b| a.sort_text.cmp(&b.sort_text));
         let Some(first) = items.first() else {
             return Completion {
@@ -1389,23 +1403,10 @@ impl Session {
             }
             return None;
         }
-        let (_, yaml) = cell::split_magics(code);
-        let wrapped = cell::wrap(&yaml, &self.registry);
-        let analysis = self.analyze(&wrapped.text, true);
-        let steps = self.external_steps(true);
-        let inputs = self.external_inputs();
-        let env = Environment {
-            registry: &self.registry,
-            external_steps: &steps,
-            external_inputs: &inputs,
-            fragment: true,
-        };
-        let snapshot = odp_ide::Snapshot {
-            text: &wrapped.text,
-            analysis: &analysis,
-            env: &env,
-        };
-        if let Some(h) = snapshot.hover(wrapped.to_wrapped(cursor)) {
+        let (hover, _) = self.with_ide(code, |snapshot, wrapped| {
+            snapshot.hover(wrapped.to_wrapped(cursor))
+        });
+        if let Some(h) = hover {
             return Some(h.markdown);
         }
         // A step name of the session.
