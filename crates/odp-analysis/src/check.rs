@@ -39,6 +39,91 @@ pub(crate) struct Checked {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The results of checking each step's body in an earlier version of a text, kept between analyses of one
+/// document so that an edit re-checks only the step blocks it touched (see [`crate::analyze_incremental`]).
+///
+/// A step's body (its method's kind, its params against the method's schema, its templates and their types) is
+/// reused when the step sits at the same index of the same section, its text (from the start of its first line
+/// to its end) is unchanged, and every name it looked up outside itself (a step it references and that step's
+/// method, an input and its type) answers the same. The rest of the check (the document, step headers, names,
+/// unused steps) always runs. Bodies whose diagnostics point outside the step (to the step a forward reference
+/// names, to an input's declaration) or that looked at every name (did-you-mean) are not kept.
+#[derive(Debug, Default)]
+pub struct CheckCache {
+    context: Option<CacheContext>,
+    bodies: Vec<Option<CachedBody>>,
+    hits: usize,
+}
+
+impl CheckCache {
+    /// How many step bodies the last analysis reused, for tests and benchmarks.
+    pub fn last_hits(&self) -> usize {
+        self.hits
+    }
+
+    /// How many step bodies are kept.
+    pub fn len(&self) -> usize {
+        self.bodies.iter().flatten().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What every cached body also depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CacheContext {
+    registry: u64,
+    crlf: bool,
+    fragment: bool,
+}
+
+#[derive(Debug)]
+struct CachedBody {
+    section: Section,
+    /// Where `text` started in the text it was checked in; the ranges below are positions in that text.
+    start: usize,
+    text: Box<str>,
+    lookups: Vec<Lookup>,
+    diagnostics: Vec<Diagnostic>,
+    references: Vec<Reference>,
+    params: serde_json::Map<String, Value>,
+    params_range: Option<TextRange>,
+    used_steps: Vec<usize>,
+    used_inputs: Vec<String>,
+}
+
+/// A name a step body looked up outside its own text, and the answer that shaped its result.
+#[derive(Clone, Debug, PartialEq)]
+enum Lookup {
+    /// A step by name: its index and method id (which fixes its output type), or absent.
+    Step {
+        name: String,
+        found: Option<(usize, Option<String>)>,
+    },
+    /// An input by name: its type, or absent.
+    Input { name: String, ty: Option<Ty> },
+}
+
+/// What the step body being checked looks up and marks used, while a cache is being filled.
+#[derive(Debug)]
+struct Recording {
+    lookups: Vec<Lookup>,
+    used_steps: Vec<usize>,
+    used_inputs: Vec<String>,
+    /// False once the body depended on something a lookup list cannot describe (every name, for a suggestion).
+    cacheable: bool,
+}
+
+/// The old bodies to reuse and the new ones being kept, during one check.
+struct CacheState {
+    context: CacheContext,
+    old: Vec<Option<CachedBody>>,
+    new: Vec<Option<CachedBody>>,
+    hits: usize,
+}
+
 struct Checker<'a> {
     text: &'a str,
     env: &'a Environment<'a>,
@@ -49,9 +134,34 @@ struct Checker<'a> {
     step_index: HashMap<&'a str, usize>,
     used_steps: Vec<bool>,
     used_inputs: HashSet<String>,
+    cache: Option<CacheState>,
+    recording: Option<Recording>,
 }
 
-pub(crate) fn check(text: &str, parse: &odp_syntax::Parse, env: &Environment<'_>) -> Checked {
+pub(crate) fn check(
+    text: &str,
+    parse: &odp_syntax::Parse,
+    env: &Environment<'_>,
+    cache: Option<&mut CheckCache>,
+) -> Checked {
+    // Steps defined outside the text change between analyses without the text changing: no reuse then.
+    let cacheable_env = env.external_steps.is_empty() && env.external_inputs.is_empty();
+    let context = CacheContext {
+        registry: env.registry.generation(),
+        crlf: text.contains("\r\n"),
+        fragment: env.fragment,
+    };
+    let mut cache = cache.filter(|_| cacheable_env);
+    let state = cache.as_deref_mut().map(|c| CacheState {
+        context,
+        old: if c.context == Some(context) {
+            std::mem::take(&mut c.bodies)
+        } else {
+            Vec::new()
+        },
+        new: Vec::new(),
+        hits: 0,
+    });
     let mut c = Checker {
         text,
         env,
@@ -61,6 +171,8 @@ pub(crate) fn check(text: &str, parse: &odp_syntax::Parse, env: &Environment<'_>
         step_index: HashMap::new(),
         used_steps: Vec::new(),
         used_inputs: HashSet::new(),
+        cache: state,
+        recording: None,
     };
     c.syntax_errors(parse);
     match &parse.root {
@@ -75,6 +187,13 @@ pub(crate) fn check(text: &str, parse: &odp_syntax::Parse, env: &Environment<'_>
         Some(root) => c.root(root),
     }
     c.drop_after_syntax_errors(parse);
+    if let (Some(cache), Some(state)) = (cache, c.cache.take()) {
+        *cache = CheckCache {
+            context: Some(state.context),
+            bodies: state.new,
+            hits: state.hits,
+        };
+    }
     Checked {
         pipeline: c.pipeline,
         references: c.refs,
@@ -408,7 +527,7 @@ impl<'a> Checker<'a> {
         }
         self.used_steps = vec![false; self.pipeline.steps.len()];
         for (index, node) in step_nodes.iter().enumerate() {
-            self.step_body(index, node);
+            self.step_body_cached(index, node);
         }
         self.unused();
     }
@@ -813,6 +932,180 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks a step's method and params, and the templates in them.
+    // ---- reuse of step bodies (CheckCache) -------------------------------------------------------------------
+
+    /// The step's body from the cache when nothing it depends on changed; else checked, and kept if it can be.
+    fn step_body_cached(&mut self, index: usize, node: &'a Node) {
+        let Some(mut state) = self.cache.take() else {
+            return self.step_body(index, node);
+        };
+        let start = self.text[..node.range.start()]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let region = &self.text[start..node.range.end()];
+        let section = self.pipeline.steps[index].section;
+        let old = state.old.get_mut(index).and_then(Option::take);
+        if let Some(body) = old
+            && body.section == section
+            && *body.text == *region
+            && body.lookups.iter().all(|l| self.answers_same(l))
+        {
+            self.replay(index, &body, start);
+            state.hits += 1;
+            Self::keep(&mut state, index, body);
+            self.cache = Some(state);
+            return;
+        }
+        self.recording = Some(Recording {
+            lookups: Vec::new(),
+            used_steps: Vec::new(),
+            used_inputs: Vec::new(),
+            cacheable: true,
+        });
+        let (diags_before, refs_before) = (self.diags.len(), self.refs.len());
+        self.step_body(index, node);
+        let recording = self.recording.take().expect("recording");
+        let step = &self.pipeline.steps[index];
+        let bounds = TextRange::new(start, node.range.end());
+        let diagnostics = &self.diags[diags_before..];
+        let references = &self.refs[refs_before..];
+        let inside = |r: TextRange| bounds.contains_range(r);
+        let self_contained = diagnostics.iter().all(|d| {
+            inside(d.range)
+                && d.related.iter().all(|r| inside(r.range))
+                && d.fix
+                    .iter()
+                    .all(|f| f.edits.iter().all(|e| inside(e.range)))
+        }) && references
+            .iter()
+            .all(|r| inside(r.range) && inside(r.root_range))
+            && step.params_range.is_none_or(inside);
+        if recording.cacheable && self_contained {
+            let body = CachedBody {
+                section,
+                start,
+                text: region.into(),
+                lookups: recording.lookups,
+                diagnostics: diagnostics.to_vec(),
+                references: references.to_vec(),
+                params: step.params.clone(),
+                params_range: step.params_range,
+                used_steps: recording.used_steps,
+                used_inputs: recording.used_inputs,
+            };
+            Self::keep(&mut state, index, body);
+        }
+        self.cache = Some(state);
+    }
+
+    fn keep(state: &mut CacheState, index: usize, body: CachedBody) {
+        if state.new.len() <= index {
+            state.new.resize_with(index + 1, || None);
+        }
+        state.new[index] = Some(body);
+    }
+
+    /// Whether a lookup a cached body made gets the same answer in this text.
+    fn answers_same(&self, lookup: &Lookup) -> bool {
+        match lookup {
+            Lookup::Step { name, found } => {
+                let now = self.step_index.get(name.as_str()).map(|&i| {
+                    (
+                        i,
+                        self.pipeline.steps[i].method.as_ref().map(|m| &m.value),
+                    )
+                });
+                now == found.as_ref().map(|(i, m)| (*i, m.as_ref()))
+            }
+            Lookup::Input { name, ty } => self.pipeline.input(name).map(|i| &i.ty) == ty.as_ref(),
+        }
+    }
+
+    /// Adds a cached body's results, moved to where its step starts now.
+    fn replay(&mut self, index: usize, body: &CachedBody, start: usize) {
+        let shift = |r: TextRange| -> TextRange {
+            TextRange::new(r.start() + start - body.start, r.end() + start - body.start)
+        };
+        for d in &body.diagnostics {
+            let mut d = d.clone();
+            d.range = shift(d.range);
+            for r in &mut d.related {
+                r.range = shift(r.range);
+            }
+            if let Some(fix) = &mut d.fix {
+                for e in &mut fix.edits {
+                    e.range = shift(e.range);
+                }
+            }
+            self.diags.push(d);
+        }
+        for r in &body.references {
+            let mut r = r.clone();
+            r.range = shift(r.range);
+            r.root_range = shift(r.root_range);
+            self.refs.push(r);
+        }
+        let step = &mut self.pipeline.steps[index];
+        step.params = body.params.clone();
+        step.params_range = body.params_range.map(shift);
+        for &i in &body.used_steps {
+            self.used_steps[i] = true;
+        }
+        for name in &body.used_inputs {
+            self.used_inputs.insert(name.clone());
+        }
+    }
+
+    /// The first step with this name, recorded as a dependency of the body being checked.
+    fn lookup_step(&mut self, name: &str) -> Option<usize> {
+        let found = self.step_index.get(name).copied();
+        if let Some(r) = &mut self.recording {
+            r.lookups.push(Lookup::Step {
+                name: name.to_string(),
+                found: found.map(|i| {
+                    (
+                        i,
+                        self.pipeline.steps[i].method.as_ref().map(|m| m.value.clone()),
+                    )
+                }),
+            });
+        }
+        found
+    }
+
+    /// The type of a declared input, recorded as a dependency of the body being checked.
+    fn lookup_input(&mut self, name: &str) -> Option<Ty> {
+        let ty = self.pipeline.input(name).map(|i| i.ty.clone());
+        if let Some(r) = &mut self.recording {
+            r.lookups.push(Lookup::Input {
+                name: name.to_string(),
+                ty: ty.clone(),
+            });
+        }
+        ty
+    }
+
+    fn use_step(&mut self, index: usize) {
+        self.used_steps[index] = true;
+        if let Some(r) = &mut self.recording {
+            r.used_steps.push(index);
+        }
+    }
+
+    fn use_input(&mut self, name: &str) {
+        self.used_inputs.insert(name.to_string());
+        if let Some(r) = &mut self.recording {
+            r.used_inputs.push(name.to_string());
+        }
+    }
+
+    /// The body being checked looked at every name (for a suggestion): it is not kept.
+    fn depends_on_every_name(&mut self) {
+        if let Some(r) = &mut self.recording {
+            r.cacheable = false;
+        }
+    }
+
     fn step_body(&mut self, index: usize, node: &'a Node) {
         let Some(entries) = node.entries() else {
             return;
@@ -1488,14 +1781,19 @@ impl<'a> Checker<'a> {
     }
 
     /// The declared input a template is exactly (`{{inputs.NAME}}`).
-    fn input_of(&self, path: &template::Path) -> Option<&Input> {
-        match path.segments.as_slice() {
+    fn input_of(&mut self, path: &template::Path) -> Option<&Input> {
+        let name = match path.segments.as_slice() {
             [seg] if path.root == "inputs" => match &seg.accessor {
-                Accessor::Field(name) => self.pipeline.input(name),
-                _ => None,
+                Accessor::Field(name) => name,
+                _ => return None,
             },
-            _ => None,
+            _ => return None,
+        };
+        if self.lookup_input(name).is_some() {
+            // What is said about the input points at its declaration, outside the step.
+            self.depends_on_every_name();
         }
+        self.pipeline.input(name)
     }
 
     /// Counts the roots of broken templates (`{{tweets.` being typed) as used, so that a half-written reference
@@ -1512,12 +1810,12 @@ impl<'a> Checker<'a> {
             if root == "inputs" {
                 if let Some(after) = rest[root.len()..].strip_prefix('.') {
                     let name = ident(after);
-                    if self.pipeline.input(&name).is_some() {
-                        self.used_inputs.insert(name);
+                    if self.lookup_input(&name).is_some() {
+                        self.use_input(&name);
                     }
                 }
-            } else if let Some(&target) = self.step_index.get(root.as_str()) {
-                self.used_steps[target] = true;
+            } else if let Some(target) = self.lookup_step(&root) {
+                self.use_step(target);
             }
         }
     }
@@ -1591,7 +1889,7 @@ impl<'a> Checker<'a> {
                 return Ty::Any;
             };
             let name_range = self.span_range(node, s, first.span.start + 1..first.span.end);
-            let declared = self.pipeline.input(name).map(|i| i.ty.clone());
+            let declared = self.lookup_input(name);
             let external = self
                 .env
                 .external_inputs
@@ -1600,11 +1898,12 @@ impl<'a> Checker<'a> {
                 .map(|i| i.ty.clone());
             match declared.or(external) {
                 Some(ty) => {
-                    self.used_inputs.insert(name.clone());
+                    self.use_input(name);
                     reference.target = Target::Input(name.clone());
                     (ty, rest, format!("inputs.{name}"))
                 }
                 None => {
+                    self.depends_on_every_name();
                     let names: Vec<&str> = self
                         .pipeline
                         .inputs
@@ -1621,6 +1920,7 @@ impl<'a> Checker<'a> {
                     let suggestion = suggest(name, names.iter().copied());
                     // The misspelt reference most likely meant the suggestion: count it as used, so that no
                     // "unused input" warning follows from the same typo.
+                    // (The body is not kept: no need to record the use.)
                     if let Some(sug) = suggestion {
                         self.used_inputs.insert(sug.to_string());
                     }
@@ -1639,7 +1939,7 @@ impl<'a> Checker<'a> {
         } else {
             let name = path.root.as_str();
             let here = self.pipeline.steps[index].name.as_ref().map(|n| n.range);
-            if let Some(&target) = self.step_index.get(name) {
+            if let Some(target) = self.lookup_step(name) {
                 reference.target = Target::Step(target);
                 let target_step = &self.pipeline.steps[target];
                 let target_range = target_step
@@ -1676,7 +1976,7 @@ impl<'a> Checker<'a> {
                         .with_help("transforms run in the order written: move one of the steps"),
                     );
                 }
-                self.used_steps[target] = true;
+                self.use_step(target);
                 let _ = here;
                 (
                     self.pipeline.steps[target].output.clone(),
@@ -1697,6 +1997,7 @@ impl<'a> Checker<'a> {
                 }
                 (ext.output.clone(), &path.segments[..], name.to_string())
             } else {
+                self.depends_on_every_name();
                 let names: Vec<&str> = self
                     .pipeline
                     .steps
@@ -1715,7 +2016,7 @@ impl<'a> Checker<'a> {
                 );
                 let suggestion = suggest(name, names.iter().copied());
                 if let Some(&target) = suggestion.and_then(|sug| self.step_index.get(sug)) {
-                    self.used_steps[target] = true;
+                    self.used_steps[target] = true; // (the body is not kept)
                 }
                 d = match suggestion {
                     Some(sug) => {

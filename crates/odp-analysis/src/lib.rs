@@ -15,6 +15,7 @@ pub mod ty;
 
 use std::sync::Arc;
 
+pub use check::CheckCache;
 pub use codes::Code;
 pub use diagnostic::{Applicability, Diagnostic, Fix, Related, Severity, TextEdit, apply_edits};
 pub use model::{Input, Pipeline, Reference, RetryPolicy, Section, Spanned, Step, Target};
@@ -95,8 +96,20 @@ impl Analysis {
 
 /// Parses and checks a pipeline text.
 pub fn analyze(text: &str, env: &Environment<'_>) -> Analysis {
+    analyze_with(text, env, None)
+}
+
+/// Parses and checks a new version of a text whose earlier versions were analysed with the same `cache`: the
+/// bodies of steps an edit did not touch are reused from the cache instead of checked again (see [`CheckCache`]
+/// for what "touched" means). The result is the same as [`analyze`]'s; the cache is updated for the next version.
+/// Keep one cache per document.
+pub fn analyze_incremental(text: &str, env: &Environment<'_>, cache: &mut CheckCache) -> Analysis {
+    analyze_with(text, env, Some(cache))
+}
+
+fn analyze_with(text: &str, env: &Environment<'_>, cache: Option<&mut CheckCache>) -> Analysis {
     let parse = odp_syntax::parse(text);
-    let checked = check::check(text, &parse, env);
+    let checked = check::check(text, &parse, env, cache);
     let mut diagnostics = checked.diagnostics;
     let suppressed = suppress::apply(text, &parse.comments, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.range.start, d.range.end, d.code));
@@ -134,3 +147,5 @@ pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod incremental_tests;

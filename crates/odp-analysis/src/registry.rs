@@ -149,6 +149,9 @@ pub struct RegistryError {
 pub struct Registry {
     methods: Vec<Method>,
     by_id: HashMap<String, usize>,
+    /// Tells loaded registries apart (0 for an empty default one), so that cached checks made against one
+    /// registry are never reused against another, even one allocated at the same address.
+    generation: u64,
 }
 
 const BUNDLED: &str = include_str!("../registry/default.registry.yaml");
@@ -203,7 +206,11 @@ impl Registry {
                 message: e.message.clone(),
             })
             .collect();
-        let mut registry = Registry::default();
+        static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let mut registry = Registry {
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            ..Registry::default()
+        };
         let Some(root) = parse.root else {
             errors.push(RegistryError {
                 range: TextRange::empty(0),
@@ -339,6 +346,11 @@ impl Registry {
 
     pub fn get(&self, id: &str) -> Option<&Method> {
         self.by_id.get(id).map(|i| &self.methods[*i])
+    }
+
+    /// Unique to this loaded registry (0 for an empty default one).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn methods(&self) -> &[Method] {

@@ -23,7 +23,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 
-use odp_analysis::{Environment, Registry, analyze};
+use odp_analysis::{CheckCache, Environment, Registry, analyze, analyze_incremental};
 
 const SOURCES: &[(&str, &str)] = &[
     ("social.twitter.search", "results"),
@@ -112,6 +112,45 @@ fn measure(text: &str, runs: usize) {
     }
     println!("parse only:  {}", stats(parse_only));
     println!("full check:  {}", stats(full));
+    measure_edits(text, runs, &env);
+}
+
+/// What the language server does per edit: the step key `timeout` nearest the middle toggles with `timeot` (an
+/// ODP200 and back), analysed with `analyze_incremental` and the document's cache, which reuses every step body
+/// the edit did not touch.
+fn measure_edits(text: &str, runs: usize, env: &Environment<'_>) {
+    let Some(at) = text
+        .match_indices("    timeout:")
+        .map(|(i, _)| i + 4)
+        .min_by_key(|&i| i.abs_diff(text.len() / 2))
+    else {
+        println!("incremental: no `timeout:` key to edit");
+        return;
+    };
+    let typo = format!("{}timeot{}", &text[..at], &text[at + "timeout".len()..]);
+    let mut cache = CheckCache::default();
+    let baseline = analyze_incremental(text, env, &mut cache).diagnostics.len();
+    let mut samples = Vec::with_capacity(runs);
+    let mut reused = 0;
+    for run in 0..runs {
+        let (version, expected) = if run % 2 == 0 {
+            (&typo, baseline + 1)
+        } else {
+            (&text.to_string(), baseline)
+        };
+        let t = Instant::now();
+        let analysis = analyze_incremental(version, env, &mut cache);
+        samples.push(t.elapsed());
+        assert_eq!(analysis.diagnostics.len(), expected, "edit {run}");
+        reused += cache.last_hits();
+        drop(analysis); // outside the timing, as the server drops the old analysis after publishing
+    }
+    println!(
+        "incremental (one step edited; {:.0} of {} step bodies reused on average): {}",
+        reused as f64 / runs as f64,
+        cache.len().max(1),
+        stats(samples)
+    );
 }
 
 fn main() {

@@ -3,7 +3,9 @@
 //! with exactly these line breaks).
 
 use lsp_types::{Position, Range};
-use odp_analysis::TextRange;
+use std::sync::{Arc, Mutex};
+
+use odp_analysis::{CheckCache, TextRange};
 use ropey::Rope;
 
 /// How LSP positions count columns.
@@ -17,6 +19,8 @@ pub struct Document {
     pub rope: Rope,
     pub version: i32,
     pub language_id: String,
+    /// The step bodies checked in earlier versions, so that an edit re-checks only the steps it touched.
+    pub checks: Arc<Mutex<CheckCache>>,
 }
 
 impl Document {
@@ -25,6 +29,7 @@ impl Document {
             rope: Rope::from_str(text),
             version,
             language_id,
+            checks: Arc::default(),
         }
     }
 

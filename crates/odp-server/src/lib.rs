@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use crossbeam_channel::{Receiver, Sender, select, unbounded};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types as lsp;
-use odp_analysis::{Analysis, Environment, Registry, analyze};
+use odp_analysis::{Analysis, Environment, Registry, analyze_incremental};
 use odp_ide::{CompletionKind, FoldKind, Snapshot, SymbolKind, TokenKind};
 use odp_workspace::{
     Ignores, LoadedConfig, PipelineMatcher, RegistrySource, find_config, load_config, load_registry,
@@ -66,6 +66,8 @@ struct DocSnapshot {
     rope: Rope,
     workspace: Arc<Workspace>,
     path: Option<PathBuf>,
+    /// The document's step bodies checked in earlier versions (shared by all its snapshots).
+    checks: Arc<Mutex<odp_analysis::CheckCache>>,
 }
 
 /// Analyses shared between workers, by URI: the latest version analysed.
@@ -93,7 +95,16 @@ impl DocSnapshot {
             return (a.clone(), None);
         }
         let env = Environment::new(&self.workspace.registry);
-        let mut analysis = analyze(self.text(), &env);
+        let mut analysis = {
+            // A panic while the lock was held (answered as an error elsewhere) leaves a cache that may be half
+            // updated: start it afresh.
+            let mut checks = self.checks.lock().unwrap_or_else(|poisoned| {
+                let mut checks = poisoned.into_inner();
+                *checks = odp_analysis::CheckCache::default();
+                checks
+            });
+            analyze_incremental(self.text(), &env, &mut checks)
+        };
         if let Some(path) = &self.path {
             self.workspace
                 .ignores
@@ -537,7 +548,7 @@ impl Server {
     fn snapshot(&mut self, uri: &lsp::Uri) -> Option<DocSnapshot> {
         let key = uri.as_str().to_string();
         let (_, doc) = self.docs.get(&key)?;
-        let (version, rope) = (doc.version, doc.rope.clone());
+        let (version, rope, checks) = (doc.version, doc.rope.clone(), doc.checks.clone());
         let path = uri_to_path(uri);
         let workspace = self.workspace_for(path.as_deref());
         Some(DocSnapshot {
@@ -547,6 +558,7 @@ impl Server {
             rope,
             workspace,
             path,
+            checks,
         })
     }
 
