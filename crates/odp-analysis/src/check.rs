@@ -53,9 +53,35 @@ pub struct CheckCache {
     context: Option<CacheContext>,
     bodies: Vec<Option<CachedBody>>,
     hits: usize,
+    /// The last text analysed and its tree, which the next analysis re-parses incrementally
+    /// ([`odp_syntax::reparse_in_place`]) if nobody else holds it by then.
+    previous: Option<(String, std::sync::Arc<odp_syntax::Parse>)>,
+    reparsed: bool,
 }
 
 impl CheckCache {
+    /// The previous text and its tree, if this cache holds the only reference to the tree.
+    pub(crate) fn take_previous(&mut self) -> Option<(String, odp_syntax::Parse)> {
+        let (text, parse) = self.previous.take()?;
+        let parse = std::sync::Arc::try_unwrap(parse).ok()?;
+        Some((text, parse))
+    }
+
+    pub(crate) fn keep_parse(
+        &mut self,
+        text: &str,
+        parse: &std::sync::Arc<odp_syntax::Parse>,
+        reparsed: bool,
+    ) {
+        self.previous = Some((text.to_string(), parse.clone()));
+        self.reparsed = reparsed;
+    }
+
+    /// Whether the last analysis re-parsed the previous tree instead of the whole text.
+    pub fn last_reparsed(&self) -> bool {
+        self.reparsed
+    }
+
     /// How many step bodies the last analysis reused, for tests and benchmarks.
     pub fn last_hits(&self) -> usize {
         self.hits
@@ -88,7 +114,7 @@ struct CachedBody {
     lookups: Vec<Lookup>,
     diagnostics: Vec<Diagnostic>,
     references: Vec<Reference>,
-    params: serde_json::Map<String, Value>,
+    params: std::sync::Arc<serde_json::Map<String, Value>>,
     params_range: Option<TextRange>,
     used_steps: Vec<usize>,
     used_inputs: Vec<String>,
@@ -188,11 +214,9 @@ pub(crate) fn check(
     }
     c.drop_after_syntax_errors(parse);
     if let (Some(cache), Some(state)) = (cache, c.cache.take()) {
-        *cache = CheckCache {
-            context: Some(state.context),
-            bodies: state.new,
-            hits: state.hits,
-        };
+        cache.context = Some(state.context);
+        cache.bodies = state.new;
+        cache.hits = state.hits;
     }
     Checked {
         pipeline: c.pipeline,
@@ -695,7 +719,7 @@ impl<'a> Checker<'a> {
             name: None,
             description: None,
             method: None,
-            params: serde_json::Map::new(),
+            params: Default::default(),
             params_range: None,
             retry: RetryPolicy::default(),
             timeout_ms: None,
@@ -1009,12 +1033,10 @@ impl<'a> Checker<'a> {
     fn answers_same(&self, lookup: &Lookup) -> bool {
         match lookup {
             Lookup::Step { name, found } => {
-                let now = self.step_index.get(name.as_str()).map(|&i| {
-                    (
-                        i,
-                        self.pipeline.steps[i].method.as_ref().map(|m| &m.value),
-                    )
-                });
+                let now = self
+                    .step_index
+                    .get(name.as_str())
+                    .map(|&i| (i, self.pipeline.steps[i].method.as_ref().map(|m| &m.value)));
                 now == found.as_ref().map(|(i, m)| (*i, m.as_ref()))
             }
             Lookup::Input { name, ty } => self.pipeline.input(name).map(|i| &i.ty) == ty.as_ref(),
@@ -1065,7 +1087,10 @@ impl<'a> Checker<'a> {
                 found: found.map(|i| {
                     (
                         i,
-                        self.pipeline.steps[i].method.as_ref().map(|m| m.value.clone()),
+                        self.pipeline.steps[i]
+                            .method
+                            .as_ref()
+                            .map(|m| m.value.clone()),
                     )
                 }),
             });
@@ -1429,7 +1454,7 @@ impl<'a> Checker<'a> {
             instance.insert(e.key.clone(), value);
             params_json.insert(e.key.clone(), node_to_serde(&e.value));
         }
-        self.pipeline.steps[index].params = params_json;
+        self.pipeline.steps[index].params = std::sync::Arc::new(params_json);
         let Some(m) = method else {
             return;
         };
@@ -1864,7 +1889,7 @@ impl<'a> Checker<'a> {
         let mut reference = Reference {
             range,
             root_range,
-            path: path.clone(),
+            path: std::sync::Arc::new(path.clone()),
             target: Target::Unresolved,
             from_step: Some(index),
             ty: Ty::Any,

@@ -1,116 +1,25 @@
 //! `analyze_incremental` must give exactly what `analyze` gives, whatever the edit: random edits to every example
 //! (valid and broken), each analysis compared with a fresh one; and a reuse count that shows the cache is used.
 
+use odp_syntax::random_edits::{Rng, edit, examples};
+
 use crate::{Analysis, CheckCache, Environment, Registry, analyze, analyze_incremental};
 
-/// A small deterministic generator (xorshift64*), so a failure reproduces from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn examples() -> Vec<(String, String)> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut files = Vec::new();
-    for dir in [root.clone(), root.join("broken")] {
-        for entry in std::fs::read_dir(&dir).expect("examples") {
-            let path = entry.expect("entry").path();
-            if path.to_string_lossy().ends_with(".odp.yaml") {
-                let text = std::fs::read_to_string(&path).expect("read");
-                files.push((path.display().to_string(), text));
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() > 20, "examples not found");
-    files
-}
-
 fn assert_same(fresh: &Analysis, incremental: &Analysis, context: &str) {
-    assert_eq!(fresh.diagnostics, incremental.diagnostics, "diagnostics: {context}");
-    assert_eq!(fresh.references, incremental.references, "references: {context}");
+    assert_eq!(
+        fresh.diagnostics, incremental.diagnostics,
+        "diagnostics: {context}"
+    );
+    assert_eq!(
+        fresh.references, incremental.references,
+        "references: {context}"
+    );
     assert_eq!(fresh.pipeline, incremental.pipeline, "pipeline: {context}");
-    assert_eq!(fresh.suppressed, incremental.suppressed, "suppressed: {context}");
-}
-
-fn char_boundary(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// One random edit: typing, deleting, pasting a step, or renaming (a word of the text replaced by another), the
-/// last being what changes the names other steps look up.
-fn edit(rng: &mut Rng, text: &str) -> String {
-    const SNIPPETS: &[&str] = &[
-        "x",
-        "_",
-        " ",
-        "\n",
-        "\r\n",
-        "{{",
-        "}}",
-        ".",
-        ":",
-        "- ",
-        "\"",
-        "#",
-        "1",
-        "é",
-        "😀",
-        "[*].",
-        "results",
-        "inputs.query",
-        "# odp: ignore[ODP300]",
-        "\n  - name: extra\n    method: social.twitter.search\n    params:\n      query: \"{{inputs.query}}\"\n",
-        "\n      limit: 5",
-        "\n    timeout: 30s",
-    ];
-    let at = char_boundary(text, rng.below(text.len() + 1));
-    match rng.below(10) {
-        0..=3 => {
-            let snippet = SNIPPETS[rng.below(SNIPPETS.len())];
-            format!("{}{snippet}{}", &text[..at], &text[at..])
-        }
-        4..=6 => {
-            let end = char_boundary(text, (at + 1 + rng.below(12)).min(text.len()));
-            format!("{}{}", &text[..at], &text[end.max(at)..])
-        }
-        _ => {
-            let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
-            let mut words: Vec<(usize, &str)> = Vec::new();
-            let mut start = None;
-            for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
-                match (is_word(c), start) {
-                    (true, None) => start = Some(i),
-                    (false, Some(s)) => {
-                        if i - s > 2 {
-                            words.push((s, &text[s..i]));
-                        }
-                        start = None;
-                    }
-                    _ => {}
-                }
-            }
-            if words.len() < 2 {
-                return text.to_string();
-            }
-            let (start, word) = words[rng.below(words.len())];
-            let (_, other) = words[rng.below(words.len())];
-            format!("{}{other}{}", &text[..start], &text[start + word.len()..])
-        }
-    }
+    assert_eq!(
+        fresh.suppressed, incremental.suppressed,
+        "suppressed: {context}"
+    );
+    assert_eq!(*fresh.parse, *incremental.parse, "tree: {context}");
 }
 
 #[test]
@@ -132,10 +41,17 @@ fn incremental_analysis_equals_a_fresh_one_after_random_edits() {
             let incremental = analyze_incremental(&text, &env, &mut cache);
             hits += cache.last_hits();
             let fresh = analyze(&text, &env);
-            assert_same(&fresh, &incremental, &format!("{path}, round {round}:\n{text}"));
+            assert_same(
+                &fresh,
+                &incremental,
+                &format!("{path}, round {round}:\n{text}"),
+            );
         }
     }
-    assert!(hits > 1000, "the cache was hardly used: {hits} reused step bodies");
+    assert!(
+        hits > 1000,
+        "the cache was hardly used: {hits} reused step bodies"
+    );
 }
 
 #[test]
@@ -159,8 +75,13 @@ fn an_edit_inside_one_step_rechecks_only_that_step() {
     // A typo in the 20th transform's template: that body is checked again, the other 50 are reused and moved.
     let at = text.match_indices("tweets.results").nth(20).unwrap().0;
     let edited = format!("{}tweetz{}", &text[..at], &text[at + "tweets".len()..]);
+    drop(first); // (the server drops the previous analysis's tree, too, before analysing the next version)
     let second = analyze_incremental(&edited, &env, &mut cache);
     assert_eq!(cache.last_hits(), 50);
+    assert!(
+        cache.last_reparsed(),
+        "only the edited step is parsed again"
+    );
     assert_same(&analyze(&edited, &env), &second, "typo");
     assert_eq!(second.diagnostics.len(), 1, "{:?}", second.diagnostics);
 
@@ -168,6 +89,10 @@ fn an_edit_inside_one_step_rechecks_only_that_step() {
     let moved = edited.replacen("sources:\n", "sources:\n  # a comment\n", 1);
     let third = analyze_incremental(&moved, &env, &mut cache);
     assert_eq!(cache.last_hits(), 50);
+    assert!(
+        !cache.last_reparsed(),
+        "the previous tree is still held by `second`"
+    );
     assert_same(&analyze(&moved, &env), &third, "moved");
 
     // Changing the method of `tweets` changes what every transform looks up: none is reused.
@@ -187,6 +112,10 @@ fn a_new_registry_is_never_served_from_the_cache() {
     let (empty, _) = Registry::from_yaml("version: 1\nmethods: []\n");
     let b = analyze_incremental(text, &Environment::new(&empty), &mut cache);
     assert_eq!(cache.last_hits(), 0);
-    assert_same(&analyze(text, &Environment::new(&empty)), &b, "empty registry");
+    assert_same(
+        &analyze(text, &Environment::new(&empty)),
+        &b,
+        "empty registry",
+    );
     assert!(!b.diagnostics.is_empty());
 }

@@ -63,7 +63,8 @@ impl<'a> Environment<'a> {
 /// Everything known about a text.
 #[derive(Debug)]
 pub struct Analysis {
-    pub parse: Parse,
+    /// Shared with the [`CheckCache`] of an incremental analysis, which re-parses it after the next edit.
+    pub parse: Arc<Parse>,
     pub pipeline: Pipeline,
     pub references: Vec<Reference>,
     /// Sorted by position; suppressed ones removed.
@@ -107,8 +108,22 @@ pub fn analyze_incremental(text: &str, env: &Environment<'_>, cache: &mut CheckC
     analyze_with(text, env, Some(cache))
 }
 
-fn analyze_with(text: &str, env: &Environment<'_>, cache: Option<&mut CheckCache>) -> Analysis {
-    let parse = odp_syntax::parse(text);
+fn analyze_with(text: &str, env: &Environment<'_>, mut cache: Option<&mut CheckCache>) -> Analysis {
+    let previous = cache.as_deref_mut().and_then(CheckCache::take_previous);
+    let (parse, reparsed) = match previous {
+        Some((old_text, mut old)) => {
+            if odp_syntax::reparse_in_place(&mut old, &old_text, text) {
+                (old, true)
+            } else {
+                (odp_syntax::parse(text), false)
+            }
+        }
+        None => (odp_syntax::parse(text), false),
+    };
+    let parse = Arc::new(parse);
+    if let Some(cache) = cache.as_deref_mut() {
+        cache.keep_parse(text, &parse, reparsed);
+    }
     let checked = check::check(text, &parse, env, cache);
     let mut diagnostics = checked.diagnostics;
     let suppressed = suppress::apply(text, &parse.comments, &mut diagnostics);
@@ -146,6 +161,6 @@ pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod incremental_tests;
+#[cfg(test)]
+mod tests;

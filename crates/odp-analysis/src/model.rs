@@ -1,6 +1,8 @@
 //! The pipeline as the checker understood it: what front ends render, navigate and run. Everything is kept even
 //! when broken (a step without a method still has its name and range), so editors can work on partial files.
 
+use std::sync::Arc;
+
 use odp_syntax::TextRange;
 use serde_json::Value;
 
@@ -73,8 +75,9 @@ pub struct Step {
     pub name: Option<Spanned<String>>,
     pub description: Option<String>,
     pub method: Option<Spanned<String>>,
-    /// The params as JSON, templates left as strings (the executor resolves them).
-    pub params: serde_json::Map<String, Value>,
+    /// The params as JSON, templates left as strings (the executor resolves them). Shared, because an
+    /// incremental analysis reuses the params of every step an edit did not touch.
+    pub params: Arc<serde_json::Map<String, Value>>,
     /// The range of the `params` value, where present.
     pub params_range: Option<TextRange>,
     pub retry: RetryPolicy,
@@ -123,7 +126,8 @@ pub struct Reference {
     pub range: TextRange,
     /// The root name's range (`tweets` in `{{tweets.results}}`).
     pub root_range: TextRange,
-    pub path: Path,
+    /// Shared, like [`Step::params`].
+    pub path: Arc<Path>,
     pub target: Target,
     /// The step whose params hold it, by index into [`Pipeline::steps`].
     pub from_step: Option<usize>,

@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release -p odp-bench -- big [--bytes 1010000] [--runs 30] [--write FILE]
-//! cargo run --release -p odp-bench -- file PATH [--runs 30]
+//! cargo run --release -p odp-bench -- file PATH [--runs 30] [--incremental-only]
 //! cargo run --release -p odp-bench -- exec [--steps 2000] [--runs 5]
 //! ```
 //!
@@ -83,9 +83,12 @@ fn stats(mut samples: Vec<Duration>) -> String {
     )
 }
 
-fn measure(text: &str, runs: usize) {
+fn measure(text: &str, runs: usize, incremental_only: bool) {
     let registry = Registry::bundled();
     let env = Environment::new(&registry);
+    if incremental_only {
+        return measure_edits(text, runs, &env);
+    }
     // Correctness first: a benchmark of a file with errors measures the wrong thing.
     let analysis = analyze(text, &env);
     eprintln!(
@@ -143,6 +146,10 @@ fn measure_edits(text: &str, runs: usize, env: &Environment<'_>) {
         samples.push(t.elapsed());
         assert_eq!(analysis.diagnostics.len(), expected, "edit {run}");
         reused += cache.last_hits();
+        assert!(
+            cache.last_reparsed(),
+            "edit {run} was not re-parsed incrementally"
+        );
         drop(analysis); // outside the timing, as the server drops the old analysis after publishing
     }
     println!(
@@ -174,12 +181,16 @@ fn main() {
             {
                 std::fs::write(path, &text).expect("write the generated pipeline");
             }
-            measure(&text, runs);
+            measure(&text, runs, args.iter().any(|a| a == "--incremental-only"));
         }
         Some("file") => {
             let path = args.get(1).expect("a path");
             let text = std::fs::read_to_string(path).expect("read the file");
-            measure(&text, flag("--runs", 30));
+            measure(
+                &text,
+                flag("--runs", 30),
+                args.iter().any(|a| a == "--incremental-only"),
+            );
         }
         _ => {
             eprintln!(

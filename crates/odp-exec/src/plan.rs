@@ -156,7 +156,7 @@ pub fn plan(
             method: method.value.clone(),
             service: m.spec.service,
             endpoint: m.spec.endpoint.clone(),
-            params: step.params.clone(),
+            params: (*step.params).clone(),
             retry: step.retry.clone(),
             timeout: step
                 .timeout_ms

@@ -95,6 +95,23 @@ impl DocSnapshot {
             return (a.clone(), None);
         }
         let env = Environment::new(&self.workspace.registry);
+        // The previous version's analysis leaves the cache now, and its tree goes back to the document's
+        // `CheckCache`, which re-parses only the steps the edit touched. The rest is dropped by the caller after
+        // publishing.
+        let previous = {
+            let mut cache = cache.lock().expect("cache lock");
+            match cache.get(&key) {
+                Some((v, _, _)) if *v < self.version => cache.remove(&key).map(|(_, _, a)| a),
+                _ => None,
+            }
+        };
+        let previous = previous.map(|a| match Arc::try_unwrap(a) {
+            Ok(mut a) => {
+                a.parse = Arc::default();
+                Arc::new(a)
+            }
+            Err(shared) => shared, // a request still reads it: the text is parsed in full
+        });
         let mut analysis = {
             // A panic while the lock was held (answered as an error elsewhere) leaves a cache that may be half
             // updated: start it afresh.
@@ -120,7 +137,7 @@ impl DocSnapshot {
                 .insert(key, (self.version, workspace_id, analysis.clone()))
                 .map(|(_, _, a)| a)
         };
-        (analysis, old)
+        (analysis, old.or(previous))
     }
 }
 

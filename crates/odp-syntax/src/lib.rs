@@ -10,11 +10,15 @@
 
 mod line_index;
 mod parser;
+#[cfg(any(test, feature = "test-support"))]
+pub mod random_edits;
+mod reparse;
 mod text;
 mod tree;
 
 pub use line_index::{LineCol, LineIndex, PositionEncoding};
 pub use parser::parse;
+pub use reparse::{reparse, reparse_in_place};
 pub use text::TextRange;
 pub use tree::{Comment, Entry, JsonValue, Node, NodeKind, Scalar, ScalarStyle, ScalarValue};
 
@@ -38,12 +42,14 @@ pub struct SyntaxError {
 }
 
 /// The result of parsing: the root node (absent for an empty document), every error, and every comment.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Parse {
     pub root: Option<Node>,
     pub errors: Vec<SyntaxError>,
     pub comments: Vec<Comment>,
 }
 
+#[cfg(test)]
+mod reparse_tests;
 #[cfg(test)]
 mod tests;

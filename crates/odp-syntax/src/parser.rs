@@ -43,6 +43,53 @@ pub fn parse(text: &str) -> Parse {
     }
 }
 
+/// Parses one item of a block sequence again, as [`parse`] would within the whole text: the item whose `-` is at
+/// `dash` (column `indent`), in the lines `region` of `text` (whole lines; the line after it, if any, starts no
+/// deeper than the `-`). `depth` is how many nodes enclose the item's value. Positions are positions in `text`.
+///
+/// `None` when the item would not end exactly with the region (a dedented line inside it) or has a syntax error:
+/// only then can the result differ from a full parse, and the caller parses the whole text instead.
+pub(crate) fn parse_sequence_item(
+    text: &str,
+    region: std::ops::Range<usize>,
+    dash: usize,
+    indent: usize,
+    depth: usize,
+) -> Option<(Node, Vec<Comment>)> {
+    let part = &text[..region.end];
+    let mut line_starts = Vec::with_capacity((region.end - region.start) / 32 + 1);
+    line_starts.push(region.start as u32);
+    line_starts.extend(
+        part.bytes()
+            .enumerate()
+            .skip(region.start)
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i as u32 + 1),
+    );
+    let mut p = Parser {
+        text: part,
+        b: part.as_bytes(),
+        pos: dash,
+        line_starts,
+        last_line: Cell::new(0),
+        depth,
+        flow_closers: Vec::new(),
+        errors: Vec::new(),
+        comments: Vec::new(),
+        tab_error_line: usize::MAX,
+    };
+    if !p.is_seq_indicator(dash) || p.col(dash) != indent {
+        return None;
+    }
+    p.pos = dash + 1;
+    let item = p.value(indent as isize, Ctx::SeqItem);
+    // The rest of the region must be blank lines and comments, as the sequence reads them after its item.
+    if p.skip_blank_lines().is_some() || !p.errors.is_empty() || !p.flow_closers.is_empty() {
+        return None;
+    }
+    Some((item, p.comments))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ctx {
     Root,

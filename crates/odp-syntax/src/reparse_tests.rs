@@ -1,0 +1,134 @@
+//! `reparse` must give exactly what `parse` gives for the new text, whatever the edit, and must actually work
+//! incrementally for edits inside a step.
+
+use crate::random_edits::{Rng, edit, examples};
+use crate::{parse, reparse};
+
+/// Many steps, with block and flow params, comments, block scalars and a compact list, in both sections.
+fn many_steps() -> String {
+    let mut text = String::from("name: many\ninputs:\n  q: {type: string}\nsources:\n");
+    for i in 0..30 {
+        text.push_str(&format!(
+            "  - name: s{i}\n    method: social.twitter.search\n    params:\n      query: \"{{{{inputs.q}}}}\"  # why\n      tags: [a, b]\n\n    # between steps\n"
+        ));
+    }
+    text.push_str("transforms:\n");
+    for i in 0..30 {
+        text.push_str(&format!(
+            "- name: t{i}\n  method: nlp.summary.generate\n  description: |\n    two\n    lines\n  params: {{texts: \"{{{{s{i}.results[*].text}}}}\"}}\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn reparse_equals_a_full_parse_after_random_edits() {
+    let mut files = examples();
+    files.push(("many steps".into(), many_steps()));
+    files.push((
+        "many steps, CRLF".into(),
+        many_steps().replace('\n', "\r\n"),
+    ));
+    let (mut incremental, mut total) = (0, 0);
+    for (seed, (path, original)) in files.into_iter().enumerate() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ (seed as u64 + 7));
+        let mut text = original.clone();
+        let mut tree = parse(&text);
+        for round in 0..400 {
+            let next = if round % 40 == 39 {
+                original.clone()
+            } else {
+                edit(&mut rng, &text)
+            };
+            let (reparsed, was_incremental) = reparse(tree, &text, &next);
+            let fresh = parse(&next);
+            assert_eq!(
+                reparsed, fresh,
+                "{path}, round {round} (incremental: {was_incremental})\n--- before:\n{text}\n--- after:\n{next}"
+            );
+            if path.starts_with("many") {
+                incremental += usize::from(was_incremental);
+                total += 1;
+            }
+            tree = reparsed;
+            text = next;
+        }
+    }
+    // Most random edits land inside a step of the larger files; many of them break the YAML, which a full
+    // parse reports.
+    assert!(
+        incremental * 4 > total,
+        "{incremental} of {total} edits re-parsed incrementally"
+    );
+}
+
+#[test]
+fn edits_inside_a_step_are_incremental_and_others_are_not() {
+    let text = many_steps();
+    let cases = [
+        // (what, from, to, incremental)
+        (
+            "a param value",
+            "query: \"{{inputs.q}}\"  # why\n      tags: [a, b]\n\n    # between steps\n  - name: s7",
+            "query: \"{{inputs.qq}}\"  # why\n      tags: [a, b]\n\n    # between steps\n  - name: s7",
+            true,
+        ),
+        (
+            "a step key",
+            "  - name: s3\n    method",
+            "  - name: s3\n    methd",
+            true,
+        ),
+        (
+            "a comment between steps",
+            "# between steps\n  - name: s9",
+            "# between the steps\n  - name: s9",
+            true,
+        ),
+        (
+            "a line added to a step",
+            "  - name: s4\n",
+            "  - name: s4\n    timeout: 30s\n",
+            true,
+        ),
+        (
+            "a block scalar",
+            "    two\n    lines\n  params: {texts: \"{{s5",
+            "    two\n    more lines\n  params: {texts: \"{{s5",
+            true,
+        ),
+        (
+            "a new step typed in a step",
+            "  - name: s12\n",
+            "  - name: s12\n  - name: new\n",
+            false,
+        ),
+        ("a top-level key", "name: many", "name: many steps", false),
+        (
+            "an unclosed flow list",
+            "tags: [a, b]\n\n    # between steps\n  - name: s2\n",
+            "tags: [a, b\n\n    # between steps\n  - name: s2\n",
+            false,
+        ),
+        ("the dash of a step", "  - name: s6", "  -name: s6", false),
+    ];
+    for (what, from, to, expected) in cases {
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "{what}: the fixture must match once"
+        );
+        let next = text.replacen(from, to, 1);
+        let (reparsed, incremental) = reparse(parse(&text), &text, &next);
+        assert_eq!(reparsed, parse(&next), "{what}");
+        assert_eq!(incremental, expected, "{what}");
+    }
+}
+
+#[test]
+fn an_unchanged_text_keeps_its_tree() {
+    let text = many_steps();
+    let (reparsed, incremental) = reparse(parse(&text), &text, &text);
+    assert!(incremental);
+    assert_eq!(reparsed, parse(&text));
+}
