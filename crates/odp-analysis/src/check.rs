@@ -955,7 +955,6 @@ impl<'a> Checker<'a> {
         policy
     }
 
-    /// Checks a step's method and params, and the templates in them.
     // ---- reuse of step bodies (CheckCache) -------------------------------------------------------------------
 
     /// The step's body from the cache when nothing it depends on changed; else checked, and kept if it can be.
@@ -1131,6 +1130,7 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Checks a step's method and params, and the templates in them.
     fn step_body(&mut self, index: usize, node: &'a Node) {
         let Some(entries) = node.entries() else {
             return;
