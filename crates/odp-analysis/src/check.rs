@@ -39,32 +39,63 @@ pub(crate) struct Checked {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// The results of checking each step's body in an earlier version of a text, kept between analyses of one
-/// document so that an edit re-checks only the step blocks it touched (see [`crate::analyze_incremental`]).
+/// What an analysis keeps for the next version of the same document, so that an edit costs work in proportion to
+/// what it touched (see [`crate::analyze_incremental`]):
 ///
-/// A step's body (its method's kind, its params against the method's schema, its templates and their types) is
-/// reused when the step sits at the same index of the same section, its text (from the start of its first line
-/// to its end) is unchanged, and every name it looked up outside itself (a step it references and that step's
-/// method, an input and its type) answers the same. The rest of the check (the document, step headers, names,
-/// unused steps) always runs. Bodies whose diagnostics point outside the step (to the step a forward reference
-/// names, to an input's declaration) or that looked at every name (did-you-mean) are not kept.
+/// - the previous text and its tree: an edit inside one step re-parses only that step's lines
+///   ([`odp_syntax::reparse_change`]);
+/// - the results of checking each step's body (its method's kind, its params against the method's schema, its
+///   templates and their types). A body is reused when the step sits at the same index of the same section, the
+///   edit did not touch its lines (from the start of its first line to its end), and every name it looked up
+///   outside itself (a step it references and that step's method, an input and its type) answers the same. The
+///   rest of the check (the document, step headers, names, unused steps) always runs. Bodies whose diagnostics
+///   point outside the step (to the step a forward reference names, to an input's declaration) or that looked at
+///   every name (did-you-mean) are not kept.
 #[derive(Debug, Default)]
 pub struct CheckCache {
     context: Option<CacheContext>,
+    /// By step index; positions in `previous_text`.
     bodies: Vec<Option<CachedBody>>,
     hits: usize,
-    /// The last text analysed and its tree, which the next analysis re-parses incrementally
-    /// ([`odp_syntax::reparse_in_place`]) if nobody else holds it by then.
-    previous: Option<(String, std::sync::Arc<odp_syntax::Parse>)>,
+    /// The last text analysed (empty before the first) and its tree, which the next analysis re-parses in place
+    /// if nobody else holds it by then.
+    previous_text: String,
+    previous_parse: Option<std::sync::Arc<odp_syntax::Parse>>,
     reparsed: bool,
 }
 
 impl CheckCache {
-    /// The previous text and its tree, if this cache holds the only reference to the tree.
-    pub(crate) fn take_previous(&mut self) -> Option<(String, odp_syntax::Parse)> {
-        let (text, parse) = self.previous.take()?;
-        let parse = std::sync::Arc::try_unwrap(parse).ok()?;
-        Some((text, parse))
+    /// Parses `text`, re-parsing the previous tree in place where the edit allows and this cache holds the only
+    /// reference to it. Also returns the change since the previous text (`None` before the first analysis) and
+    /// whether the tree was re-parsed.
+    pub(crate) fn parse(
+        &mut self,
+        text: &str,
+    ) -> (odp_syntax::Parse, Option<odp_syntax::Change>, bool) {
+        let previous = self
+            .previous_parse
+            .take()
+            .and_then(|p| std::sync::Arc::try_unwrap(p).ok());
+        if self.context.is_none() && previous.is_none() {
+            return (odp_syntax::parse(text), None, false); // nothing analysed yet
+        }
+        let Some(change) = odp_syntax::diff(&self.previous_text, text) else {
+            let unchanged = odp_syntax::Change {
+                start: text.len(),
+                old_end: text.len(),
+                new_end: text.len(),
+            };
+            return match previous {
+                Some(parse) => (parse, Some(unchanged), true),
+                None => (odp_syntax::parse(text), Some(unchanged), false),
+            };
+        };
+        if let Some(mut parse) = previous
+            && odp_syntax::reparse_change(&mut parse, &self.previous_text, text, change)
+        {
+            return (parse, Some(change), true);
+        }
+        (odp_syntax::parse(text), Some(change), false)
     }
 
     pub(crate) fn keep_parse(
@@ -73,7 +104,10 @@ impl CheckCache {
         parse: &std::sync::Arc<odp_syntax::Parse>,
         reparsed: bool,
     ) {
-        self.previous = Some((text.to_string(), parse.clone()));
+        // The buffer is reused: a fresh half-megabyte allocation costs page faults on every edit.
+        self.previous_text.clear();
+        self.previous_text.push_str(text);
+        self.previous_parse = Some(parse.clone());
         self.reparsed = reparsed;
     }
 
@@ -82,7 +116,7 @@ impl CheckCache {
         self.reparsed
     }
 
-    /// How many step bodies the last analysis reused, for tests and benchmarks.
+    /// How many step bodies the last analysis reused.
     pub fn last_hits(&self) -> usize {
         self.hits
     }
@@ -108,9 +142,11 @@ struct CacheContext {
 #[derive(Debug)]
 struct CachedBody {
     section: Section,
-    /// Where `text` started in the text it was checked in; the ranges below are positions in that text.
+    /// Where the step's lines start in the previous text, and how long they are.
     start: usize,
-    text: Box<str>,
+    len: usize,
+    /// Where they started in the text the ranges below are positions in.
+    origin: usize,
     lookups: Vec<Lookup>,
     diagnostics: Vec<Diagnostic>,
     references: Vec<Reference>,
@@ -142,12 +178,17 @@ struct Recording {
     cacheable: bool,
 }
 
-/// The old bodies to reuse and the new ones being kept, during one check.
+/// The cached bodies during one check, updated in place.
 struct CacheState {
     context: CacheContext,
-    old: Vec<Option<CachedBody>>,
-    new: Vec<Option<CachedBody>>,
+    bodies: Vec<Option<CachedBody>>,
+    /// The change from the previous text; `None`: no body can be trusted.
+    change: Option<odp_syntax::Change>,
+    /// The previous text (moved out of the cache for the check's duration).
+    previous_text: String,
     hits: usize,
+    /// Bodies below this index were looked at (reused or replaced) in this check.
+    visited: usize,
 }
 
 struct Checker<'a> {
@@ -164,11 +205,13 @@ struct Checker<'a> {
     recording: Option<Recording>,
 }
 
+/// `change` is the change from the text `cache` was last filled from to `text`.
 pub(crate) fn check(
     text: &str,
     parse: &odp_syntax::Parse,
     env: &Environment<'_>,
     cache: Option<&mut CheckCache>,
+    change: Option<odp_syntax::Change>,
 ) -> Checked {
     // Steps defined outside the text change between analyses without the text changing: no reuse then.
     let cacheable_env = env.external_steps.is_empty() && env.external_inputs.is_empty();
@@ -177,16 +220,29 @@ pub(crate) fn check(
         crlf: text.contains("\r\n"),
         fragment: env.fragment,
     };
-    let mut cache = cache.filter(|_| cacheable_env);
-    let state = cache.as_deref_mut().map(|c| CacheState {
-        context,
-        old: if c.context == Some(context) {
-            std::mem::take(&mut c.bodies)
-        } else {
-            Vec::new()
-        },
-        new: Vec::new(),
-        hits: 0,
+    let mut cache = match cache {
+        Some(c) if !cacheable_env => {
+            // Nothing is kept, and nothing kept from before stays valid.
+            c.bodies.clear();
+            c.context = None;
+            None
+        }
+        cache => cache,
+    };
+    let state = cache.as_deref_mut().map(|c| {
+        let same = c.context == Some(context);
+        CacheState {
+            context,
+            bodies: if same {
+                std::mem::take(&mut c.bodies)
+            } else {
+                Vec::new()
+            },
+            change: change.filter(|_| same),
+            previous_text: std::mem::take(&mut c.previous_text),
+            hits: 0,
+            visited: 0,
+        }
     });
     let mut c = Checker {
         text,
@@ -214,8 +270,12 @@ pub(crate) fn check(
     }
     c.drop_after_syntax_errors(parse);
     if let (Some(cache), Some(state)) = (cache, c.cache.take()) {
+        let mut bodies = state.bodies;
+        // Steps not looked at (gone from the text) keep no body.
+        bodies.truncate(state.visited);
         cache.context = Some(state.context);
-        cache.bodies = state.new;
+        cache.bodies = bodies;
+        cache.previous_text = state.previous_text;
         cache.hits = state.hits;
     }
     Checked {
@@ -965,17 +1025,40 @@ impl<'a> Checker<'a> {
         let start = self.text[..node.range.start()]
             .rfind('\n')
             .map_or(0, |i| i + 1);
-        let region = &self.text[start..node.range.end()];
+        let len = node.range.end() - start;
         let section = self.pipeline.steps[index].section;
-        let old = state.old.get_mut(index).and_then(Option::take);
-        if let Some(body) = old
-            && body.section == section
-            && *body.text == *region
-            && body.lookups.iter().all(|l| self.answers_same(l))
-        {
-            self.replay(index, &body, start);
+        state.visited = index + 1;
+        if state.bodies.len() <= index {
+            state.bodies.resize_with(index + 1, || None);
+        }
+        let reusable = match (&state.bodies[index], state.change) {
+            (Some(body), Some(change)) => {
+                // Where the body's lines are now, if the edit left them alone.
+                let now = if body.start + body.len <= change.start {
+                    Some(body.start)
+                } else if body.start >= change.old_end {
+                    Some(change.moved(body.start))
+                } else {
+                    None
+                };
+                // Lines the change overlaps may still read the same (an insertion is placed where the texts
+                // first differ, which can be inside the lines before it): compare those.
+                let same_text = || {
+                    state.previous_text.get(body.start..body.start + body.len)
+                        == self.text.get(start..start + len)
+                };
+                body.section == section
+                    && body.len == len
+                    && (now == Some(start) || (now.is_none() && same_text()))
+                    && body.lookups.iter().all(|l| self.answers_same(l))
+            }
+            _ => false,
+        };
+        if reusable {
+            let body = state.bodies[index].as_mut().expect("checked above");
+            self.replay(index, body, start);
+            body.start = start;
             state.hits += 1;
-            Self::keep(&mut state, index, body);
             self.cache = Some(state);
             return;
         }
@@ -1003,29 +1086,20 @@ impl<'a> Checker<'a> {
             .iter()
             .all(|r| inside(r.range) && inside(r.root_range))
             && step.params_range.is_none_or(inside);
-        if recording.cacheable && self_contained {
-            let body = CachedBody {
-                section,
-                start,
-                text: region.into(),
-                lookups: recording.lookups,
-                diagnostics: diagnostics.to_vec(),
-                references: references.to_vec(),
-                params: step.params.clone(),
-                params_range: step.params_range,
-                used_steps: recording.used_steps,
-                used_inputs: recording.used_inputs,
-            };
-            Self::keep(&mut state, index, body);
-        }
+        state.bodies[index] = (recording.cacheable && self_contained).then(|| CachedBody {
+            section,
+            start,
+            len,
+            origin: start,
+            lookups: recording.lookups,
+            diagnostics: diagnostics.to_vec(),
+            references: references.to_vec(),
+            params: step.params.clone(),
+            params_range: step.params_range,
+            used_steps: recording.used_steps,
+            used_inputs: recording.used_inputs,
+        });
         self.cache = Some(state);
-    }
-
-    fn keep(state: &mut CacheState, index: usize, body: CachedBody) {
-        if state.new.len() <= index {
-            state.new.resize_with(index + 1, || None);
-        }
-        state.new[index] = Some(body);
     }
 
     /// Whether a lookup a cached body made gets the same answer in this text.
@@ -1045,7 +1119,10 @@ impl<'a> Checker<'a> {
     /// Adds a cached body's results, moved to where its step starts now.
     fn replay(&mut self, index: usize, body: &CachedBody, start: usize) {
         let shift = |r: TextRange| -> TextRange {
-            TextRange::new(r.start() + start - body.start, r.end() + start - body.start)
+            TextRange::new(
+                r.start() + start - body.origin,
+                r.end() + start - body.origin,
+            )
         };
         for d in &body.diagnostics {
             let mut d = d.clone();

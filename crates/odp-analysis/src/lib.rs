@@ -109,22 +109,15 @@ pub fn analyze_incremental(text: &str, env: &Environment<'_>, cache: &mut CheckC
 }
 
 fn analyze_with(text: &str, env: &Environment<'_>, mut cache: Option<&mut CheckCache>) -> Analysis {
-    let previous = cache.as_deref_mut().and_then(CheckCache::take_previous);
-    let (parse, reparsed) = match previous {
-        Some((old_text, mut old)) => {
-            if odp_syntax::reparse_in_place(&mut old, &old_text, text) {
-                (old, true)
-            } else {
-                (odp_syntax::parse(text), false)
-            }
-        }
-        None => (odp_syntax::parse(text), false),
+    let (parse, change, reparsed) = match cache.as_deref_mut() {
+        Some(cache) => cache.parse(text),
+        None => (odp_syntax::parse(text), None, false),
     };
     let parse = Arc::new(parse);
-    if let Some(cache) = cache.as_deref_mut() {
+    let checked = check::check(text, &parse, env, cache.as_deref_mut(), change);
+    if let Some(cache) = cache {
         cache.keep_parse(text, &parse, reparsed);
     }
-    let checked = check::check(text, &parse, env, cache);
     let mut diagnostics = checked.diagnostics;
     let suppressed = suppress::apply(text, &parse.comments, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.range.start, d.range.end, d.code));

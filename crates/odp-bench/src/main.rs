@@ -18,6 +18,7 @@ mod exec;
 
 // mimalloc: checking allocates many small strings and maps; it is markedly faster than the system allocator here
 // (BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -122,6 +123,10 @@ fn measure(text: &str, runs: usize, incremental_only: bool) {
 /// ODP200 and back), analysed with `analyze_incremental` and the document's cache, which reuses every step body
 /// the edit did not touch.
 fn measure_edits(text: &str, runs: usize, env: &Environment<'_>) {
+    let gap_ms: u64 = std::env::var("ODP_BENCH_GAP_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let Some(at) = text
         .match_indices("    timeout:")
         .map(|(i, _)| i + 4)
@@ -151,6 +156,10 @@ fn measure_edits(text: &str, runs: usize, env: &Environment<'_>) {
             "edit {run} was not re-parsed incrementally"
         );
         drop(analysis); // outside the timing, as the server drops the old analysis after publishing
+        if gap_ms > 0 {
+            // An editor's keystrokes come about this far apart; caches go cold in between.
+            std::thread::sleep(Duration::from_millis(gap_ms));
+        }
     }
     println!(
         "incremental (one step edited; {:.0} of {} step bodies reused on average): {}",

@@ -120,7 +120,16 @@ impl DocSnapshot {
                 *checks = odp_analysis::CheckCache::default();
                 checks
             });
-            analyze_incremental(self.text(), &env, &mut checks)
+            let started = std::time::Instant::now();
+            let analysis = analyze_incremental(self.text(), &env, &mut checks);
+            tracing::debug!(
+                version = self.version,
+                micros = started.elapsed().as_micros() as u64,
+                reparsed = checks.last_reparsed(),
+                reused_steps = checks.last_hits(),
+                "analysed"
+            );
+            analysis
         };
         if let Some(path) = &self.path {
             self.workspace
@@ -764,7 +773,15 @@ impl Server {
                 .to_string();
             let response = match (self.testing, self.docs.get(&uri)) {
                 (true, Some((_, doc))) => {
-                    Response::new_ok(req.id, json!({"text": doc.text(), "version": doc.version}))
+                    // How the last analysis went (null while one runs): whether it re-parsed only the edited
+                    // step and how many step bodies it reused.
+                    let checks = doc.checks.try_lock().ok().map(
+                        |c| json!({"reparsed": c.last_reparsed(), "reusedSteps": c.last_hits()}),
+                    );
+                    Response::new_ok(
+                        req.id,
+                        json!({"text": doc.text(), "version": doc.version, "lastAnalysis": checks}),
+                    )
                 }
                 (false, _) => Response::new_err(
                     req.id,

@@ -583,6 +583,94 @@ fn thousands_of_incremental_edits_keep_server_and_client_texts_equal() {
     client.shutdown();
 }
 
+/// Every version's published diagnostics equal a fresh analysis of its text, while the server re-analyses only
+/// the steps each edit touched (random edits of a pipeline with many steps, each waited for).
+#[test]
+fn incremental_re_analysis_publishes_what_a_fresh_analysis_finds() {
+    let mut text = String::from(PIPELINE);
+    for i in 0..20 {
+        text.push_str(&format!(
+            "  - name: mood_{i}\n    method: nlp.sentiment.analyze\n    params:\n      texts: \"{{{{tweets.results[*].text}}}}\"\n"
+        ));
+    }
+    let original = text.clone();
+    let registry = odp_analysis::Registry::bundled();
+    let env = odp_analysis::Environment::new(&registry);
+    let summary = |diags: &[Value]| -> Vec<String> {
+        let mut out: Vec<String> = diags
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {} {}",
+                    d["range"]["start"]["line"],
+                    d["code"],
+                    d["message"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(URI, &text);
+    client.diagnostics(URI, 1);
+    let mut rng = odp_syntax::random_edits::Rng(7);
+    let (mut reparsed, mut reused) = (0, 0);
+    for version in 2..150 {
+        text = if version % 30 == 0 {
+            original.clone()
+        } else {
+            odp_syntax::random_edits::edit(&mut rng, &text)
+        };
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": version},
+                   "contentChanges": [{"text": text}]}),
+        );
+        let published = client.diagnostics(URI, version);
+        let fresh = odp_analysis::analyze(&text, &env);
+        // LSP lines break at `\n`, `\r\n` and a lone `\r` (which random edits leave behind).
+        let lsp_line = |offset: usize| {
+            let b = &text.as_bytes()[..offset];
+            b.iter()
+                .enumerate()
+                .filter(|&(i, &c)| {
+                    c == b'\n' || (c == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+                })
+                .count()
+        };
+        let mut expected: Vec<String> = fresh
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let help = d
+                    .help
+                    .as_ref()
+                    .map(|h| format!("\nhelp: {h}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} \"{}\" {}{help}",
+                    lsp_line(d.range.start()),
+                    d.code,
+                    d.message
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(summary(&published), expected, "version {version}:\n{text}");
+        let state = client.request("odp/debugText", json!({"uri": URI}));
+        let last = &state["lastAnalysis"];
+        reparsed += usize::from(last["reparsed"] == true);
+        reused += last["reusedSteps"].as_u64().unwrap_or(0) as usize;
+    }
+    assert!(
+        reparsed > 20,
+        "only {reparsed} edits were re-parsed incrementally"
+    );
+    assert!(reused > 1000, "only {reused} step bodies were reused");
+    client.shutdown();
+}
+
 #[test]
 fn registry_edits_reload_without_restart() {
     let dir = tempfile::tempdir().unwrap();

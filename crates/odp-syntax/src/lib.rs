@@ -18,7 +18,7 @@ mod tree;
 
 pub use line_index::{LineCol, LineIndex, PositionEncoding};
 pub use parser::parse;
-pub use reparse::{reparse, reparse_in_place};
+pub use reparse::{Change, diff, reparse, reparse_change, reparse_in_place};
 pub use text::TextRange;
 pub use tree::{Comment, Entry, JsonValue, Node, NodeKind, Scalar, ScalarStyle, ScalarValue};
 
