@@ -1,6 +1,10 @@
 //! The checker: walks the syntax tree of a pipeline, builds the [`Pipeline`] model and reports diagnostics.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+// FxHash: the checker hashes every step name and input several times per analysis; SipHash's DoS resistance buys
+// nothing for names from the user's own file.
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use odp_syntax::{
     Entry, Node, NodeKind, Scalar, ScalarStyle, ScalarValue, SyntaxErrorKind, TextRange,
@@ -198,9 +202,9 @@ struct Checker<'a> {
     pipeline: Pipeline,
     refs: Vec<Reference>,
     /// First definition of each step name.
-    step_index: HashMap<&'a str, usize>,
+    step_index: FxHashMap<&'a str, usize>,
     used_steps: Vec<bool>,
-    used_inputs: HashSet<String>,
+    used_inputs: FxHashSet<String>,
     cache: Option<CacheState>,
     recording: Option<Recording>,
 }
@@ -250,9 +254,9 @@ pub(crate) fn check(
         diags: Vec::new(),
         pipeline: Pipeline::default(),
         refs: Vec::new(),
-        step_index: HashMap::new(),
+        step_index: FxHashMap::default(),
         used_steps: Vec::new(),
-        used_inputs: HashSet::new(),
+        used_inputs: FxHashSet::default(),
         cache: state,
         recording: None,
     };
@@ -442,7 +446,7 @@ impl<'a> Checker<'a> {
                 .find(|e| e.key == key)
                 .map(|e| e.key_range)
         };
-        let mut seen: HashMap<&str, TextRange> = HashMap::new();
+        let mut seen: FxHashMap<&str, TextRange> = FxHashMap::default();
         for (i, e) in entries.iter().enumerate() {
             let first = if entries.len() <= 16 {
                 first_of(i)
@@ -516,7 +520,7 @@ impl<'a> Checker<'a> {
             return;
         };
         self.duplicate_keys(root);
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         for entry in entries {
             if !seen.insert(entry.key.as_str()) {
                 continue;

@@ -3,7 +3,6 @@
 //! A registry is a YAML file (schemas/registry.schema.json). It is read with the same parser as pipelines, so its
 //! errors have positions too. Param schemas are compiled once, when the registry is loaded.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use odp_syntax::{JsonValue, Node, TextRange};
@@ -148,7 +147,8 @@ pub struct RegistryError {
 #[derive(Debug, Default)]
 pub struct Registry {
     methods: Vec<Method>,
-    by_id: HashMap<String, usize>,
+    /// FxHash: looked up for every step of every analysis; ids come from the registry file, not an attacker.
+    by_id: rustc_hash::FxHashMap<String, usize>,
     /// Tells loaded registries apart (0 for an empty default one), so that cached checks made against one
     /// registry are never reused against another, even one allocated at the same address.
     generation: u64,

@@ -17,7 +17,8 @@ pub enum Ty {
     Int,
     Number,
     String,
-    List(Box<Ty>),
+    /// Shared, like object fields: references clone their types.
+    List(Arc<Ty>),
     /// An object with known fields; `open` objects may have more.
     Object {
         /// Shared: output types are cloned into every step and reference that uses them.
@@ -30,7 +31,7 @@ pub enum Ty {
 
 impl Ty {
     pub fn list(item: Ty) -> Ty {
-        Ty::List(Box::new(item))
+        Ty::List(Arc::new(item))
     }
 
     /// The type described by a JSON Schema (the documented subset: `type`, `properties`, `items`,
@@ -149,7 +150,9 @@ impl Ty {
         match (self, other) {
             (Ty::Any, _) | (_, Ty::Any) => Ty::Any,
             (Ty::Int, Ty::Number) | (Ty::Number, Ty::Int) => Ty::Number,
-            (Ty::List(a), Ty::List(b)) => Ty::list(a.join(*b)),
+            (Ty::List(a), Ty::List(b)) => {
+                Ty::list(Arc::unwrap_or_clone(a).join(Arc::unwrap_or_clone(b)))
+            }
             (
                 Ty::Object {
                     fields: mut a,

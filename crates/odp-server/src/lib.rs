@@ -625,10 +625,16 @@ impl Server {
             if latest.lock().expect("lock").get(&key) != Some(&snapshot.version) {
                 return; // a newer version is on its way
             }
+            let started = std::time::Instant::now();
             let result = catch_unwind(AssertUnwindSafe(|| {
                 let (analysis, old) = snapshot.analysis_keeping_old(&cache);
                 (to_lsp_diagnostics(&snapshot, &analysis, encoding), old)
             }));
+            tracing::debug!(
+                version = snapshot.version,
+                micros = started.elapsed().as_micros() as u64,
+                "diagnostics ready"
+            );
             match result {
                 Ok((diagnostics, old)) => {
                     let _ = tx.send(Internal::Publish {

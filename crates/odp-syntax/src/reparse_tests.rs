@@ -132,3 +132,51 @@ fn an_unchanged_text_keeps_its_tree() {
     assert!(incremental);
     assert_eq!(reparsed, parse(&text));
 }
+
+#[test]
+fn diff_finds_the_longest_common_prefix_and_suffix() {
+    use crate::{Change, diff};
+    // Around the 256-byte blocks the comparison starts with, and at both ends.
+    let base: String = (0..1000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    for at in [0, 1, 255, 256, 257, 511, 512, 700, 999, 1000] {
+        for removed in [0, 1, 300] {
+            let end = (at + removed).min(base.len());
+            let new = format!("{}XY{}", &base[..at], &base[end..]);
+            let change = diff(&base, &new).expect("different");
+            let naive_prefix = base
+                .bytes()
+                .zip(new.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            let most = base.len().min(new.len()) - naive_prefix;
+            let naive_suffix = base
+                .bytes()
+                .rev()
+                .zip(new.bytes().rev())
+                .take(most)
+                .take_while(|(a, b)| a == b)
+                .count();
+            assert_eq!(
+                change,
+                Change {
+                    start: naive_prefix,
+                    old_end: base.len() - naive_suffix,
+                    new_end: new.len() - naive_suffix,
+                },
+                "at {at}, removed {removed}"
+            );
+            assert_eq!(
+                format!(
+                    "{}{}{}",
+                    &base[..change.start],
+                    &new[change.start..change.new_end],
+                    &base[change.old_end..]
+                ),
+                new
+            );
+        }
+    }
+    assert_eq!(diff(&base, &base), None);
+}
