@@ -66,6 +66,10 @@ pub struct CheckCache {
     previous_text: String,
     previous_parse: Option<std::sync::Arc<odp_syntax::Parse>>,
     reparsed: bool,
+    /// The scope hash of the last check (see [`Checker::scope_hash`]).
+    scope: u64,
+    /// How many references the last check found.
+    references: usize,
 }
 
 impl CheckCache {
@@ -193,6 +197,12 @@ struct CacheState {
     hits: usize,
     /// Bodies below this index were looked at (reused or replaced) in this check.
     visited: usize,
+    /// A hash of every name a body can look up and its answer (see [`Checker::scope_hash`]), and whether it is
+    /// the same as when the cache was last filled: then every lookup answers as before.
+    scope: u64,
+    same_scope: bool,
+    /// How many references the previous check found.
+    references_hint: usize,
 }
 
 struct Checker<'a> {
@@ -246,6 +256,9 @@ pub(crate) fn check(
             previous_text: std::mem::take(&mut c.previous_text),
             hits: 0,
             visited: 0,
+            scope: if same { c.scope } else { 0 },
+            same_scope: false,
+            references_hint: c.references,
         }
     });
     let mut c = Checker {
@@ -278,6 +291,8 @@ pub(crate) fn check(
         // Steps not looked at (gone from the text) keep no body.
         bodies.truncate(state.visited);
         cache.context = Some(state.context);
+        cache.scope = state.scope;
+        cache.references = c.refs.len();
         cache.bodies = bodies;
         cache.previous_text = state.previous_text;
         cache.hits = state.hits;
@@ -574,7 +589,16 @@ impl<'a> Checker<'a> {
             }
         }
         // Steps: first their names and methods, so that every template can see every step.
-        let mut step_nodes: Vec<&'a Node> = Vec::new();
+        let step_count: usize = [Section::Sources, Section::Transforms]
+            .iter()
+            .filter_map(|s| root.get(s.key())?.value.items().map(<[Node]>::len))
+            .sum();
+        // (Sized once: growing a vector of thousands of steps copies it and touches fresh pages each time.)
+        self.pipeline.steps.reserve(step_count);
+        if let Some(state) = &self.cache {
+            self.refs.reserve(state.references_hint);
+        }
+        let mut step_nodes: Vec<&'a Node> = Vec::with_capacity(step_count);
         for section in [Section::Sources, Section::Transforms] {
             let Some(entry) = root.get(section.key()) else {
                 continue;
@@ -614,6 +638,12 @@ impl<'a> Checker<'a> {
             );
         }
         self.used_steps = vec![false; self.pipeline.steps.len()];
+        if let Some(mut state) = self.cache.take() {
+            let scope = self.scope_hash();
+            state.same_scope = scope == state.scope && state.change.is_some();
+            state.scope = scope;
+            self.cache = Some(state);
+        }
         for (index, node) in step_nodes.iter().enumerate() {
             self.step_body_cached(index, node);
         }
@@ -1054,7 +1084,7 @@ impl<'a> Checker<'a> {
                 body.section == section
                     && body.len == len
                     && (now == Some(start) || (now.is_none() && same_text()))
-                    && body.lookups.iter().all(|l| self.answers_same(l))
+                    && (state.same_scope || body.lookups.iter().all(|l| self.answers_same(l)))
             }
             _ => false,
         };
@@ -1104,6 +1134,25 @@ impl<'a> Checker<'a> {
             used_inputs: recording.used_inputs,
         });
         self.cache = Some(state);
+    }
+
+    /// A hash of what every lookup of a step body can answer: the steps' names and methods in order (a name
+    /// answers with its first step's index and method) and the inputs' names and types in order. Equal hashes mean
+    /// every recorded lookup answers as before, without checking them one by one (SipHash, 64 bits: a collision
+    /// is as likely as in a build system's content hashes).
+    fn scope_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for step in &self.pipeline.steps {
+            step.name.as_ref().map(|n| n.value.as_str()).hash(&mut h);
+            step.method.as_ref().map(|m| m.value.as_str()).hash(&mut h);
+        }
+        0xff_u8.hash(&mut h);
+        for input in &self.pipeline.inputs {
+            input.name.value.hash(&mut h);
+            format!("{:?}", input.ty).hash(&mut h);
+        }
+        h.finish()
     }
 
     /// Whether a lookup a cached body made gets the same answer in this text.
@@ -2005,7 +2054,7 @@ impl<'a> Checker<'a> {
             match declared.or(external) {
                 Some(ty) => {
                     self.use_input(name);
-                    reference.target = Target::Input(name.clone());
+                    reference.target = Target::Input(name.as_str().into());
                     (ty, rest, format!("inputs.{name}"))
                 }
                 None => {
@@ -2090,7 +2139,7 @@ impl<'a> Checker<'a> {
                     name.to_string(),
                 )
             } else if let Some(ext) = self.env.external_steps.iter().find(|e| e.name == name) {
-                reference.target = Target::External(name.to_string());
+                reference.target = Target::External(name.into());
                 if section == Section::Sources {
                     self.push(
                         Diagnostic::new(

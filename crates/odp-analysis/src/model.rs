@@ -110,12 +110,12 @@ impl Default for RetryPolicy {
 /// What a template's root names.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
-    /// An input of the pipeline (or of the environment).
-    Input(String),
+    /// An input of the pipeline (or of the environment). Shared, like [`Reference::path`].
+    Input(Arc<str>),
     /// A step of this text, by index into [`Pipeline::steps`].
     Step(usize),
     /// A step defined outside the text (an earlier notebook cell).
-    External(String),
+    External(Arc<str>),
     Unresolved,
 }
 

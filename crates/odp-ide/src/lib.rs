@@ -773,7 +773,7 @@ impl<'a> Snapshot<'a> {
         let start = r.root_range.end() + 1;
         let end = start + name.len();
         (self.text.get(r.root_range.as_range()) == Some("inputs")
-            && self.text.get(start..end) == Some(name.as_str()))
+            && self.text.get(start..end) == Some(&**name))
         .then(|| TextRange::new(start, end))
     }
 
@@ -807,7 +807,7 @@ impl<'a> Snapshot<'a> {
                     if let Some(range) = self.input_name_range(r)
                         && range.contains_inclusive(offset)
                     {
-                        return Some((Symbol_::Input(name.clone()), range));
+                        return Some((Symbol_::Input(name.to_string()), range));
                     }
                 }
                 _ => {}
@@ -841,7 +841,7 @@ impl<'a> Snapshot<'a> {
                 {
                     Some(r.root_range)
                 }
-                (Target::Input(a), Symbol_::Input(b)) if a == b => self.input_name_range(r),
+                (Target::Input(a), Symbol_::Input(b)) if **a == **b => self.input_name_range(r),
                 _ => None,
             })
             .collect()

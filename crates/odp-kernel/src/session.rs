@@ -681,12 +681,12 @@ impl Session {
                 .filter(|r| r.from_step == Some(index))
             {
                 let (list, name) = match &r.target {
-                    Target::Input(n) => (&mut inputs_used, n.clone()),
+                    Target::Input(n) => (&mut inputs_used, n.to_string()),
                     Target::Step(j) => match steps[*j].name.as_ref() {
                         Some(n) => (&mut deps, n.value.clone()),
                         None => continue,
                     },
-                    Target::External(n) => (&mut deps, n.clone()),
+                    Target::External(n) => (&mut deps, n.to_string()),
                     Target::Unresolved => continue,
                 };
                 if !list.contains(&name) {
