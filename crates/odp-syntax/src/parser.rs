@@ -47,15 +47,17 @@ pub fn parse(text: &str) -> Parse {
 /// `dash` (column `indent`), in the lines `region` of `text` (whole lines; the line after it, if any, starts no
 /// deeper than the `-`). `depth` is how many nodes enclose the item's value. Positions are positions in `text`.
 ///
-/// `None` when the item would not end exactly with the region (a dedented line inside it) or has a syntax error:
-/// only then can the result differ from a full parse, and the caller parses the whole text instead.
+/// `None` when the item would not end exactly with the region (a dedented line inside it), or has a syntax error
+/// that reaches the region's end (an unclosed quote or bracket runs to the end of the text here, but only to the
+/// next step in the whole text): only then can the result differ from a full parse, and the caller parses the
+/// whole text instead.
 pub(crate) fn parse_sequence_item(
     text: &str,
     region: std::ops::Range<usize>,
     dash: usize,
     indent: usize,
     depth: usize,
-) -> Option<(Node, Vec<Comment>)> {
+) -> Option<(Node, Vec<Comment>, Vec<SyntaxError>)> {
     let part = &text[..region.end];
     let mut line_starts = Vec::with_capacity((region.end - region.start) / 32 + 1);
     line_starts.push(region.start as u32);
@@ -84,10 +86,17 @@ pub(crate) fn parse_sequence_item(
     p.pos = dash + 1;
     let item = p.value(indent as isize, Ctx::SeqItem);
     // The rest of the region must be blank lines and comments, as the sequence reads them after its item.
-    if p.skip_blank_lines().is_some() || !p.errors.is_empty() || !p.flow_closers.is_empty() {
+    // Where the region's last line starts: an error reaching it may have run into the end of the text.
+    let lines = &text[region.start..region.end];
+    let lines = lines.strip_suffix('\n').unwrap_or(lines);
+    let last_line = region.start + lines.rfind('\n').map_or(0, |i| i + 1);
+    if p.skip_blank_lines().is_some()
+        || !p.flow_closers.is_empty()
+        || p.errors.iter().any(|e| e.range.end() >= last_line)
+    {
         return None;
     }
-    Some((item, p.comments))
+    Some((item, p.comments, p.errors))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

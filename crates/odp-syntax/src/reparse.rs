@@ -5,8 +5,10 @@
 //! item's *region* runs from the start of its `-` line to the start of the first line after it that is neither
 //! blank nor a comment (the next item's `-`, the next top-level key), or to the end of the text. An edit that
 //! stays inside a region, after the item's `- `, is re-parsed by [`crate::parser::parse_sequence_item`] over the
-//! region's new lines alone; everything else — an edit across items, at the top level, a syntax error in the
-//! region before or after — falls back to parsing the whole text. The result is always what [`crate::parse`]
+//! region's new lines alone, syntax errors inside the step included; everything else — an edit across items, at
+//! the top level, a syntax error that reaches the region's last line or crosses its bounds (an unclosed quote may
+//! read differently up to the end of the region than up to the next step) — falls back to parsing the whole text.
+//! The result is always what [`crate::parse`]
 //! gives for the new text (the tests compare the two after thousands of random edits).
 
 use crate::parser::parse_sequence_item;
@@ -89,7 +91,7 @@ pub fn reparse_change(parse: &mut Parse, old_text: &str, new_text: &str, change:
     let Some(plan) = plan(parse, old_text, change) else {
         return false;
     };
-    let Some((item, comments)) = parse_sequence_item(
+    let Some((item, comments, errors)) = parse_sequence_item(
         new_text,
         plan.region_start..plan.new_region_end(),
         plan.dash,
@@ -99,7 +101,7 @@ pub fn reparse_change(parse: &mut Parse, old_text: &str, new_text: &str, change:
     ) else {
         return false;
     };
-    splice(parse, &plan, item, comments);
+    splice(parse, &plan, item, comments, errors);
     true
 }
 
@@ -223,13 +225,14 @@ fn plan(parse: &Parse, old_text: &str, change: Change) -> Option<Plan> {
         return None;
     }
     let region_start = line_start(old, dash);
-    // A syntax error near the region may have been shaped by what the edit changed: parse everything then.
+    // Errors inside the region are replaced by the re-parse's. One that crosses the region's bounds, or sits on
+    // the line after it, may have been shaped by what the edit changed: parse everything then.
     let watch_end = next_line_start(old, region_end);
-    if parse
-        .errors
-        .iter()
-        .any(|e| e.range.start() <= watch_end && e.range.end() >= region_start)
-    {
+    let last_line = line_start(old, region_end.saturating_sub(1).max(region_start));
+    if parse.errors.iter().any(|e| {
+        let inside = e.range.start() >= region_start && e.range.end() < last_line;
+        !inside && e.range.start() <= watch_end && e.range.end() >= region_start
+    }) {
         return None;
     }
     Some(Plan {
@@ -243,7 +246,13 @@ fn plan(parse: &Parse, old_text: &str, change: Change) -> Option<Plan> {
     })
 }
 
-fn splice(parse: &mut Parse, plan: &Plan, mut item: Node, comments: Vec<crate::Comment>) {
+fn splice(
+    parse: &mut Parse,
+    plan: &Plan,
+    mut item: Node,
+    comments: Vec<crate::Comment>,
+    errors: Vec<crate::SyntaxError>,
+) {
     let root = parse.root.as_mut().expect("planned on a root");
     let old_end = match &root.kind {
         NodeKind::Mapping { entries, .. } => match &entries[plan.entry].value.kind {
@@ -298,9 +307,21 @@ fn splice(parse: &mut Parse, plan: &Plan, mut item: Node, comments: Vec<crate::C
             }),
     );
     parse.comments = all;
-    for e in &mut parse.errors {
-        e.range = moved(e.range);
-    }
+    // Errors in the order a full parse finds them: before the region, in it, after it.
+    let old_errors = std::mem::take(&mut parse.errors);
+    let (before, rest): (Vec<_>, Vec<_>) = old_errors
+        .into_iter()
+        .partition(|e| e.range.start() < region.start);
+    parse.errors = before;
+    parse.errors.extend(errors);
+    parse.errors.extend(
+        rest.into_iter()
+            .filter(|e| e.range.start() >= region.end)
+            .map(|mut e| {
+                e.range = moved(e.range);
+                e
+            }),
+    );
 }
 
 /// Moves every position of a node by `delta`.
