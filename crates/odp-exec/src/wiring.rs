@@ -70,3 +70,74 @@ pub fn event_sink(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An environment variable no test and no machine sets, so precedence tests do not depend on the process
+    /// environment (changing it is unsafe in a multi-threaded test binary).
+    const UNSET: &str = "ODP_TEST_WIRING_NEVER_SET_3F1A";
+
+    #[test]
+    fn settings_go_flag_then_environment_then_file() {
+        assert_eq!(
+            setting(Some("http://flag/"), UNSET, Some("http://file")),
+            Some("http://flag".into())
+        );
+        assert_eq!(
+            setting(None, UNSET, Some("http://file//")),
+            Some("http://file".into())
+        );
+        // Blank counts as unset, whatever its source.
+        assert_eq!(setting(Some("  "), UNSET, Some("http://file")), None);
+        assert_eq!(setting(None, UNSET, None), None);
+        // The environment, when the variable is set: PATH is, everywhere the tests run.
+        let path = std::env::var("PATH").expect("PATH is set");
+        assert_eq!(
+            setting(None, "PATH", Some("http://file")),
+            Some(path.trim_end_matches('/').to_string())
+        );
+    }
+
+    #[test]
+    fn api_keys_come_only_from_the_environment() {
+        assert!(api_key(UNSET).is_none());
+        let key = api_key("PATH").expect("PATH is set");
+        assert!(
+            !format!("{key:?}").contains(&std::env::var("PATH").unwrap()),
+            "a key never shows in debug output"
+        );
+    }
+
+    #[test]
+    fn event_sinks_by_spec() {
+        let services = ServicesConfig::default();
+        let (_, redis) = event_sink(Some("none"), &services).expect("none");
+        assert_eq!(redis, None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("events.jsonl");
+        let (_, redis) = event_sink(file.to_str(), &services).expect("a jsonl file");
+        assert_eq!(redis, None);
+        assert!(file.exists(), "the events file is created");
+
+        let missing = dir.path().join("no/such/dir/events.jsonl");
+        let err = event_sink(missing.to_str(), &services)
+            .err()
+            .expect("an error");
+        assert!(
+            matches!(err, WiringError::EventFile { .. }),
+            "unexpected error: {err}"
+        );
+        assert!(err.to_string().contains("no/such/dir"), "{err}");
+
+        let err = event_sink(Some("redis://localhost:notaport"), &services)
+            .err()
+            .expect("a bad Redis URL");
+        assert!(
+            matches!(err, WiringError::RedisUrl(_)),
+            "unexpected error: {err}"
+        );
+    }
+}
