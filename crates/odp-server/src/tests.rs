@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use expect_test::{Expect, expect};
 use lsp_server::{Connection, Message, Notification, Request, RequestId};
+use odp_syntax::random_edits::Rng;
 use serde_json::{Value, json};
 
 struct Client {
@@ -505,22 +506,6 @@ fn utf8_positions_when_the_client_offers_them() {
     client.shutdown();
 }
 
-/// A tiny deterministic PRNG.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// LSP position (UTF-16) of a char index in a Vec<char> text, lines broken at \n, \r\n and \r.
 fn position_of(chars: &[char], idx: usize) -> (usize, usize) {
     let (mut line, mut col) = (0, 0);
@@ -614,7 +599,7 @@ fn incremental_re_analysis_publishes_what_a_fresh_analysis_finds() {
     let mut client = Client::start(json!({"testing": true}), false);
     client.open(URI, &text);
     client.diagnostics(URI, 1);
-    let mut rng = odp_syntax::random_edits::Rng(7);
+    let mut rng = Rng(7);
     let (mut reparsed, mut reused) = (0, 0);
     for version in 2..150 {
         text = if version % 30 == 0 {
