@@ -256,4 +256,89 @@ mod tests {
         ));
         assert!(coerce_input(Some("boolean"), "yes").is_err());
     }
+
+    #[test]
+    fn command_line_values_take_the_declared_type() {
+        assert_eq!(coerce_input(None, "x y"), Ok(json!("x y")));
+        assert_eq!(coerce_input(Some("string"), " 7 "), Ok(json!(" 7 ")));
+        assert_eq!(coerce_input(Some("integer"), " 42 "), Ok(json!(42)));
+        assert_eq!(coerce_input(Some("number"), "2.5"), Ok(json!(2.5)));
+        assert_eq!(coerce_input(Some("boolean"), "false"), Ok(json!(false)));
+        assert_eq!(
+            coerce_input(Some("array"), "[1, \"a\"]"),
+            Ok(json!([1, "a"]))
+        );
+        assert_eq!(
+            coerce_input(Some("object"), "{\"k\": 1}"),
+            Ok(json!({"k": 1}))
+        );
+        for (ty, raw, says) in [
+            ("integer", "4.5", "expected an integer, got `4.5`"),
+            ("number", "NaN", "expected a number, got `NaN`"),
+            ("number", "many", "expected a number, got `many`"),
+            ("array", "{}", "expected a JSON list, got `{}`"),
+            ("object", "[1]", "expected a JSON object, got `[1]`"),
+            ("date", "x", "unknown input type `date`"),
+        ] {
+            assert_eq!(
+                coerce_input(Some(ty), raw),
+                Err(says.to_string()),
+                "{ty} {raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pipeline_with_errors_or_unknown_inputs_is_not_planned() {
+        let registry = Registry::bundled();
+        let env = odp_analysis::Environment::new(&registry);
+        let broken = odp_analysis::analyze(
+            "name: broken\nsources:\n  - name: t\n    method: social.twitter.serch\n",
+            &env,
+        );
+        let err = plan(&broken, &registry, &Map::new()).unwrap_err();
+        assert_eq!(err, PlanError::Invalid(broken.error_count()));
+        assert!(err.to_string().contains("fix them first"), "{err}");
+
+        let no_inputs = odp_analysis::analyze(
+            "name: no inputs\nsources:\n  - name: t\n    method: social.twitter.search\n    params: {query: rust}\n",
+            &env,
+        );
+        assert!(!no_inputs.has_errors(), "{:?}", no_inputs.diagnostics);
+        let mut given = Map::new();
+        given.insert("q".into(), json!("x"));
+        let err = plan(&no_inputs, &registry, &given).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown input `q`; the pipeline's inputs are: none"
+        );
+        // An optional input without a default is null.
+        let optional = odp_analysis::analyze(
+            "name: optional\ninputs:\n  q: {type: string}\nsources:\n  - name: t\n    method: social.twitter.search\n    params: {query: \"{{inputs.q}}\"}\n",
+            &env,
+        );
+        assert!(!optional.has_errors(), "{:?}", optional.diagnostics);
+        let p = plan(&optional, &registry, &Map::new()).unwrap();
+        assert_eq!(p.inputs["q"], Value::Null);
+    }
+
+    #[test]
+    fn templates_resolve_inside_lists_and_objects() {
+        let inputs = json!({"q": "rust", "n": 3});
+        let params: Map<String, Value> = serde_json::from_value(json!({
+            "texts": ["{{inputs.q}}", "plain", 7],
+            "options": {"limit": "{{inputs.n}}", "label": "q={{inputs.q}}", "on": true},
+        }))
+        .unwrap();
+        let resolved =
+            resolve_params(&params, &|root| (root == "inputs").then_some(&inputs)).unwrap();
+        assert_eq!(
+            resolved,
+            json!({"texts": ["rust", "plain", 7], "options": {"limit": 3, "label": "q=rust", "on": true}})
+        );
+        // A reference to something that is not there is an error, not a silent null.
+        let missing: Map<String, Value> =
+            serde_json::from_value(json!({"x": ["{{nowhere.results}}"]})).unwrap();
+        assert!(resolve_params(&missing, &|_| None).is_err());
+    }
 }
