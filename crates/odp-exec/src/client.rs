@@ -339,5 +339,36 @@ mod tests {
         assert!(!status(429).is_service_failure());
         assert!(CallError::Timeout(Duration::ZERO).is_retryable());
         assert!(!CallError::InvalidResponse(String::new()).is_retryable());
+        assert!(CallError::Timeout(Duration::ZERO).is_service_failure());
+        assert!(status(500).is_service_failure());
+        assert!(!CallError::TooLarge { limit: 1 }.is_service_failure());
+    }
+
+    #[test]
+    fn retry_after_as_a_date() {
+        let mut h = reqwest::header::HeaderMap::new();
+        // A date in the future waits until then; one in the past, or nonsense, says nothing.
+        let soon = std::time::SystemTime::now() + Duration::from_secs(120);
+        let stamp = humantime::format_rfc3339_seconds(soon).to_string();
+        h.insert("retry-after", stamp.parse().unwrap());
+        let wait = retry_after(&h).expect("a future date");
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        h.insert(
+            "retry-after",
+            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+        // An HTTP date reads as the same instant as its RFC 3339 form.
+        assert_eq!(
+            httpdate("Sun, 06 Nov 1994 08:49:37 GMT"),
+            humantime::parse_rfc3339("1994-11-06T08:49:37Z").ok()
+        );
+        assert_eq!(httpdate("Sun, 06 Foo 1994 08:49:37 GMT"), None);
+        assert_eq!(httpdate("06 Nov 1994"), None);
     }
 }
