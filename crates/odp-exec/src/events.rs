@@ -263,4 +263,63 @@ mod tests {
         let validator = jsonschema::validator_for(&events_schema()).unwrap();
         assert!(validator.is_valid(&serde_json::to_value(&e).unwrap()));
     }
+
+    #[test]
+    fn every_kind_has_its_wire_name_and_only_run_ends_are_final() {
+        use EventKind::*;
+        let all = [
+            RunSubmitted,
+            RunStarted,
+            RunCompleted,
+            RunFailed,
+            RunCancelled,
+            StepStarted,
+            StepRetrying,
+            StepCompleted,
+            StepFailed,
+        ];
+        for kind in all {
+            // The wire name is the serde name, which the schema lists.
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                kind.as_str(),
+                "{kind:?}"
+            );
+        }
+        let finals: Vec<&str> = all
+            .iter()
+            .filter(|k| k.is_final())
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(finals, ["run.completed", "run.failed", "run.cancelled"]);
+    }
+
+    #[test]
+    fn the_jsonl_sink_appends_one_line_per_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, "{\"earlier\": true}\n").unwrap();
+        let sink = JsonlEvents::create(&path).unwrap();
+        let run = Uuid::now_v7();
+        sink.emit(Event::new(run, "p", EventKind::RunStarted));
+        sink.emit(Event::new(run, "p", EventKind::RunCompleted));
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(sink.flush());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "appended, not truncated: {text}");
+        let kinds: Vec<String> = lines[1..]
+            .iter()
+            .map(|l| {
+                serde_json::from_str::<Event>(l)
+                    .unwrap()
+                    .kind
+                    .as_str()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(kinds, ["run.started", "run.completed"]);
+    }
 }
