@@ -600,3 +600,31 @@ async fn redis_down_mid_run_loses_no_event() {
     assert_eq!(delivered.last().unwrap()["kind"], "run.completed");
     stubs.shutdown().await;
 }
+
+/// A response larger than the client's limit is refused, whether or not the server says its length up front
+/// (the stubs answer a search of 50 results with a body of several kilobytes).
+#[tokio::test]
+async fn responses_over_the_size_limit_are_refused() {
+    use odp_exec::client::{CallError, MethodCall, MethodClient};
+    let stubs = stubs().await;
+    let endpoint = ServiceEndpoint {
+        base_url: stubs.base_url(),
+        api_key: None,
+    };
+    let call = MethodCall {
+        method: "social.twitter.search".into(),
+        service: odp_analysis::Service::Crawler,
+        endpoint: TWITTER.into(),
+        params: json!({"query": "rust", "limit": 50}),
+    };
+    let roomy =
+        HttpMethodClient::new(Some(endpoint.clone()), Some(endpoint.clone()), 1 << 20).unwrap();
+    let body = roomy.call(&call).await.expect("within 1 MiB");
+    let size = serde_json::to_vec(&body).unwrap().len();
+    assert!(size > 1024, "the stub's answer is {size} bytes");
+
+    let tight = HttpMethodClient::new(Some(endpoint.clone()), Some(endpoint), 1024).unwrap();
+    let err = tight.call(&call).await.unwrap_err();
+    assert!(matches!(err, CallError::TooLarge { limit: 1024 }), "{err}");
+    assert!(!err.is_retryable(), "a too-large answer stays too large");
+}
