@@ -217,6 +217,58 @@ struct Checker<'a> {
     used_inputs: FxHashSet<String>,
     cache: Option<CacheState>,
     recording: Option<Recording>,
+    /// The environment's steps and inputs by name (first of each), so that each reference looks them up in
+    /// constant time: a notebook session may hold thousands of steps.
+    external_step_index: FxHashMap<&'a str, usize>,
+    external_input_index: FxHashMap<&'a str, usize>,
+}
+
+/// Where a scalar's value lies in the text, worked out once per scalar (a value may hold thousands of templates).
+#[derive(Clone, Copy)]
+struct ScalarPlace {
+    node_range: TextRange,
+    /// Where the value's first byte is in the text, when the value is written as it reads (plain, or quoted without
+    /// escapes, on one line): only then do spans of the value map onto the text exactly.
+    value_start: Option<usize>,
+}
+
+impl ScalarPlace {
+    fn new(text: &str, node: &Node, s: &Scalar) -> ScalarPlace {
+        let raw = &text[node.range.as_range()];
+        let inner_start = match s.style {
+            ScalarStyle::Plain => Some(0),
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Some(1),
+            _ => None,
+        };
+        let value_start = inner_start.filter(|&offset| {
+            let inner_end = raw.len() - if offset == 1 && raw.len() >= 2 { 1 } else { 0 };
+            raw.get(offset..inner_end) == Some(s.value.as_str())
+        });
+        ScalarPlace {
+            node_range: node.range,
+            value_start: value_start.map(|offset| node.range.start() + offset),
+        }
+    }
+
+    /// The source range of a span of the value: exact where there is one, else the whole scalar.
+    fn range(&self, span: std::ops::Range<usize>) -> TextRange {
+        self.exact(span).unwrap_or(self.node_range)
+    }
+
+    /// The exact source range of a span of the value, where there is one: fixes edit only exact ranges.
+    fn exact(&self, span: std::ops::Range<usize>) -> Option<TextRange> {
+        self.value_start
+            .map(|start| TextRange::new(start + span.start, start + span.end))
+    }
+}
+
+/// The index of the first of each name.
+fn first_by_name<'a>(names: impl Iterator<Item = &'a str>) -> FxHashMap<&'a str, usize> {
+    let mut index = FxHashMap::default();
+    for (i, name) in names.enumerate() {
+        index.entry(name).or_insert(i);
+    }
+    index
 }
 
 /// `change` is the change from the text `cache` was last filled from to `text`.
@@ -272,6 +324,8 @@ pub(crate) fn check(
         used_inputs: FxHashSet::default(),
         cache: state,
         recording: None,
+        external_step_index: first_by_name(env.external_steps.iter().map(|e| e.name.as_str())),
+        external_input_index: first_by_name(env.external_inputs.iter().map(|i| i.name.as_str())),
     };
     c.syntax_errors(parse);
     match &parse.root {
@@ -871,7 +925,7 @@ impl<'a> Checker<'a> {
                             .with_related(first_range, "first defined here")
                             .with_help("step names are unique across sources and transforms"),
                         );
-                    } else if self.env.external_steps.iter().any(|s| s.name == name) {
+                    } else if self.external_step_index.contains_key(name) {
                         // A notebook cell that defines an existing step again replaces its result: no diagnostic.
                     }
                     if !self.step_index.contains_key(name) {
@@ -1825,8 +1879,9 @@ impl<'a> Checker<'a> {
                     && template::may_contain_template(&s.value) =>
             {
                 let parsed = template::parse(&s.value);
+                let place = ScalarPlace::new(self.text, node, s);
                 for e in &parsed.errors {
-                    let range = self.span_range(node, s, e.span.clone());
+                    let range = place.range(e.span.clone());
                     self.push(Diagnostic::new(Code::TemplateSyntax, range, &e.message));
                 }
                 if !parsed.errors.is_empty() {
@@ -1834,7 +1889,7 @@ impl<'a> Checker<'a> {
                 }
                 let mut whole_ty = None;
                 for t in &parsed.templates {
-                    let ty = self.reference(index, section, node, s, t);
+                    let ty = self.reference(index, section, &place, t);
                     if parsed.whole {
                         whole_ty = Some(ty);
                     }
@@ -1851,7 +1906,7 @@ impl<'a> Checker<'a> {
                                 let t = &parsed.templates[0];
                                 let mut d = Diagnostic::new(
                                     Code::TypeMismatch,
-                                    self.span_range(node, s, t.span.clone()),
+                                    place.range(t.span.clone()),
                                     format!(
                                         "`{{{{{}}}}}` is {ty}, but `{}` expects {expected_ty}",
                                         t.path,
@@ -1881,7 +1936,7 @@ impl<'a> Checker<'a> {
                                 if let Some(fix) = projection_hint(&t.path, &ty, &expected_ty) {
                                     let template = format!("{{{{{fix}}}}}");
                                     d = d.with_help(format!("did you mean `{template}`?"));
-                                    if let Some(range) = self.exact_span(node, s, t.span.clone()) {
+                                    if let Some(range) = place.exact(t.span.clone()) {
                                         // An unquoted template is quoted on the way.
                                         let new_text = if range == node.range {
                                             quote_yaml(&template)
@@ -1975,46 +2030,16 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The source range of a span of a scalar's value: exact when the value is written as it reads (plain or
-    /// quoted without escapes, on one line), else the whole scalar.
-    fn span_range(&self, node: &Node, s: &Scalar, span: std::ops::Range<usize>) -> TextRange {
-        self.exact_span(node, s, span).unwrap_or(node.range)
-    }
-
-    /// The exact source range of a span of a scalar's value, where there is one: fixes edit only exact ranges.
-    fn exact_span(
-        &self,
-        node: &Node,
-        s: &Scalar,
-        span: std::ops::Range<usize>,
-    ) -> Option<TextRange> {
-        let raw = &self.text[node.range.as_range()];
-        let inner_start = match s.style {
-            ScalarStyle::Plain => Some(0),
-            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Some(1),
-            _ => None,
-        };
-        if let Some(offset) = inner_start {
-            let inner_end = raw.len() - if offset == 1 && raw.len() >= 2 { 1 } else { 0 };
-            if raw.get(offset..inner_end) == Some(s.value.as_str()) {
-                let start = node.range.start() + offset;
-                return Some(TextRange::new(start + span.start, start + span.end));
-            }
-        }
-        None
-    }
-
     /// Resolves a template's root and path, records the reference and returns its type.
     fn reference(
         &mut self,
         index: usize,
         section: Section,
-        node: &Node,
-        s: &Scalar,
+        place: &ScalarPlace,
         t: &Template,
     ) -> Ty {
-        let range = self.span_range(node, s, t.span.clone());
-        let root_range = self.span_range(node, s, t.path.root_span.clone());
+        let range = place.range(t.span.clone());
+        let root_range = place.range(t.path.root_span.clone());
         let path = &t.path;
         let mut reference = Reference {
             range,
@@ -2037,20 +2062,18 @@ impl<'a> Checker<'a> {
             let Accessor::Field(name) = &first.accessor else {
                 self.push(Diagnostic::new(
                     Code::TemplateSyntax,
-                    self.span_range(node, s, first.span.clone()),
+                    place.range(first.span.clone()),
                     "inputs are addressed by name: `{{inputs.NAME}}`",
                 ));
                 self.refs.push(reference);
                 return Ty::Any;
             };
-            let name_range = self.span_range(node, s, first.span.start + 1..first.span.end);
+            let name_range = place.range(first.span.start + 1..first.span.end);
             let declared = self.lookup_input(name);
             let external = self
-                .env
-                .external_inputs
-                .iter()
-                .find(|i| i.name == *name)
-                .map(|i| i.ty.clone());
+                .external_input_index
+                .get(name.as_str())
+                .map(|&i| self.env.external_inputs[i].ty.clone());
             match declared.or(external) {
                 Some(ty) => {
                     self.use_input(name);
@@ -2080,9 +2103,11 @@ impl<'a> Checker<'a> {
                         self.used_inputs.insert(sug.to_string());
                     }
                     d = match suggestion {
-                        Some(sug) => {
-                            did_you_mean(d, sug, (name_range != node.range).then_some(name_range))
-                        }
+                        Some(sug) => did_you_mean(
+                            d,
+                            sug,
+                            (name_range != place.node_range).then_some(name_range),
+                        ),
                         None if names.is_empty() => d.with_help("declare it under `inputs:`"),
                         None => d.with_help(format!("the inputs are {}", backticked(&names))),
                     };
@@ -2138,7 +2163,11 @@ impl<'a> Checker<'a> {
                     &path.segments[..],
                     name.to_string(),
                 )
-            } else if let Some(ext) = self.env.external_steps.iter().find(|e| e.name == name) {
+            } else if let Some(ext) = self
+                .external_step_index
+                .get(name)
+                .map(|&i| &self.env.external_steps[i])
+            {
                 reference.target = Target::External(name.into());
                 if section == Section::Sources {
                     self.push(
@@ -2174,9 +2203,11 @@ impl<'a> Checker<'a> {
                     self.used_steps[target] = true; // (the body is not kept)
                 }
                 d = match suggestion {
-                    Some(sug) => {
-                        did_you_mean(d, sug, (root_range != node.range).then_some(root_range))
-                    }
+                    Some(sug) => did_you_mean(
+                        d,
+                        sug,
+                        (root_range != place.node_range).then_some(root_range),
+                    ),
                     None => {
                         let steps: Vec<&str> =
                             names.iter().copied().filter(|n| *n != "inputs").collect();
@@ -2195,7 +2226,7 @@ impl<'a> Checker<'a> {
                 return Ty::Any;
             }
         };
-        let ty = self.walk_path(node, s, base_ty, segments, shown_root);
+        let ty = self.walk_path(place, base_ty, segments, shown_root);
         reference.ty = ty.clone();
         self.refs.push(reference);
         ty
@@ -2204,8 +2235,7 @@ impl<'a> Checker<'a> {
     /// The type at the end of a path, reporting the first segment that does not exist.
     fn walk_path(
         &mut self,
-        node: &Node,
-        s: &Scalar,
+        place: &ScalarPlace,
         ty: Ty,
         segments: &[template::Segment],
         mut shown: String,
@@ -2218,24 +2248,26 @@ impl<'a> Checker<'a> {
                 FieldLookup::Found(next) => {
                     shown.push('.');
                     shown.push_str(field);
-                    self.walk_path(node, s, next, rest, shown)
+                    self.walk_path(place, next, rest, shown)
                 }
                 FieldLookup::Missing(fields) => {
-                    let range = self.span_range(node, s, seg.span.start + 1..seg.span.end);
+                    let range = place.range(seg.span.start + 1..seg.span.end);
                     let mut d = Diagnostic::new(
                         Code::UnknownField,
                         range,
                         format!("`{shown}` has no field `{field}`"),
                     );
                     d = match suggest(field, fields.iter().copied()) {
-                        Some(sug) => did_you_mean(d, sug, (range != node.range).then_some(range)),
+                        Some(sug) => {
+                            did_you_mean(d, sug, (range != place.node_range).then_some(range))
+                        }
                         None => d.with_help(format!("its fields are {}", backticked(&fields))),
                     };
                     self.push(d);
                     Ty::Any
                 }
                 FieldLookup::NotAnObject => {
-                    let range = self.span_range(node, s, seg.span.clone());
+                    let range = place.range(seg.span.clone());
                     let mut d = Diagnostic::new(
                         Code::UnknownField,
                         range,
@@ -2249,7 +2281,7 @@ impl<'a> Checker<'a> {
                             "`{shown}` is a list: use `{shown}[*].{field}` for the `{field}` of every item, or `{shown}[0].{field}` for the first"
                         ));
                         // Only where the accessor is written as it reads (not inside an escaped scalar).
-                        if range != node.range {
+                        if range != place.node_range {
                             d = d.with_fix(
                                 format!("Use `{shown}[*].{field}`"),
                                 Applicability::Unsafe,
@@ -2271,12 +2303,12 @@ impl<'a> Checker<'a> {
             Accessor::Index(i) => match ty.item() {
                 Some(item) => {
                     shown.push_str(&format!("[{i}]"));
-                    self.walk_path(node, s, item, rest, shown)
+                    self.walk_path(place, item, rest, shown)
                 }
                 None => {
                     self.push(Diagnostic::new(
                         Code::UnknownField,
-                        self.span_range(node, s, seg.span.clone()),
+                        place.range(seg.span.clone()),
                         format!("`{shown}` is {ty}, not a list: it cannot be indexed"),
                     ));
                     Ty::Any
@@ -2285,12 +2317,12 @@ impl<'a> Checker<'a> {
             Accessor::Wildcard => match ty.item() {
                 Some(item) => {
                     shown.push_str("[*]");
-                    Ty::list(self.walk_path(node, s, item, rest, shown))
+                    Ty::list(self.walk_path(place, item, rest, shown))
                 }
                 None => {
                     self.push(Diagnostic::new(
                         Code::UnknownField,
-                        self.span_range(node, s, seg.span.clone()),
+                        place.range(seg.span.clone()),
                         format!("`{shown}` is {ty}, not a list: `[*]` needs a list"),
                     ));
                     Ty::Any

@@ -20,6 +20,11 @@ use serde_json::Value;
 /// A byte range within the scalar's decoded value.
 pub type Span = std::ops::Range<usize>;
 
+/// The most accessors (`.field`, `[0]`, `[*]`) one template path may have. Real paths have a handful; the bound
+/// keeps every walk over a path (type resolution, run-time resolution, the nested lists `[*]` builds) shallow, so
+/// that no input can exhaust the stack of whichever thread checks or runs it.
+pub const MAX_PATH_ACCESSORS: usize = 64;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Accessor {
     Field(String),
@@ -175,6 +180,14 @@ fn parse_path(s: &str, start: usize, end: usize) -> Result<Path, TemplateError> 
     let root_span = root_start..i;
     let mut segments = Vec::new();
     while i < stop {
+        if segments.len() == MAX_PATH_ACCESSORS {
+            return Err(TemplateError {
+                span: root_start..stop,
+                message: format!(
+                    "this template path is too long: at most {MAX_PATH_ACCESSORS} accessors (`.field`, `[0]`, `[*]`) may follow `{root}`"
+                ),
+            });
+        }
         let seg_start = i;
         match b[i] {
             b'.' => {
@@ -460,6 +473,23 @@ mod tests {
             "{:?}",
             t.errors
         );
+    }
+
+    #[test]
+    fn paths_longer_than_the_bound_are_one_error_over_the_path() {
+        let at_bound = format!("{{{{q{}}}}}", ".a".repeat(MAX_PATH_ACCESSORS));
+        let t = parse(&at_bound);
+        assert!(t.errors.is_empty(), "{:?}", t.errors);
+        assert_eq!(t.templates[0].path.segments.len(), MAX_PATH_ACCESSORS);
+
+        for accessor in [".a", "[0]", "[*]", "[\"k\"]"] {
+            let s = format!("x {{{{q{}}}}} y", accessor.repeat(1_000_000));
+            let t = parse(&s);
+            assert!(t.templates.is_empty());
+            assert_eq!(t.errors.len(), 1, "{:?}", t.errors);
+            assert_eq!(t.errors[0].span, 4..s.len() - 4);
+            assert!(t.errors[0].message.contains("at most 64 accessors"));
+        }
     }
 
     #[test]

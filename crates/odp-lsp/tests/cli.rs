@@ -124,6 +124,55 @@ fn no_matching_pipeline_exits_2() {
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
 }
 
+/// A pipeline whose one template has a million `accessor`s after `{{inputs.q`, with `q` of type `ty`: far beyond
+/// any bound, so it finds every recursion whose depth the input controls.
+fn deep_template_pipeline(ty: &str, accessor: &str) -> String {
+    format!(
+        "name: deep\ndescription: d\ninputs:\n  q:\n    type: {ty}\nsources:\n  - name: s\n    method: social.twitter.search\n    params:\n      query: \"{{{{inputs.q{}}}}}\"\n",
+        accessor.repeat(1_000_000)
+    )
+}
+
+/// A template path with a million accessors is one error, not a stack overflow: for a file checked on the main
+/// thread, and in a directory walk, whose files are checked on worker threads with smaller stacks.
+#[test]
+fn million_accessor_templates_are_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("fields", "object", ".a"),
+        ("indexes", "array", "[0]"),
+        ("wildcards", "array", "[*]"),
+    ];
+    for (name, ty, accessor) in cases {
+        std::fs::write(
+            dir.path().join(format!("{name}.odp.yaml")),
+            deep_template_pipeline(ty, accessor),
+        )
+        .unwrap();
+    }
+    let o = odp_lsp(&["check", "--format", "json", "."], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["errors"], 3, "{v}");
+    for file in v["files"].as_array().unwrap() {
+        let d = &file["diagnostics"][0];
+        assert_eq!(file["diagnostics"].as_array().unwrap().len(), 1, "{file}");
+        assert_eq!(d["code"], "ODP400", "{d}");
+        assert!(
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 64 accessors"),
+            "{d}"
+        );
+    }
+    for (name, _, _) in cases {
+        let o = odp_lsp(&["check", &format!("{name}.odp.yaml")], dir.path());
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stdout(&o).contains("this template path is too long"));
+    }
+}
+
 #[test]
 fn walks_directories_with_config_and_registry() {
     let dir = tempfile::tempdir().unwrap();
@@ -593,4 +642,65 @@ fn stdio_server_with_the_vscode_command_line() {
     assert!(status.success(), "{status:?}");
     let mut rest = String::new();
     let _ = stdout.read_to_string(&mut rest);
+}
+
+/// The language server analyses a pipeline with a million-accessor template (on whichever thread it analyses) and
+/// answers with one diagnostic, then goes on answering.
+#[test]
+fn stdio_server_survives_a_million_accessor_template() {
+    use std::io::BufReader;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odp-lsp"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": null, "rootUri": null}}),
+    );
+    assert_eq!(lsp_read(&mut stdout)["id"], 1);
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("file://{}/deep.odp.yaml", dir.path().display());
+    for (version, (ty, accessor)) in [("object", ".a"), ("array", "[0]"), ("array", "[*]")]
+        .into_iter()
+        .enumerate()
+    {
+        let text = deep_template_pipeline(ty, accessor);
+        let message = if version == 0 {
+            serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "odp-pipeline", "version": 0, "text": text}}})
+        } else {
+            serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}})
+        };
+        lsp_send(&mut stdin, message);
+        let diagnostics = loop {
+            let msg = lsp_read(&mut stdout);
+            if msg["method"] == "textDocument/publishDiagnostics" {
+                break msg;
+            }
+        };
+        assert_eq!(diagnostics["params"]["version"], version);
+        let list = diagnostics["params"]["diagnostics"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0]["code"], "ODP400");
+    }
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover", "params": {"textDocument": {"uri": uri}, "position": {"line": 9, "character": 20}}}),
+    );
+    loop {
+        let msg = lsp_read(&mut stdout);
+        if msg["id"] == 2 {
+            assert!(msg.get("error").is_none(), "{msg}");
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
 }
