@@ -291,6 +291,57 @@ def test_requests_it_cannot_read_get_error_replies(kernel):
     assert texts(outputs) == "still here\n"
 
 
+def test_a_million_accessor_template_is_an_error_and_the_kernel_lives_on(kernel):
+    _, kc = kernel
+    for accessor in (".a", "[0]", "[*]"):
+        cell = '- name: s\n  method: social.twitter.search\n  params:\n    query: "{{inputs.q%s}}"\n' % (
+            accessor * 1_000_000
+        )
+        reply, _ = run(kc, "%inputs q={}\n" + cell, timeout=120)
+        assert reply["status"] == "error"
+        assert reply["ename"] == "CheckError"
+        assert "at most 64 accessors" in reply["evalue"], reply["evalue"][:500]
+    reply, outputs = run(kc, "%echo still here")
+    assert reply["status"] == "ok" and texts(outputs) == "still here\n"
+
+
+def steps_cell(n: int) -> str:
+    """A source and n transforms that use it."""
+    steps = ["- name: s0\n  method: social.twitter.search\n  params: {query: rust, limit: 3}\n"]
+    for i in range(1, n + 1):
+        steps.append(
+            f"- name: t{i}\n  method: nlp.sentiment.analyze\n  params:\n    texts: \"{{{{s0.results[*].text}}}}\"\n"
+        )
+    return "".join(steps)
+
+
+def allocated_by_cell(code: str) -> int:
+    """Bytes the kernel process allocates to run one cell, as `%stats` reports them, in a fresh kernel."""
+    km, kc = start_new_kernel(kernel_name="odp")
+    try:
+        def allocated() -> int:
+            reply, outputs = run(kc, "%stats")
+            assert reply["status"] == "ok"
+            return json.loads(texts(outputs))["allocated"]["total_bytes"]
+
+        before = allocated()
+        reply, outputs = run(kc, code, timeout=120)
+        assert reply["status"] == "ok", texts(outputs)[-2000:]
+        return allocated() - before
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_a_cell_of_4n_steps_costs_about_4_times_a_cell_of_n():
+    # Work counted in bytes allocated (the same on every machine, unlike a timing), through the protocol only.
+    n = 100
+    small = allocated_by_cell(steps_cell(n))
+    large = allocated_by_cell(steps_cell(4 * n))
+    assert small > 0
+    assert large <= 4.5 * small, f"{n} steps: {small} bytes; {4 * n} steps: {large} bytes ({large / small:.1f}x)"
+
+
 def test_kernel_info_on_control_has_status_messages(kernel):
     _, kc = kernel
     msg = kc.session.msg("kernel_info_request", {})

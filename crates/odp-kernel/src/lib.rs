@@ -8,7 +8,7 @@
 //!   the next cell);
 //! - [`mime`]: what results look like (JSON, an HTML table of records, a text summary);
 //! - [`server`]: the Jupyter protocol over ZeroMQ; [`services`]: where calls and events go;
-//! - [`install`] and [`cli`]: `odp kernel install` and `odp kernel --connection-file`.
+//! - [`install`] and [`cli`]: `odp kernel install` and `odp kernel --connection-file`; [`stats`]: `%stats`.
 
 pub mod cell;
 pub mod cli;
@@ -19,5 +19,6 @@ pub mod runner;
 pub mod server;
 pub mod services;
 pub mod session;
+pub mod stats;
 
 pub use cli::{KernelArgs, main};

@@ -89,7 +89,9 @@ pub async fn run_job(
     let started = Instant::now();
     events.emit(Event::new(run_id, PIPELINE, EventKind::RunStarted));
     let inputs = Arc::new(job.inputs.clone());
-    let mut results = job.results.clone();
+    // Shared with each running step; a finished step's task has dropped its handle, so adding its result below
+    // changes the map in place instead of copying every result (which made a cell of n steps cost n²).
+    let mut results = Arc::new(job.results.clone());
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = Vec::new();
     for step in &job.sources {
@@ -116,14 +118,17 @@ pub async fn run_job(
             ..skipped(step)
         }));
     }
+    let mut all_done = true;
     for run in &runs {
-        if let StepStatus::Done(v) = &run.status {
-            results.insert(run.name.clone(), v.clone());
+        match &run.status {
+            StepStatus::Done(v) => {
+                Arc::make_mut(&mut results).insert(run.name.clone(), v.clone());
+            }
+            _ => all_done = false,
         }
     }
     for step in &job.transforms {
-        let ok = runs.iter().all(|r| matches!(r.status, StepStatus::Done(_)));
-        if !ok || cancel.is_cancelled() {
+        if !all_done || cancel.is_cancelled() {
             runs.push(skipped(step));
             continue;
         }
@@ -132,12 +137,15 @@ pub async fn run_job(
             run_id,
             step.clone(),
             inputs.clone(),
-            Arc::new(results.clone()),
+            results.clone(),
             cancel.clone(),
         )
         .await;
-        if let StepStatus::Done(v) = &run.status {
-            results.insert(run.name.clone(), v.clone());
+        match &run.status {
+            StepStatus::Done(v) => {
+                Arc::make_mut(&mut results).insert(run.name.clone(), v.clone());
+            }
+            _ => all_done = false,
         }
         runs.push(run);
     }

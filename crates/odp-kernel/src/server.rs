@@ -91,11 +91,12 @@ impl Iopub {
 /// Step events as lines on the running cell's stdout.
 pub struct ProgressSink {
     iopub: Iopub,
-    parent: Mutex<Option<JupyterMessage>>,
+    /// Shared, not copied per event: the request holds the whole cell, which may be long.
+    parent: Mutex<Option<Arc<JupyterMessage>>>,
 }
 
 impl ProgressSink {
-    fn set_parent(&self, parent: Option<JupyterMessage>) {
+    fn set_parent(&self, parent: Option<Arc<JupyterMessage>>) {
         *self.parent.lock().unwrap_or_else(|e| e.into_inner()) = parent;
     }
 }
@@ -476,7 +477,7 @@ impl Kernel {
                 }
                 if !silent {
                     self.publish_outputs(parent, &before, count);
-                    self.progress.set_parent(Some(parent.clone()));
+                    self.progress.set_parent(Some(Arc::new(parent.clone())));
                 }
                 let token = CancellationToken::new();
                 *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());

@@ -6,6 +6,7 @@
 //! editor (earlier cells' steps and the session's inputs in scope) and plans the steps; the server runs them with
 //! the executor ([`crate::runner`]); [`Session::finish`] keeps what completed and builds the outputs.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -208,6 +209,11 @@ const MAGICS: &[(&str, &str, &str)] = &[
         "Forget every step, result and input of the session.",
     ),
     ("%echo", "TEXT", "Print TEXT on stdout."),
+    (
+        "%stats",
+        "",
+        "The session's size (steps, inputs, bytes of results) and the memory the kernel has allocated, as JSON.",
+    ),
     (
         "%explain",
         "CODE",
@@ -668,6 +674,13 @@ impl Session {
             }
         }
         let steps = &analysis.pipeline.steps;
+        // Each step's references, grouped once: a cell may hold thousands of steps.
+        let mut references_of: Vec<Vec<&odp_analysis::Reference>> = vec![Vec::new(); steps.len()];
+        for r in &analysis.references {
+            if let Some(list) = r.from_step.and_then(|i| references_of.get_mut(i)) {
+                list.push(r);
+            }
+        }
         let mut defs: Vec<StepDef> = Vec::new();
         for (index, step) in steps.iter().enumerate() {
             let (Some(name), Some(method)) = (&step.name, &step.method) else {
@@ -675,11 +688,7 @@ impl Session {
             };
             let mut deps = Vec::new();
             let mut inputs_used = Vec::new();
-            for r in analysis
-                .references
-                .iter()
-                .filter(|r| r.from_step == Some(index))
-            {
+            for r in &references_of[index] {
                 let (list, name) = match &r.target {
                     Target::Input(n) => (&mut inputs_used, n.to_string()),
                     Target::Step(j) => match steps[*j].name.as_ref() {
@@ -735,11 +744,19 @@ impl Session {
         let mut out = CellOutput::default();
         let mut kept: Vec<String> = Vec::new();
         let mut last: Option<(String, String, Value)> = None;
+        // By name, once: a cell may hold thousands of steps and the session many more.
+        let defs: HashMap<&str, &StepDef> = job.defs.iter().map(|d| (d.name.as_str(), d)).collect();
+        let mut session_index: HashMap<String, usize> = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
         for run in &runs {
             let StepStatus::Done(result) = &run.status else {
                 continue;
             };
-            let Some(def) = job.defs.iter().find(|d| d.name == run.name) else {
+            let Some(def) = defs.get(run.name.as_str()) else {
                 continue;
             };
             let step = SessionStep {
@@ -755,9 +772,12 @@ impl Session {
                 attempts: run.attempts,
                 duration_ms: run.duration_ms,
             };
-            match self.steps.iter_mut().find(|s| s.name == step.name) {
-                Some(existing) => *existing = step,
-                None => self.steps.push(step),
+            match session_index.get(&step.name) {
+                Some(&i) => self.steps[i] = step,
+                None => {
+                    session_index.insert(step.name.clone(), self.steps.len());
+                    self.steps.push(step);
+                }
             }
             kept.push(run.name.clone());
             last = Some((def.name.clone(), def.method.clone(), result.clone()));
@@ -900,6 +920,19 @@ impl Session {
                     "session reset: forgot {steps} step{} and {inputs} input{}\n",
                     if steps == 1 { "" } else { "s" },
                     if inputs == 1 { "" } else { "s" }
+                )));
+                Ok(())
+            }
+            "%stats" => {
+                let result_bytes = self
+                    .steps
+                    .iter()
+                    .map(|s| serde_json::to_vec(&s.result).map_or(0, |v| v.len()))
+                    .sum();
+                out.outputs.push(Output::Stdout(crate::stats::report(
+                    self.steps.len(),
+                    self.inputs.len(),
+                    result_bytes,
                 )));
                 Ok(())
             }
