@@ -240,6 +240,7 @@ impl ScalarPlace {
             ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Some(1),
             _ => None,
         };
+        crate::work::add(s.value.len());
         let value_start = inner_start.filter(|&offset| {
             let inner_end = raw.len() - if offset == 1 && raw.len() >= 2 { 1 } else { 0 };
             raw.get(offset..inner_end) == Some(s.value.as_str())
@@ -2243,6 +2244,7 @@ impl<'a> Checker<'a> {
         let Some((seg, rest)) = segments.split_first() else {
             return ty;
         };
+        crate::work::add(1);
         match &seg.accessor {
             Accessor::Field(field) => match ty.field(field) {
                 FieldLookup::Found(next) => {

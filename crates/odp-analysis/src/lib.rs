@@ -12,6 +12,7 @@ pub mod schema;
 mod suppress;
 pub mod template;
 pub mod ty;
+pub mod work;
 
 use std::sync::Arc;
 

@@ -84,6 +84,7 @@ pub fn may_contain_template(s: &str) -> bool {
 
 /// Splits a string into its templates.
 pub fn parse(s: &str) -> TemplateString {
+    crate::work::add(s.len());
     let mut out = TemplateString::default();
     let b = s.as_bytes();
     let mut i = 0;

@@ -2231,3 +2231,78 @@ fn reserved_names_empty_sources_zero_timeouts_interval_order_and_interpolated_nu
     "#]],
     );
 }
+
+/// The work of an analysis (bytes of scalars scanned and compared, accessors walked: a count, not a timing) grows
+/// linearly: 4 times the templates in one string, the steps of a pipeline or the steps of a notebook session cost at
+/// most 4.5 times as much.
+#[test]
+fn work_grows_linearly_with_templates_steps_and_session_steps() {
+    let registry = Registry::bundled();
+    let templates = |n: usize| {
+        format!(
+            "name: many templates\ndescription: d\ninputs:\n  q: {{type: string}}\nsources:\n  - name: s\n    method: social.twitter.search\n    params:\n      query: \"{}\"\n",
+            vec!["{{inputs.q}}"; n].join(" ")
+        )
+    };
+    let steps = |n: usize| {
+        let mut text = "name: many steps\ndescription: d\nsources:\n  - name: s\n    method: social.twitter.search\n    params: {query: x}\ntransforms:\n".to_string();
+        for i in 0..n {
+            text.push_str(&format!("  - name: t{i}\n    method: nlp.sentiment.analyze\n    params:\n      texts: \"{{{{s.results[*].text}}}}\"\n"));
+        }
+        text
+    };
+    let work_of = |text: &str, env: &Environment<'_>| {
+        crate::work::take();
+        let analysis = analyze(text, env);
+        assert!(!analysis.has_errors(), "{:?}", &analysis.diagnostics[..1]);
+        crate::work::take()
+    };
+    let env = Environment::new(&registry);
+    for (what, make) in [
+        (
+            "templates in one string",
+            &templates as &dyn Fn(usize) -> String,
+        ),
+        ("steps", &steps),
+    ] {
+        let (small, large) = (work_of(&make(2_000), &env), work_of(&make(8_000), &env));
+        assert!(small > 0);
+        assert!(
+            large as f64 <= 4.5 * small as f64,
+            "{what}: 2,000 cost {small}, 8,000 cost {large} ({:.1}x)",
+            large as f64 / small as f64
+        );
+    }
+    // A notebook cell that uses every step of a session of n steps.
+    let session = |n: usize| -> (Vec<ExternalStep>, String) {
+        let external = (0..n)
+            .map(|i| ExternalStep {
+                name: format!("e{i}"),
+                method: None,
+                output: Ty::Any,
+            })
+            .collect();
+        let uses = (0..n)
+            .map(|i| format!("{{{{e{i}.x}}}}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let cell = format!(
+            "transforms:\n  - name: t\n    method: nlp.summary.generate\n    params: {{text: \"{uses}\"}}\n"
+        );
+        (external, cell)
+    };
+    let work_with = |n: usize| {
+        let (external, cell) = session(n);
+        let env = Environment {
+            external_steps: &external,
+            fragment: true,
+            ..Environment::new(&registry)
+        };
+        work_of(&cell, &env)
+    };
+    let (small, large) = (work_with(2_000), work_with(8_000));
+    assert!(
+        large as f64 <= 4.5 * small as f64,
+        "session steps: 2,000 cost {small}, 8,000 cost {large}"
+    );
+}
