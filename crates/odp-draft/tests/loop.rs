@@ -448,6 +448,36 @@ async fn answers_that_are_never_pipelines_give_no_draft() {
     server.shutdown().await;
 }
 
+/// A draft whose template has 100,000 accessors (a 200 KB answer, where a model's answers are limited; the old
+/// checker overflowed at 2,000 on these threads) is a finding to repair, not a stack overflow, on the worker threads
+/// the front ends run drafts on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_accessor_template_in_a_draft_is_a_finding() {
+    let server = stub(None).await;
+    let deep = valid_answer().replace(
+        "{{inputs.topic}}",
+        &format!("{{{{inputs.topic{}}}}}", ".a".repeat(100_000)),
+    );
+    server.script_chat(vec![deep, valid_answer()]);
+    let provider = provider_from_settings(&settings(&server)).unwrap();
+    let outcome =
+        tokio::spawn(async move { draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await })
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(outcome.is_valid(), "{}", outcome.findings());
+    assert_eq!(outcome.rounds, 2);
+    let requests = server.chat().requests();
+    let repair = &messages(&requests[1].body)[3].1;
+    assert!(
+        repair.contains("ODP400"),
+        "{}",
+        &repair[..repair.len().min(2000)]
+    );
+    assert!(repair.contains("at most 64 accessors"));
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_failed_repair_round_returns_the_best_draft_so_far() {
     let server = stub(None).await;
