@@ -1,17 +1,15 @@
-//! Fuzzes the analysis core end to end: `odp_syntax::parse` and then `odp_analysis::analyze_with_bundled_registry`
+//! The analysis core end to end: `odp_syntax::parse` and then `odp_analysis::analyze_with_bundled_registry`
 //! on arbitrary text. Neither may panic, loop or overflow the stack, and every range either reports must be a
 //! well-formed slice of the text: in bounds, `start <= end`, on character boundaries. Fixes must apply cleanly,
 //! one at a time and all together, and the fixed text must analyze again without a panic.
 //!
 //! Invalid UTF-8 input is skipped: the front ends read files as UTF-8 and refuse anything else before parsing.
 
-#![no_main]
-
-use libfuzzer_sys::fuzz_target;
 use odp_analysis::{Analysis, LineIndex, PositionEncoding, TextEdit, apply_edits};
 use odp_syntax::{Node, NodeKind, Parse, TextRange};
 
-fuzz_target!(|data: &[u8]| {
+/// Runs the checks on one input; panics on a violated property.
+pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -28,9 +26,9 @@ fuzz_target!(|data: &[u8]| {
         check_parse(&fixed, &again.parse);
         let _ = check_analysis(&fixed, &again);
     }
-});
+}
 
-fn check_range(text: &str, range: TextRange, what: &str) {
+pub(crate) fn check_range(text: &str, range: TextRange, what: &str) {
     assert!(range.start <= range.end, "{what} {range:?} is reversed");
     assert!(
         range.end() <= text.len(),
@@ -57,7 +55,11 @@ fn check_parse(text: &str, parse: &Parse) {
     for c in &parse.comments {
         check_range(text, c.range, "comment");
         let body = &text[c.range.as_range()];
-        assert!(body.starts_with('#'), "comment {:?} does not start with `#`: {body:?}", c.range);
+        assert!(
+            body.starts_with('#'),
+            "comment {:?} does not start with `#`: {body:?}",
+            c.range
+        );
         assert!(!body.contains('\n'), "comment {:?} spans lines", c.range);
     }
 }
@@ -70,7 +72,8 @@ fn check_node(text: &str, node: &Node) {
                 check_range(text, e.key_range, "key");
                 check_node(text, &e.value);
                 assert!(
-                    node.range.contains_range(e.key_range) && node.range.contains_range(e.value.range),
+                    node.range.contains_range(e.key_range)
+                        && node.range.contains_range(e.value.range),
                     "entry {:?} {:?} outside its mapping {:?}",
                     e.key_range,
                     e.value.range,
@@ -134,18 +137,33 @@ fn check_analysis(text: &str, analysis: &Analysis) -> Option<String> {
         check_range(text, d.range, "diagnostic");
         // What the language server and the terminal renderer do with every range.
         for offset in [d.range.start(), d.range.end()] {
-            for encoding in [PositionEncoding::Utf8, PositionEncoding::Utf16, PositionEncoding::Utf32] {
+            for encoding in [
+                PositionEncoding::Utf8,
+                PositionEncoding::Utf16,
+                PositionEncoding::Utf32,
+            ] {
                 let pos = index.line_col(text, offset, encoding);
                 let back = index.offset(text, pos, encoding);
-                assert!(back <= text.len(), "line/col {pos:?} maps back past the end: {back}");
-                assert!(text.is_char_boundary(back), "line/col {pos:?} maps back inside a character: {back}");
+                assert!(
+                    back <= text.len(),
+                    "line/col {pos:?} maps back past the end: {back}"
+                );
+                assert!(
+                    text.is_char_boundary(back),
+                    "line/col {pos:?} maps back inside a character: {back}"
+                );
             }
         }
         for r in &d.related {
             check_range(text, r.range, "related range");
         }
         if let Some(fix) = &d.fix {
-            assert!(!fix.edits.is_empty(), "fix {:?} of {:?} has no edits", fix.title, d.code);
+            assert!(
+                !fix.edits.is_empty(),
+                "fix {:?} of {:?} has no edits",
+                fix.title,
+                d.code
+            );
             for e in &fix.edits {
                 check_range(text, e.range, "fix edit");
             }
