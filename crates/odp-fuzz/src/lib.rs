@@ -9,8 +9,11 @@ pub mod kernel;
 pub mod parse_and_check;
 pub mod template;
 
+/// A target's check of one input.
+pub type Check = fn(&[u8]);
+
 /// Every target: its name (the folder names under `fuzz/`) and its check.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("parse_and_check", parse_and_check::run),
     ("template", template::run),
     ("config", config::run),
