@@ -21,6 +21,23 @@ pub struct Document {
     pub language_id: String,
     /// The step bodies checked in earlier versions, so that an edit re-checks only the steps it touched.
     pub checks: Arc<Mutex<CheckCache>>,
+    /// Why the text may no longer be the client's: a change could not be applied. Range changes are skipped from
+    /// then on, since they would land in the wrong place, until a change sends the whole text.
+    pub out_of_sync: Option<ChangeError>,
+}
+
+/// Why a range change cannot be applied to the text the server has.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    #[error("a change at line {line} of a document of {lines} lines")]
+    PastTheEnd { line: u32, lines: usize },
+    #[error(
+        "a change whose range ends ({}:{}) before it starts ({}:{})",
+        .end.line, .end.character, .start.line, .start.character
+    )]
+    Reversed { start: Position, end: Position },
+    #[error("a change that could not be read: {0}")]
+    Unreadable(String),
 }
 
 impl Document {
@@ -30,20 +47,41 @@ impl Document {
             version,
             language_id,
             checks: Arc::default(),
+            out_of_sync: None,
         }
     }
 
-    /// Applies one change: a range replacement, or the whole text when `range` is `None`.
+    /// Applies one change: a range replacement, or the whole text when `range` is `None`, which also brings an
+    /// out-of-sync document back in sync. A range that is not in the text (a line past the end, an end before the
+    /// start) marks the document out of sync; a character past a line's end is that line's end, as LSP says.
     pub fn apply(&mut self, range: Option<Range>, text: &str, enc: Encoding) {
-        match range {
-            None => self.rope = Rope::from_str(text),
-            Some(range) => {
-                let start = position_to_char(&self.rope, range.start, enc);
-                let end = position_to_char(&self.rope, range.end, enc).max(start);
-                self.rope.remove(start..end);
-                self.rope.insert(start, text);
-            }
+        let Some(range) = range else {
+            self.rope = Rope::from_str(text);
+            self.out_of_sync = None;
+            return;
+        };
+        if self.out_of_sync.is_some() {
+            return;
         }
+        let lines = self.rope.len_lines();
+        if let Some(line) = [range.start.line, range.end.line]
+            .into_iter()
+            .find(|line| *line as usize >= lines)
+        {
+            self.out_of_sync = Some(ChangeError::PastTheEnd { line, lines });
+            return;
+        }
+        if range.end < range.start {
+            self.out_of_sync = Some(ChangeError::Reversed {
+                start: range.start,
+                end: range.end,
+            });
+            return;
+        }
+        let start = position_to_char(&self.rope, range.start, enc);
+        let end = position_to_char(&self.rope, range.end, enc);
+        self.rope.remove(start..end);
+        self.rope.insert(start, text);
     }
 
     pub fn text(&self) -> String {
