@@ -103,7 +103,6 @@ fn read_messages(
             Ok(message) => message,
             Err(rejected) => {
                 tracing::warn!(
-                    offset,
                     code = rejected.code as i32,
                     "rejected the client's message at byte {offset}: {}",
                     rejected.reason
