@@ -228,13 +228,14 @@ fn utf16_position(units: &[u16], at: usize) -> Value {
 #[test]
 fn lone_surrogates_decode_to_one_replacement_character_and_later_positions_still_match() {
     let mut client = ByteClient::start();
-    // Pieces of text as the client holds them, in UTF-16: lone halves, a pair, the halves in the wrong order,
-    // and a backslash with `ud800` after it, which is text, not an escape.
+    // Pieces of text as the client holds them, in UTF-16: lone halves, a pair, the halves in the wrong order, a
+    // lone half before a pair, and a backslash with `ud800` after it, which is text, not an escape.
     let pieces: Vec<Vec<u16>> = [
         vec![0xD83D],
         vec![0xDC00],
         vec![0xD83D, 0xDE00],
         vec![0xDE00, 0xD83D],
+        vec![0xD83D, 0xD83D, 0xDE00],
         "\\ud800".encode_utf16().collect(),
         "a".encode_utf16().collect(),
         "é\n".encode_utf16().collect(),
