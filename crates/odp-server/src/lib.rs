@@ -33,7 +33,7 @@ pub use document::Encoding;
 use document::{
     ChangeError, Document, offset_to_position, position_to_offset, range_from_lsp, range_to_lsp,
 };
-pub use transport::{StreamError, Transport};
+pub use transport::StreamError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

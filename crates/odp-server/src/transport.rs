@@ -37,13 +37,13 @@ pub(crate) struct Rejected {
 }
 
 /// The reader and writer threads of a connection.
-pub struct Transport {
+pub(crate) struct Transport {
     reader: JoinHandle<Result<(), StreamError>>,
     writer: JoinHandle<io::Result<()>>,
 }
 
 /// Starts reading frames from `input` and writing the server's messages to `output`.
-pub fn spawn(
+pub(crate) fn spawn(
     input: impl BufRead + Send + 'static,
     output: impl Write + Send + 'static,
 ) -> (Connection, Transport) {
@@ -71,7 +71,7 @@ pub fn spawn(
 impl Transport {
     /// Why the reader stopped: `Ok` at `exit` or at the end of the input. Call it only once the reader has
     /// stopped (the server's receiver is disconnected, or `exit` was read), or it waits for more input.
-    pub fn join_reader(self) -> Result<(), StreamError> {
+    pub(crate) fn join_reader(self) -> Result<(), StreamError> {
         self.reader.join().unwrap_or_else(|panic| {
             std::panic::resume_unwind(panic);
         })
@@ -79,7 +79,7 @@ impl Transport {
 
     /// Waits for the reader (stopped at `exit`) and for the writer, which ends when every sender of the server's
     /// messages is dropped.
-    pub fn join(self) -> Result<(), StreamError> {
+    pub(crate) fn join(self) -> Result<(), StreamError> {
         let writer = self.writer;
         let read = self.reader.join().unwrap_or_else(|panic| {
             std::panic::resume_unwind(panic);
@@ -255,7 +255,7 @@ pub(crate) fn decode(body: &[u8]) -> Result<Message, Rejected> {
             None,
             match value {
                 Value::Array(_) => "a batch (an array), which LSP does not use".into(),
-                other => format!("not a JSON-RPC message (an object) but {other}"),
+                other => format!("not a JSON-RPC message (an object) but {}", kind(&other)),
             },
         ));
     };
@@ -271,12 +271,27 @@ pub(crate) fn decode(body: &[u8]) -> Result<Message, Rejected> {
         (Some(Value::String(method)), None) => {
             Ok(Message::Notification(Notification { method, params }))
         }
-        (Some(method), id) => Err(invalid(id, format!("the method is not a string: {method}"))),
+        (Some(method), id) => Err(invalid(
+            id,
+            format!("the method is {}, not a string", kind(&method)),
+        )),
         (None, Some(id)) => response(id, object),
         (None, None) => Err(invalid(
             None,
             "a message with neither a method nor an id".into(),
         )),
+    }
+}
+
+/// What a JSON value is, for errors that must not echo the client's text (it may be a whole document).
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -299,7 +314,7 @@ fn request_id(id: &Value) -> Result<RequestId, Rejected> {
             .ok_or_else(|| invalid(None, format!("the id {n} is not a 32-bit integer"))),
         other => Err(invalid(
             None,
-            format!("the id is neither an integer nor a string: {other}"),
+            format!("the id is {}, neither an integer nor a string", kind(other)),
         )),
     }
 }

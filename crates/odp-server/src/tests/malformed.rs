@@ -193,7 +193,9 @@ fn malformed_bodies_are_answered_where_they_have_an_id_and_the_server_reads_on()
     );
     let error = responses[0].response_result.as_ref().unwrap_err();
     assert!(
-        error.message.contains("the method is not a string: 5"),
+        error
+            .message
+            .contains("the method is a number, not a string"),
         "{}",
         error.message
     );
