@@ -64,11 +64,16 @@ impl Document {
             return;
         }
         let lines = self.rope.len_lines();
-        if let Some(line) = [range.start.line, range.end.line]
-            .into_iter()
-            .find(|line| *line as usize >= lines)
-        {
-            self.out_of_sync = Some(ChangeError::PastTheEnd { line, lines });
+        // The start of the line after the last is the end of the text: Neovim's incremental sync addresses it
+        // when the last line of a buffer without a final line break is deleted.
+        let in_text = |p: Position| {
+            (p.line as usize) < lines || (p.line as usize == lines && p.character == 0)
+        };
+        if let Some(outside) = [range.start, range.end].into_iter().find(|p| !in_text(*p)) {
+            self.out_of_sync = Some(ChangeError::PastTheEnd {
+                line: outside.line,
+                lines,
+            });
             return;
         }
         if range.end < range.start {
@@ -211,5 +216,39 @@ mod tests {
             Encoding::Utf16,
         );
         assert_eq!(doc.text(), "abXcd\n\r\nef");
+    }
+
+    #[test]
+    fn a_range_outside_the_text_puts_the_document_out_of_sync_until_the_whole_text() {
+        let range =
+            |(l1, c1), (l2, c2)| Some(Range::new(Position::new(l1, c1), Position::new(l2, c2)));
+        // Three lines; the start of a fourth is the end of the text, anything further is outside.
+        let mut doc = Document::new("a\nb\nc", 1, "yaml".into());
+        doc.apply(range((2, 0), (3, 0)), "C", Encoding::Utf16);
+        assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("a\nb\nC", &None));
+        // A character past a line's end is the line's end, as LSP says.
+        doc.apply(range((0, 9), (0, 9)), "!", Encoding::Utf16);
+        assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("a!\nb\nC", &None));
+        for (outside, line) in [(range((3, 1), (3, 1)), 3), (range((0, 0), (4, 0)), 4)] {
+            let mut doc = Document::new("a\nb\nc", 1, "yaml".into());
+            doc.apply(outside, "x", Encoding::Utf16);
+            assert_eq!(
+                doc.out_of_sync,
+                Some(ChangeError::PastTheEnd { line, lines: 3 })
+            );
+            assert_eq!(doc.text(), "a\nb\nc");
+        }
+        let mut doc = Document::new("abc", 1, "yaml".into());
+        doc.apply(range((0, 2), (0, 1)), "x", Encoding::Utf16);
+        assert!(matches!(
+            doc.out_of_sync,
+            Some(ChangeError::Reversed { .. })
+        ));
+        // Skipped while out of sync; the whole text brings it back, and the next range change applies.
+        doc.apply(range((0, 0), (0, 0)), "x", Encoding::Utf16);
+        assert_eq!(doc.text(), "abc");
+        doc.apply(None, "def", Encoding::Utf16);
+        doc.apply(range((0, 0), (0, 1)), "D", Encoding::Utf16);
+        assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("Def", &None));
     }
 }
