@@ -538,8 +538,13 @@ fn corpus_flags_exactly_the_seeded_mistakes() {
 
 /// Writes one LSP message with its Content-Length header.
 fn lsp_send(stdin: &mut impl std::io::Write, msg: serde_json::Value) {
-    let body = msg.to_string();
-    write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    lsp_send_body(stdin, msg.to_string().as_bytes());
+}
+
+/// Writes one frame with any body.
+fn lsp_send_body(stdin: &mut impl std::io::Write, body: &[u8]) {
+    write!(stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+    stdin.write_all(body).unwrap();
     stdin.flush().unwrap();
 }
 
@@ -642,6 +647,88 @@ fn stdio_server_with_the_vscode_command_line() {
     assert!(status.success(), "{status:?}");
     let mut rest = String::new();
     let _ = stdout.read_to_string(&mut rest);
+}
+
+/// The real process over stdio: a body that is not JSON is logged, one that is not a message is answered with its
+/// id, a lone surrogate escape in a change keeps the text in sync, and only input that cannot be framed ends the
+/// server, exit code 2 with the reason on stderr.
+#[test]
+fn stdio_server_survives_malformed_messages_and_reports_an_unframeable_stream() {
+    use std::io::{BufReader, Read as _, Write as _};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odp-lsp"))
+        .arg("--stdio")
+        .env_remove("ODP_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // Responses by id, skipping notifications.
+    let response = |stdout: &mut BufReader<_>, id: i64| loop {
+        let msg = lsp_read(stdout);
+        if msg["id"] == id {
+            break msg;
+        }
+    };
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"capabilities": {}, "processId": null, "initializationOptions": {"testing": true}}}),
+    );
+    response(&mut stdout, 1);
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    );
+    lsp_send_body(&mut stdin, b"this is not JSON");
+    lsp_send_body(&mut stdin, br#"{"jsonrpc":"2.0","id":2,"method":7}"#);
+    let answer = response(&mut stdout, 2);
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+
+    let uri = "file:///tmp/odp-lsp-cli/flow.odp.yaml";
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument":
+            {"uri": uri, "languageId": "yaml", "version": 1, "text": "name: x\n"}}}),
+    );
+    // Half of a surrogate pair at the start, then `!` one UTF-16 unit after it.
+    let change = |version: u32, character: u32, text: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","method":"textDocument/didChange","params":{{"textDocument":{{"uri":"{uri}","version":{version}}},"contentChanges":[{{"range":{{"start":{{"line":0,"character":{character}}},"end":{{"line":0,"character":{character}}}}},"text":"{text}"}}]}}}}"#
+        )
+    };
+    lsp_send_body(&mut stdin, change(2, 0, r"\ud83d").as_bytes());
+    lsp_send_body(&mut stdin, change(3, 1, "!").as_bytes());
+    lsp_send(
+        &mut stdin,
+        serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "odp/debugText", "params": {"uri": uri}}),
+    );
+    let state = response(&mut stdout, 3);
+    assert_eq!(state["result"]["text"], "\u{FFFD}!name: x\n", "{state}");
+    assert_eq!(state["result"]["version"], 3);
+
+    stdin.write_all(b"garbage\r\n\r\n").unwrap();
+    stdin.flush().unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("rejected the client's message at byte")
+            && stderr.contains("the body is not JSON"),
+        "the malformed body is logged: {stderr}"
+    );
+    assert!(
+        stderr.contains("cannot be framed at byte") && stderr.contains("\"garbage\""),
+        "{stderr}"
+    );
 }
 
 /// The language server analyses a pipeline with a million-accessor template (on whichever thread it analyses) and

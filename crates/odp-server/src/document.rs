@@ -21,6 +21,23 @@ pub struct Document {
     pub language_id: String,
     /// The step bodies checked in earlier versions, so that an edit re-checks only the steps it touched.
     pub checks: Arc<Mutex<CheckCache>>,
+    /// Why the text may no longer be the client's: a change could not be applied. Range changes are skipped from
+    /// then on, since they would land in the wrong place, until a change sends the whole text.
+    pub out_of_sync: Option<ChangeError>,
+}
+
+/// Why a range change cannot be applied to the text the server has.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    #[error("a change at line {line} of a document of {lines} lines")]
+    PastTheEnd { line: u32, lines: usize },
+    #[error(
+        "a change whose range ends ({}:{}) before it starts ({}:{})",
+        .end.line, .end.character, .start.line, .start.character
+    )]
+    Reversed { start: Position, end: Position },
+    #[error("a change that could not be read: {0}")]
+    Unreadable(String),
 }
 
 impl Document {
@@ -30,20 +47,46 @@ impl Document {
             version,
             language_id,
             checks: Arc::default(),
+            out_of_sync: None,
         }
     }
 
-    /// Applies one change: a range replacement, or the whole text when `range` is `None`.
+    /// Applies one change: a range replacement, or the whole text when `range` is `None`, which also brings an
+    /// out-of-sync document back in sync. A range that is not in the text (a line past the end, an end before the
+    /// start) marks the document out of sync; a character past a line's end is that line's end, as LSP says.
     pub fn apply(&mut self, range: Option<Range>, text: &str, enc: Encoding) {
-        match range {
-            None => self.rope = Rope::from_str(text),
-            Some(range) => {
-                let start = position_to_char(&self.rope, range.start, enc);
-                let end = position_to_char(&self.rope, range.end, enc).max(start);
-                self.rope.remove(start..end);
-                self.rope.insert(start, text);
-            }
+        let Some(range) = range else {
+            self.rope = Rope::from_str(text);
+            self.out_of_sync = None;
+            return;
+        };
+        if self.out_of_sync.is_some() {
+            return;
         }
+        let lines = self.rope.len_lines();
+        // The start of the line after the last is the end of the text: Neovim's incremental sync addresses it
+        // when the last line of a buffer without a final line break is deleted.
+        let in_text = |p: Position| {
+            (p.line as usize) < lines || (p.line as usize == lines && p.character == 0)
+        };
+        if let Some(outside) = [range.start, range.end].into_iter().find(|p| !in_text(*p)) {
+            self.out_of_sync = Some(ChangeError::PastTheEnd {
+                line: outside.line,
+                lines,
+            });
+            return;
+        }
+        if range.end < range.start {
+            self.out_of_sync = Some(ChangeError::Reversed {
+                start: range.start,
+                end: range.end,
+            });
+            return;
+        }
+        let start = position_to_char(&self.rope, range.start, enc);
+        let end = position_to_char(&self.rope, range.end, enc);
+        self.rope.remove(start..end);
+        self.rope.insert(start, text);
     }
 
     pub fn text(&self) -> String {
@@ -173,5 +216,39 @@ mod tests {
             Encoding::Utf16,
         );
         assert_eq!(doc.text(), "abXcd\n\r\nef");
+    }
+
+    #[test]
+    fn a_range_outside_the_text_puts_the_document_out_of_sync_until_the_whole_text() {
+        let range =
+            |(l1, c1), (l2, c2)| Some(Range::new(Position::new(l1, c1), Position::new(l2, c2)));
+        // Three lines; the start of a fourth is the end of the text, anything further is outside.
+        let mut doc = Document::new("a\nb\nc", 1, "yaml".into());
+        doc.apply(range((2, 0), (3, 0)), "C", Encoding::Utf16);
+        assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("a\nb\nC", &None));
+        // A character past a line's end is the line's end, as LSP says.
+        doc.apply(range((0, 9), (0, 9)), "!", Encoding::Utf16);
+        assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("a!\nb\nC", &None));
+        for (outside, line) in [(range((3, 1), (3, 1)), 3), (range((0, 0), (4, 0)), 4)] {
+            let mut doc = Document::new("a\nb\nc", 1, "yaml".into());
+            doc.apply(outside, "x", Encoding::Utf16);
+            assert_eq!(
+                doc.out_of_sync,
+                Some(ChangeError::PastTheEnd { line, lines: 3 })
+            );
+            assert_eq!(doc.text(), "a\nb\nc");
+        }
+        let mut doc = Document::new("abc", 1, "yaml".into());
+        doc.apply(range((0, 2), (0, 1)), "x", Encoding::Utf16);
+        assert!(matches!(
+            doc.out_of_sync,
+            Some(ChangeError::Reversed { .. })
+        ));
+        // Skipped while out of sync; the whole text brings it back, and the next range change applies.
+        doc.apply(range((0, 0), (0, 0)), "x", Encoding::Utf16);
+        assert_eq!(doc.text(), "abc");
+        doc.apply(None, "def", Encoding::Utf16);
+        doc.apply(range((0, 0), (0, 1)), "D", Encoding::Utf16);
+        assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("Def", &None));
     }
 }

@@ -4,10 +4,14 @@
 //! The main loop owns the state and applies notifications in the order they arrive (so edits can never be
 //! reordered); analysis and requests run on worker threads with immutable snapshots. Diagnostics are published only
 //! for the version they were computed for, and only while it is still the latest. Every handler runs behind
-//! `catch_unwind`: a bug answers its request with an error and the server lives on.
+//! `catch_unwind`: a bug answers its request with an error and the server lives on. A malformed message is answered
+//! (or logged) by the transport, which reads on; a change that cannot be applied leaves its document out of sync
+//! (no diagnostics, no answers about it) until the client sends the whole text again.
 
 mod document;
 mod draft;
+mod surrogates;
+mod transport;
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -26,7 +30,10 @@ use ropey::Rope;
 use serde_json::{Value, json};
 
 pub use document::Encoding;
-use document::{Document, offset_to_position, position_to_offset, range_from_lsp, range_to_lsp};
+use document::{
+    ChangeError, Document, offset_to_position, position_to_offset, range_from_lsp, range_to_lsp,
+};
+pub use transport::StreamError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -36,13 +43,35 @@ pub enum ServerError {
     Closed(String),
     #[error("IO error: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Stream(#[from] StreamError),
 }
 
 /// Serves LSP on stdin/stdout until the client shuts the server down.
 pub fn run_stdio() -> Result<(), ServerError> {
-    let (connection, io_threads) = Connection::stdio();
-    run(connection)?;
-    io_threads.join()?;
+    serve(std::io::BufReader::new(std::io::stdin()), std::io::stdout())
+}
+
+/// Serves LSP on a byte stream (stdio, or pipes in tests) until the client shuts the server down.
+pub fn serve(
+    input: impl std::io::BufRead + Send + 'static,
+    output: impl std::io::Write + Send + 'static,
+) -> Result<(), ServerError> {
+    let (connection, transport) = transport::spawn(input, output);
+    let served = run(connection);
+    let input_ended = match &served {
+        Err(ServerError::Closed(_)) => true,
+        Err(ServerError::Protocol(e)) => e.channel_is_disconnected(),
+        _ => false,
+    };
+    if input_ended {
+        // The reader stopped before `exit`: at the end of the input (the client hung up), or at a stream it could
+        // not frame, which is the true reason to report.
+        transport.join_reader()?;
+        return served;
+    }
+    served?;
+    transport.join()?;
     Ok(())
 }
 
@@ -456,8 +485,12 @@ impl Server {
                 }
                 recv(internal) -> msg => match msg {
                     Ok(Internal::Publish { uri, version, diagnostics }) => {
-                        // Only the latest version's diagnostics are published.
-                        let current = self.docs.get(uri.as_str()).map(|(_, d)| d.version);
+                        // Only the latest version's diagnostics are published, and never an out-of-sync text's.
+                        let current = self
+                            .docs
+                            .get(uri.as_str())
+                            .filter(|(_, d)| d.out_of_sync.is_none())
+                            .map(|(_, d)| d.version);
                         if current == Some(version) {
                             self.send(Message::Notification(Notification::new(
                                 "textDocument/publishDiagnostics".into(),
@@ -595,10 +628,12 @@ impl Server {
         let Some((u, d)) = self.docs.remove(&key) else {
             return;
         };
-        let pipeline = self.is_pipeline(&u, &d);
+        let pipeline = d.out_of_sync.is_none() && self.is_pipeline(&u, &d);
         self.docs.insert(key.clone(), (u, d));
         if !pipeline {
-            // Not (or no longer) a pipeline: clear anything published before.
+            // Not (or no longer) a pipeline, or a text that may not be the client's: clear anything published
+            // before, and let no analysis under way publish.
+            self.latest.lock().expect("lock").remove(&key);
             let version = self.docs.get(&key).map(|(_, d)| d.version);
             self.send(Message::Notification(Notification::new(
                 "textDocument/publishDiagnostics".into(),
@@ -671,19 +706,22 @@ impl Server {
                 self.schedule_diagnostics(&uri);
             }
             "textDocument/didChange" => {
-                let Ok(p) = serde_json::from_value::<lsp::DidChangeTextDocumentParams>(n.params)
-                else {
-                    return;
-                };
-                let key = p.text_document.uri.as_str().to_string();
-                let encoding = self.encoding;
-                if let Some((_, doc)) = self.docs.get_mut(&key) {
-                    for change in p.content_changes {
-                        doc.apply(change.range, &change.text, encoding);
+                let uri = text_document_uri(&n.params);
+                match serde_json::from_value::<lsp::DidChangeTextDocumentParams>(n.params) {
+                    Ok(p) => self.did_change(p),
+                    Err(e) => {
+                        let Some(uri) = uri else {
+                            tracing::warn!("a didChange without a document: {e}");
+                            return;
+                        };
+                        if let Some((_, doc)) = self.docs.get_mut(uri.as_str())
+                            && doc.out_of_sync.is_none()
+                        {
+                            doc.out_of_sync = Some(ChangeError::Unreadable(e.to_string()));
+                            self.lost_sync(&uri);
+                        }
                     }
-                    doc.version = p.text_document.version;
                 }
-                self.schedule_diagnostics(&p.text_document.uri);
             }
             "textDocument/didClose" => {
                 let Ok(p) = serde_json::from_value::<lsp::DidCloseTextDocumentParams>(n.params)
@@ -757,6 +795,45 @@ impl Server {
         }
     }
 
+    /// Applies a document's changes in order.
+    fn did_change(&mut self, p: lsp::DidChangeTextDocumentParams) {
+        let uri = p.text_document.uri;
+        let encoding = self.encoding;
+        let Some((_, doc)) = self.docs.get_mut(uri.as_str()) else {
+            return;
+        };
+        let was_in_sync = doc.out_of_sync.is_none();
+        for change in p.content_changes {
+            doc.apply(change.range, &change.text, encoding);
+        }
+        doc.version = p.text_document.version;
+        if was_in_sync && doc.out_of_sync.is_some() {
+            self.lost_sync(&uri);
+        } else {
+            self.schedule_diagnostics(&uri);
+        }
+    }
+
+    /// A change could not be applied: the text may differ from the client's, so its diagnostics are withdrawn
+    /// (they would point at the wrong places) and the user is told how to recover.
+    fn lost_sync(&mut self, uri: &lsp::Uri) {
+        let Some((_, doc)) = self.docs.get(uri.as_str()) else {
+            return;
+        };
+        let reason = doc.out_of_sync.as_ref().map(ToString::to_string);
+        let name = uri_to_path(uri)
+            .and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| uri.as_str().to_string());
+        self.show_message(
+            lsp::MessageType::ERROR,
+            format!(
+                "odp: lost track of the text of {name} ({}); its diagnostics are off until you close and reopen it",
+                reason.unwrap_or_default()
+            ),
+        );
+        self.schedule_diagnostics(uri);
+    }
+
     /// Drops the loaded configurations and registries, and checks every open document again.
     fn reload(&mut self) {
         self.workspaces.clear();
@@ -786,7 +863,12 @@ impl Server {
                     );
                     Response::new_ok(
                         req.id,
-                        json!({"text": doc.text(), "version": doc.version, "lastAnalysis": checks}),
+                        json!({
+                            "text": doc.text(),
+                            "version": doc.version,
+                            "lastAnalysis": checks,
+                            "outOfSync": doc.out_of_sync.as_ref().map(ToString::to_string),
+                        }),
                     )
                 }
                 (false, _) => Response::new_err(
@@ -812,8 +894,9 @@ impl Server {
             Some(uri) => {
                 let key = uri.as_str().to_string();
                 let is_pipeline = match self.docs.remove(&key) {
+                    // An out-of-sync text is answered like a document that is not open.
                     Some((u, d)) => {
-                        let is = self.is_pipeline(&u, &d);
+                        let is = d.out_of_sync.is_none() && self.is_pipeline(&u, &d);
                         self.docs.insert(key, (u, d));
                         is
                     }
@@ -919,6 +1002,17 @@ impl Server {
                         req.id,
                         ErrorCode::InvalidParams,
                         format!("{} is not open", uri.as_str()),
+                    ));
+                    return;
+                }
+                Some((_, doc)) if doc.out_of_sync.is_some() => {
+                    self.send(fail(
+                        req.id,
+                        ErrorCode::RequestFailed,
+                        format!(
+                            "the server lost track of the text of {}; close and reopen it, then run the command again",
+                            uri.as_str()
+                        ),
                     ));
                     return;
                 }

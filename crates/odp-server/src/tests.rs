@@ -9,6 +9,8 @@ use lsp_server::{Connection, Message, Notification, Request, RequestId};
 use odp_syntax::random_edits::Rng;
 use serde_json::{Value, json};
 
+mod malformed;
+
 struct Client {
     conn: Connection,
     next_id: i32,
