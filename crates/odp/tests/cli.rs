@@ -332,7 +332,9 @@ fn an_event_sink_spec_that_names_nothing_is_a_usage_error_in_run_and_kernel() {
     )
     .unwrap();
     let connection = connection.to_str().unwrap();
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    /// Arguments, environment, and the origin the message names.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
         (
             &["run", pipeline, "--events", "127.0.0.1:6379"],
             &[],
