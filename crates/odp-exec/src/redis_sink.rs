@@ -48,14 +48,14 @@ return 0
 
 /// What delivering an event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Delivery {
+enum Delivery {
     Added,
     /// Redis had the id already (delivered before, within [`SEEN_RETENTION`]).
     AlreadyThere,
 }
 
 /// Adds one event to the stream and publishes it, unless Redis has seen its id.
-pub async fn deliver(conn: &mut ConnectionManager, event: &Event) -> redis::RedisResult<Delivery> {
+async fn deliver(conn: &mut ConnectionManager, event: &Event) -> redis::RedisResult<Delivery> {
     let json = serde_json::to_string(event).expect("events serialize");
     let id = event.id.to_string();
     let added: i64 = ADD_ONCE
@@ -140,15 +140,13 @@ pub async fn flush_outbox(conn: &mut ConnectionManager, outbox: &Outbox) -> Flus
         });
         return report;
     }
-    let locked = {
-        let outbox = outbox.clone();
-        blocking(&outbox.clone(), move || {
-            let lock = outbox.lock()?;
-            let taken = lock.take()?;
-            Ok((lock, taken))
-        })
-        .await
-    };
+    let to_lock = outbox.clone();
+    let locked = blocking(outbox, move || {
+        let lock = to_lock.lock()?;
+        let taken = lock.take()?;
+        Ok((lock, taken))
+    })
+    .await;
     let (lock, mut taken) = match locked {
         Ok(locked) => locked,
         Err(e) => {
