@@ -399,6 +399,38 @@ def test_events_go_to_the_configured_sink(tmp_path: Path):
     assert all(e["pipeline"] == "notebook" for e in lines)
 
 
+def test_a_cell_whose_events_cannot_be_written_says_so(tmp_path: Path):
+    """`--events /dev/full`: the step runs and keeps its result, and the cell says its events were lost."""
+    conn_file = str(tmp_path / "kernel.json")
+    write_connection_file(conn_file, ip="127.0.0.1", key=b"k", kernel_name="odp")
+    proc = subprocess.Popen(
+        [str(odp_binary()), "kernel", "--connection-file", conn_file, "--events", "/dev/full"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if not k.startswith("ODP_")},
+        cwd=tmp_path,
+    )
+    kc = BlockingKernelClient(connection_file=conn_file)
+    kc.load_connection_file()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=30)
+        reply, outputs = run(kc, 'name: page\nmethod: web.page.fetch\nparams: {url: "https://example.com/"}\n')
+        assert reply["status"] == "ok", reply
+        stderr = "".join(
+            m["content"]["text"] for m in outputs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"
+        )
+        # run.started, step.started, step.completed, run.completed
+        assert "4 lifecycle events of this cell could be neither delivered nor kept" in stderr, outputs
+        kc.shutdown()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        kc.stop_channels()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_draft_puts_the_draft_into_the_next_cell(stubs: str, tmp_path: Path):
     """`%%draft` asks the model (here `odp stubs`' scripted chat endpoint, never a real one) and answers with a
     `set_next_input` payload holding the draft; nothing runs."""

@@ -1,7 +1,8 @@
 //! Lifecycle events of runs and steps, and where they go.
 //!
-//! Every event has a unique `id` (a UUIDv7, so ids sort by time) that consumers use to drop duplicates: a sink may
-//! deliver an event twice (an outbox flush that was interrupted), never zero times.
+//! Every event has a unique `id` (a UUIDv7, so ids sort by time) that consumers use to drop duplicates. The Redis
+//! sink adds each id to the stream once (within `redis_sink::SEEN_RETENTION`); an event a sink could neither
+//! deliver nor keep is counted ([`EventSink::lost`]), so a front end never reports success having lost one.
 
 use std::time::{Duration, SystemTime};
 
@@ -130,11 +131,16 @@ pub fn events_schema() -> serde_json::Value {
 }
 
 /// Where events go. `emit` never blocks a run and never fails it: a sink that cannot deliver keeps the event
-/// (Redis: in the outbox) or logs the loss (a file that cannot be written).
+/// (Redis: in the outbox), or logs and counts the loss (a file that cannot be written).
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: Event);
     /// Waits until every event emitted so far is delivered or safely kept.
     fn flush(&self) -> crate::BoxFuture<'_, ()>;
+    /// How many events emitted so far were neither delivered nor kept (exact after [`EventSink::flush`]). Sinks that
+    /// cannot lose an event keep the default.
+    fn lost(&self) -> usize {
+        0
+    }
 }
 
 /// Drops every event.
@@ -176,6 +182,8 @@ impl EventSink for MemoryEvents {
 /// Appends events as JSON lines to a file.
 pub struct JsonlEvents {
     file: std::sync::Mutex<std::fs::File>,
+    /// Events that could not be written.
+    lost: std::sync::atomic::AtomicUsize,
 }
 
 impl JsonlEvents {
@@ -186,6 +194,7 @@ impl JsonlEvents {
             .open(path)?;
         Ok(JsonlEvents {
             file: std::sync::Mutex::new(file),
+            lost: Default::default(),
         })
     }
 }
@@ -196,13 +205,20 @@ impl EventSink for JsonlEvents {
         let mut line = serde_json::to_string(&event).expect("events serialize");
         line.push('\n');
         if let Err(e) = self.file.lock().expect("lock").write_all(line.as_bytes()) {
-            tracing::error!(error = %e, event = %event.id, "could not write an event");
+            let earlier = self.lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // The first failure says why; the rest are counted (a full disk would repeat it for every event).
+            if earlier == 0 {
+                tracing::error!(error = %e, event = %event.id, "could not write an event");
+            }
         }
     }
     fn flush(&self) -> crate::BoxFuture<'_, ()> {
         Box::pin(async {
             let _ = self.file.lock().expect("lock").sync_data();
         })
+    }
+    fn lost(&self) -> usize {
+        self.lost.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -221,6 +237,9 @@ impl EventSink for FanOut {
                 sink.flush().await;
             }
         })
+    }
+    fn lost(&self) -> usize {
+        self.0.iter().map(|sink| sink.lost()).sum()
     }
 }
 
@@ -321,5 +340,22 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["run.started", "run.completed"]);
+        assert_eq!(sink.lost(), 0);
+    }
+
+    /// A file that cannot be written (a full disk) counts every event it loses, also through a fan-out, so the run
+    /// can say so instead of succeeding.
+    #[test]
+    fn a_sink_that_cannot_write_counts_what_it_loses() {
+        let full = JsonlEvents::create(std::path::Path::new("/dev/full")).unwrap();
+        let run = Uuid::now_v7();
+        let fan = FanOut(vec![
+            std::sync::Arc::new(full),
+            std::sync::Arc::new(MemoryEvents::default()),
+        ]);
+        for kind in [EventKind::RunStarted, EventKind::RunCompleted] {
+            fan.emit(Event::new(run, "p", kind));
+        }
+        assert_eq!(fan.lost(), 2);
     }
 }

@@ -1,14 +1,17 @@
 //! The ODP executor. Its pieces work on their own, so the Jupyter kernel and a distributed engine reuse them:
 //! [`plan`] (a checked pipeline → steps to run), [`client`] (the HTTP method client), [`breaker`] (a circuit
-//! breaker per service), [`events`] and [`redis_sink`] (lifecycle events and their sinks), and [`engine`] (the
+//! breaker per service), [`events`], [`sink_spec`], [`redis_sink`] and [`outbox`] (lifecycle events and their
+//! sinks), and [`engine`] (the
 //! [`engine::Engine`] trait and the in-process engine).
 
 pub mod breaker;
 pub mod client;
 pub mod engine;
 pub mod events;
+pub mod outbox;
 pub mod plan;
 pub mod redis_sink;
+pub mod sink_spec;
 pub mod wiring;
 
 use std::future::Future;

@@ -1,11 +1,12 @@
 //! The Redis sink: every event is added to a stream (the durable record; consumers read it with XREAD or a
 //! consumer group) and published on a channel (for live listeners; pub/sub is at-most-once). While Redis cannot be
 //! reached, events go to an on-disk outbox, in order, and are delivered when Redis is back, at the next start, or
-//! by `odp events flush`. None is lost, even when the process exits while Redis is down.
+//! by `odp events flush`. None is lost, even when the process exits while Redis is down, and each is added once:
+//! one script remembers delivered ids ([`SEEN_RETENTION`]) and adds an id it has seen never again, so a command
+//! that timed out but ran, then delivered again from the outbox, leaves one entry.
 
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -13,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::BoxFuture;
 use crate::events::{Event, EventSink};
+pub use crate::outbox::{DamagedLine, Outbox, OutboxError};
 
 /// The stream every event is added to.
 pub const STREAM_KEY: &str = "odp:events";
@@ -20,123 +22,164 @@ pub const STREAM_KEY: &str = "odp:events";
 pub const CHANNEL: &str = "odp:events";
 /// The stream keeps about this many events (XADD MAXLEN ~).
 pub const STREAM_MAXLEN: usize = 100_000;
+/// Delivered ids are remembered under `odp:seen:{id}` for this long: an event delivered again within it (a flush
+/// retried after a timeout whose command Redis ran after all, an outbox line that was also delivered directly) is
+/// not added again. Past it, a consumer still drops the duplicate by its id.
+pub const SEEN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// The prefix of the keys that remember delivered ids.
+pub const SEEN_KEY_PREFIX: &str = "odp:seen:";
 
-/// Events waiting for Redis: JSON lines in a file under the state directory.
-#[derive(Clone, Debug)]
-pub struct Outbox {
-    path: PathBuf,
+/// Adds an event to the stream and publishes it, once per id: one script, so Redis runs the check and the writes
+/// as one step. KEYS: the seen key, the stream. ARGV: retention (s), max length, id, run id, kind, the envelope,
+/// the channel. Returns 1 when added, 0 when the id was seen already.
+static ADD_ONCE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+             'id', ARGV[3], 'run_id', ARGV[4], 'kind', ARGV[5], 'event', ARGV[6])
+  redis.call('PUBLISH', ARGV[7], ARGV[6])
+  return 1
+end
+return 0
+",
+    )
+});
+
+/// What delivering an event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    Added,
+    /// Redis had the id already (delivered before, within [`SEEN_RETENTION`]).
+    AlreadyThere,
 }
 
-impl Outbox {
-    pub fn new(state_dir: &Path) -> Outbox {
-        Outbox {
-            path: state_dir.join("outbox").join("events.jsonl"),
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Appends an event and syncs it to disk, so it survives the process.
-    pub fn append(&self, event: &Event) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        let mut line = serde_json::to_string(event).expect("events serialize");
-        line.push('\n');
-        file.write_all(line.as_bytes())?;
-        file.sync_data()
-    }
-
-    /// The events waiting, oldest first. Lines that cannot be read are skipped with a warning.
-    pub fn pending(&self) -> Vec<Event> {
-        let Ok(file) = std::fs::File::open(&self.path) else {
-            return Vec::new();
-        };
-        std::io::BufReader::new(file)
-            .lines()
-            .map_while(Result::ok)
-            .filter(|l| !l.trim().is_empty())
-            .filter_map(|l| match serde_json::from_str(&l) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    tracing::warn!(error = %e, "skipping an unreadable outbox line");
-                    None
-                }
-            })
-            .collect()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        std::fs::metadata(&self.path).map_or(true, |m| m.len() == 0)
-    }
-
-    /// Keeps only the events not yet delivered.
-    fn keep(&self, remaining: &[Event]) -> std::io::Result<()> {
-        if remaining.is_empty() {
-            return match std::fs::remove_file(&self.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            };
-        }
-        let tmp = self.path.with_extension("jsonl.tmp");
-        let mut out = std::fs::File::create(&tmp)?;
-        for e in remaining {
-            let mut line = serde_json::to_string(e).expect("events serialize");
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
-        }
-        out.sync_data()?;
-        std::fs::rename(tmp, &self.path)
-    }
-}
-
-/// Adds one event to the stream and publishes it.
-async fn deliver(conn: &mut ConnectionManager, event: &Event) -> redis::RedisResult<()> {
+/// Adds one event to the stream and publishes it, unless Redis has seen its id.
+async fn deliver(conn: &mut ConnectionManager, event: &Event) -> redis::RedisResult<Delivery> {
     let json = serde_json::to_string(event).expect("events serialize");
-    let mut pipe = redis::pipe();
-    pipe.cmd("XADD")
-        .arg(STREAM_KEY)
-        .arg("MAXLEN")
-        .arg("~")
+    let id = event.id.to_string();
+    let added: i64 = ADD_ONCE
+        .key(format!("{SEEN_KEY_PREFIX}{id}"))
+        .key(STREAM_KEY)
+        .arg(SEEN_RETENTION.as_secs())
         .arg(STREAM_MAXLEN)
-        .arg("*")
-        .arg("id")
-        .arg(event.id.to_string())
-        .arg("run_id")
+        .arg(&id)
         .arg(event.run_id.to_string())
-        .arg("kind")
         .arg(event.kind.as_str())
-        .arg("event")
         .arg(&json)
-        .ignore()
-        .cmd("PUBLISH")
         .arg(CHANNEL)
-        .arg(&json)
-        .ignore();
-    pipe.query_async(conn).await
+        .invoke_async(conn)
+        .await?;
+    Ok(if added == 1 {
+        Delivery::Added
+    } else {
+        Delivery::AlreadyThere
+    })
 }
 
-/// Delivers the outbox's events in order; returns how many were delivered. Stops at the first failure and keeps
-/// the rest.
-pub async fn flush_outbox(conn: &mut ConnectionManager, outbox: &Outbox) -> Result<usize, String> {
-    let pending = outbox.pending();
-    for (i, event) in pending.iter().enumerate() {
-        if let Err(e) = deliver(conn, event).await {
-            outbox.keep(&pending[i..]).map_err(|e| e.to_string())?;
-            return Err(format!(
-                "Redis is unreachable ({e}); {} events still wait",
-                pending.len() - i
-            ));
+/// Why a flush stopped before the outbox was empty.
+#[derive(Debug, thiserror::Error)]
+pub enum FlushError {
+    #[error("Redis is unreachable ({error}): the events wait in {}", outbox.display())]
+    Unreachable {
+        error: redis::RedisError,
+        outbox: std::path::PathBuf,
+    },
+    #[error("Redis failed part way ({error}); {waiting} events still wait in {}", outbox.display())]
+    Interrupted {
+        error: redis::RedisError,
+        waiting: usize,
+        outbox: std::path::PathBuf,
+    },
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+}
+
+/// What a flush of the outbox did.
+#[derive(Debug, Default)]
+pub struct FlushReport {
+    /// Events handed to Redis and removed from the outbox (including those Redis had already).
+    pub delivered: usize,
+    /// Of those, how many Redis had already (delivered before; not added again).
+    pub already_there: usize,
+    /// Lines that were not events, set aside in the quarantine file.
+    pub quarantined: Vec<DamagedLine>,
+    /// Why events still wait, if they do.
+    pub error: Option<FlushError>,
+}
+
+impl FlushReport {
+    /// Whether the outbox is empty now.
+    pub fn is_complete(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Runs blocking outbox work off the runtime's workers.
+async fn blocking<T: Send + 'static>(
+    outbox: &Outbox,
+    work: impl FnOnce() -> Result<T, OutboxError> + Send + 'static,
+) -> Result<T, OutboxError> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(OutboxError {
+            path: outbox.path().to_path_buf(),
+            source: std::io::Error::other(format!("the outbox task failed: {e}")),
+        })
+    })
+}
+
+/// Delivers the outbox's events in order, under the outbox's lock; damaged lines are set aside. Stops at the first
+/// failure and keeps the rest.
+pub async fn flush_outbox(conn: &mut ConnectionManager, outbox: &Outbox) -> FlushReport {
+    let mut report = FlushReport::default();
+    // Before taking the lock: a flush against a down Redis must not hold up every writer for its timeouts.
+    if let Err(error) = redis::cmd("PING").query_async::<()>(conn).await {
+        report.error = Some(FlushError::Unreachable {
+            error,
+            outbox: outbox.path().to_path_buf(),
+        });
+        return report;
+    }
+    let to_lock = outbox.clone();
+    let locked = blocking(outbox, move || {
+        let lock = to_lock.lock()?;
+        let taken = lock.take()?;
+        Ok((lock, taken))
+    })
+    .await;
+    let (lock, mut taken) = match locked {
+        Ok(locked) => locked,
+        Err(e) => {
+            report.error = Some(e.into());
+            return report;
+        }
+    };
+    report.quarantined = std::mem::take(&mut taken.damaged);
+    for waiting in &taken.waiting {
+        match deliver(conn, &waiting.event).await {
+            Ok(delivery) => {
+                report.delivered += 1;
+                if delivery == Delivery::AlreadyThere {
+                    report.already_there += 1;
+                }
+            }
+            Err(error) => {
+                report.error = Some(FlushError::Interrupted {
+                    error,
+                    waiting: taken.waiting.len() - report.delivered,
+                    outbox: outbox.path().to_path_buf(),
+                });
+                break;
+            }
         }
     }
-    outbox.keep(&[]).map_err(|e| e.to_string())?;
-    Ok(pending.len())
+    if report.delivered > 0 || !report.quarantined.is_empty() {
+        let remaining = taken.waiting.split_off(report.delivered);
+        if let Err(e) = blocking(outbox, move || lock.keep(&remaining)).await {
+            report.error = Some(e.into());
+        }
+    }
+    report
 }
 
 /// A lazily connecting, reconnecting Redis connection with short timeouts, so a down Redis never stalls a run.
@@ -158,6 +201,19 @@ enum Command {
 /// The Redis sink. Events are handed to a background task that delivers them in order.
 pub struct RedisEvents {
     tx: mpsc::UnboundedSender<Command>,
+    /// Events neither delivered nor kept in the outbox.
+    lost: Arc<AtomicUsize>,
+}
+
+/// Logs what a flush set aside (the front ends print it on their own where they flush).
+fn warn_damaged(report: &FlushReport, outbox: &Outbox) {
+    for damaged in &report.quarantined {
+        tracing::warn!(
+            outbox = %outbox.path().display(),
+            quarantine = %outbox.quarantine_path().display(),
+            "a damaged outbox line is set aside: {damaged}"
+        );
+    }
 }
 
 impl RedisEvents {
@@ -166,8 +222,15 @@ impl RedisEvents {
     pub fn start(url: &str, outbox: Outbox) -> Result<RedisEvents, redis::RedisError> {
         let mut conn = connection(url)?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Command>();
-        let outbox = Arc::new(outbox);
+        let lost = Arc::new(AtomicUsize::new(0));
+        let lost_in_task = lost.clone();
         tokio::spawn(async move {
+            let lost = lost_in_task;
+            let flush = async |conn: &mut ConnectionManager, outbox: &Outbox| {
+                let report = flush_outbox(conn, outbox).await;
+                warn_damaged(&report, outbox);
+                report
+            };
             // Degraded: Redis failed, events go to the outbox until it is flushed.
             let mut degraded = !outbox.is_empty();
             // While degraded, reconnect at most this often: every attempt against a down Redis costs a timeout.
@@ -184,7 +247,7 @@ impl RedisEvents {
                             Some(Command::Event(event)) => {
                                 if degraded && due(last_attempt) {
                                     last_attempt = Some(tokio::time::Instant::now());
-                                    degraded = flush_outbox(&mut conn, &outbox).await.is_err();
+                                    degraded = !flush(&mut conn, &outbox).await.is_complete();
                                 }
                                 if !degraded
                                     && let Err(e) = deliver(&mut conn, &event).await
@@ -193,15 +256,19 @@ impl RedisEvents {
                                     degraded = true;
                                     last_attempt = Some(tokio::time::Instant::now());
                                 }
-                                if degraded
-                                    && let Err(e) = outbox.append(&event)
-                                {
-                                    tracing::error!(error = %e, event = %event.id, "could not keep an event in the outbox");
+                                if degraded {
+                                    let id = event.id;
+                                    let kept = outbox.clone();
+                                    let appended = blocking(&outbox, move || kept.append(&event)).await;
+                                    if let Err(e) = appended {
+                                        lost.fetch_add(1, Ordering::Relaxed);
+                                        tracing::error!(error = %e, event = %id, "could not keep an event in the outbox");
+                                    }
                                 }
                             }
                             Some(Command::Flush(done)) => {
                                 if degraded {
-                                    degraded = flush_outbox(&mut conn, &outbox).await.is_err();
+                                    degraded = !flush(&mut conn, &outbox).await.is_complete();
                                 }
                                 let _ = done.send(());
                             }
@@ -210,17 +277,18 @@ impl RedisEvents {
                     }
                     _ = retry.tick(), if degraded && due(last_attempt) => {
                         last_attempt = Some(tokio::time::Instant::now());
-                        if let Ok(n) = flush_outbox(&mut conn, &outbox).await {
+                        let report = flush(&mut conn, &outbox).await;
+                        if report.is_complete() {
                             degraded = false;
-                            if n > 0 {
-                                tracing::info!(events = n, "Redis is back: the outbox is delivered");
+                            if report.delivered > 0 {
+                                tracing::info!(events = report.delivered, "Redis is back: the outbox is delivered");
                             }
                         }
                     }
                 }
             }
         });
-        Ok(RedisEvents { tx })
+        Ok(RedisEvents { tx, lost })
     }
 }
 
@@ -236,5 +304,9 @@ impl EventSink for RedisEvents {
                 let _ = wait.await;
             }
         })
+    }
+
+    fn lost(&self) -> usize {
+        self.lost.load(Ordering::Relaxed)
     }
 }

@@ -1,7 +1,6 @@
 //! Settings shared by the front ends that run pipelines (`odp run`, the Jupyter kernel): service URLs and keys by
 //! precedence, and the event sink a run writes to.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use odp_workspace::config::ServicesConfig;
@@ -9,9 +8,12 @@ use odp_workspace::config::ServicesConfig;
 use crate::client::Secret;
 use crate::events::{EventSink, JsonlEvents, NoEvents};
 use crate::redis_sink::{Outbox, RedisEvents};
+use crate::sink_spec::{EventSinkSpec, SpecError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WiringError {
+    #[error(transparent)]
+    SinkSpec(#[from] SpecError),
     #[error("events: bad Redis URL: {0}")]
     RedisUrl(String),
     #[error("events: cannot open {path}: {source}")]
@@ -39,33 +41,24 @@ pub fn api_key(env: &str) -> Option<Secret> {
         .map(Secret::new)
 }
 
-/// The sink events go to: `spec` (a flag: `redis://…`, a `.jsonl` path, or `none`), else `ODP_REDIS_URL`, else
-/// `[services] redis-url`, else none. Returns the Redis URL too, when events go to Redis.
+/// The sink events go to: `spec` (the `--events` flag), else `ODP_REDIS_URL`, else `[services] redis-url`, else
+/// none ([`EventSinkSpec::resolve`]). Returns the Redis URL too, when events go to Redis.
 pub fn event_sink(
     spec: Option<&str>,
     services: &ServicesConfig,
 ) -> Result<(Arc<dyn EventSink>, Option<String>), WiringError> {
-    let spec = spec
-        .map(str::to_string)
-        .or_else(|| {
-            std::env::var("ODP_REDIS_URL")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .or_else(|| services.redis_url.clone());
-    Ok(match spec.as_deref() {
-        None | Some("none") => (Arc::new(NoEvents), None),
-        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
-            let sink = RedisEvents::start(url, Outbox::new(&odp_workspace::state_dir()))
+    Ok(match EventSinkSpec::resolve(spec, services)? {
+        EventSinkSpec::None => (Arc::new(NoEvents), None),
+        EventSinkSpec::Redis(url) => {
+            let sink = RedisEvents::start(&url, Outbox::new(&odp_workspace::state_dir()))
                 .map_err(|e| WiringError::RedisUrl(e.to_string()))?;
-            (Arc::new(sink), Some(url.to_string()))
+            (Arc::new(sink), Some(url))
         }
-        Some(path) => {
-            let sink =
-                JsonlEvents::create(Path::new(path)).map_err(|source| WiringError::EventFile {
-                    path: path.to_string(),
-                    source,
-                })?;
+        EventSinkSpec::File(path) => {
+            let sink = JsonlEvents::create(&path).map_err(|source| WiringError::EventFile {
+                path: path.display().to_string(),
+                source,
+            })?;
             (Arc::new(sink), None)
         }
     })
@@ -131,6 +124,14 @@ mod tests {
             "unexpected error: {err}"
         );
         assert!(err.to_string().contains("no/such/dir"), "{err}");
+
+        let err = event_sink(Some("127.0.0.1:6379"), &services)
+            .err()
+            .expect("not a sink");
+        assert!(
+            matches!(err, WiringError::SinkSpec(_)),
+            "unexpected error: {err}"
+        );
 
         let err = event_sink(Some("redis://localhost:notaport"), &services)
             .err()

@@ -423,6 +423,15 @@ impl Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Sends a signal (`STOP` freezes it: connections stay open, nothing answers; `CONT` thaws it).
+    fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal}");
+    }
 }
 
 impl Drop for Redis {
@@ -579,9 +588,8 @@ async fn redis_down_mid_run_loses_no_event() {
         sink.flush().await;
         delivered = stream_events(&redis.url()).await;
     }
-    // Every event of the run is in the stream, in order: those before the outage (kept in Redis's append-only file
-    // across the restart) and those that waited in the outbox. Delivery is at least once — an event whose XADD
-    // landed just as Redis died is also in the outbox — so, as consumers do, duplicates are dropped by id.
+    // Every event of the run is in the stream once, in order: those before the outage (kept in Redis's append-only
+    // file across the restart, with the ids it has seen) and those that waited in the outbox.
     let all: Vec<String> = memory
         .events
         .lock()
@@ -589,15 +597,90 @@ async fn redis_down_mid_run_loses_no_event() {
         .iter()
         .map(|e| e.id.to_string())
         .collect();
-    let mut seen = std::collections::HashSet::new();
     let got: Vec<String> = delivered
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_string())
-        .filter(|id| seen.insert(id.clone()))
         .collect();
     assert_eq!(got, all);
     assert!(outbox.is_empty(), "the outbox is empty once delivered");
     assert_eq!(delivered.last().unwrap()["kind"], "run.completed");
+    stubs.shutdown().await;
+}
+
+/// Redis frozen (SIGSTOP) mid-run: the sink's command times out and the event goes to the outbox, yet Redis runs the
+/// command when it thaws; the outbox then delivers it again. Each id is in the stream exactly once all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_frozen_mid_run_adds_each_event_once() {
+    let data = tempfile::tempdir().unwrap();
+    let redis = Redis::start(data.path());
+    let state = tempfile::tempdir().unwrap();
+    let outbox = Outbox::new(state.path());
+    let stubs = stubs().await;
+    let sink = Arc::new(RedisEvents::start(&redis.url(), outbox.clone()).unwrap());
+    let memory = Arc::new(MemoryEvents::default());
+    let fan: Arc<dyn EventSink> =
+        Arc::new(odp_exec::events::FanOut(vec![sink.clone(), memory.clone()]));
+    let engine = InProcessEngine::new(
+        client(&stubs),
+        Arc::new(CircuitBreaker::new(Default::default())),
+        fan,
+        4,
+    );
+    stubs
+        .faults()
+        .add(Fault::latency(Duration::from_millis(200)).on(SENTIMENT))
+        .unwrap();
+    let plan = plan(&pipeline(
+        &[&search("tweets")],
+        &[&sentiment("mood", "tweets"), &sentiment("again", "tweets")],
+    ));
+    let run = tokio::spawn(async move {
+        engine
+            .run(&plan, uuid::Uuid::now_v7(), CancellationToken::new())
+            .await
+    });
+    while !memory
+        .kinds()
+        .iter()
+        .any(|(k, s)| *k == EventKind::StepStarted && s.as_deref() == Some("mood"))
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    redis.signal("STOP");
+    // Thaw only once a command has timed out and its event waits in the outbox: then the same event is both in
+    // Redis's input and in the outbox.
+    while outbox.is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    redis.signal("CONT");
+    let outcome = run.await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    let all: Vec<String> = memory
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.id.to_string())
+        .collect();
+    for _ in 0..50 {
+        sink.flush().await;
+        if outbox.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(outbox.is_empty(), "the outbox is delivered");
+    let delivered = stream_events(&redis.url()).await;
+    let mut counts = std::collections::HashMap::new();
+    for e in &delivered {
+        *counts
+            .entry(e["id"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    for id in &all {
+        assert_eq!(counts.get(id), Some(&1), "{id} in the stream: {counts:?}");
+    }
+    assert_eq!(delivered.len(), all.len());
     stubs.shutdown().await;
 }
 

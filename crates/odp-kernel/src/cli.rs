@@ -29,7 +29,8 @@ pub struct KernelArgs {
     /// The method registry: a YAML file or an http(s) URL [default: from odp.toml, else the bundled one].
     #[arg(long, value_name = "PATH|URL")]
     pub registry: Option<String>,
-    /// Where lifecycle events go: `redis://…`, a `.jsonl` file, or `none` [default: ODP_REDIS_URL, else none].
+    /// Where lifecycle events go: `redis://…`, `rediss://…`, `unix://…`, a file path (with a `/` or ending in
+    /// `.jsonl`), or `none` [default: ODP_REDIS_URL, else odp.toml services.redis-url, else none].
     #[arg(long, value_name = "SINK")]
     pub events: Option<String>,
     /// The crawler API's base URL [env: ODP_CRAWLER_API_URL; odp.toml services.crawler-url].
@@ -152,6 +153,13 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
     };
     for w in &config.warnings {
         eprintln!("warning: {w}");
+    }
+    // The same rule as `odp run`'s, before the kernel starts serving.
+    if let Err(e) =
+        odp_exec::sink_spec::EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)
+    {
+        eprintln!("error: {e}");
+        return exit::USAGE;
     }
     // Loaded before the runtime starts: a remote registry is fetched with a blocking client.
     let loaded = match load_registry(&registry_source(args.registry.as_deref(), &config, &cwd)) {

@@ -481,6 +481,7 @@ impl Kernel {
                 }
                 let token = CancellationToken::new();
                 *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+                let lost_before = self.events.lost();
                 let runs = runner::run_job(
                     self.engine.clone(),
                     self.events.clone(),
@@ -489,9 +490,12 @@ impl Kernel {
                     self.concurrency,
                 )
                 .await;
+                // The cell's events are delivered or kept before its reply, so a loss shows on the cell that had it.
+                self.events.flush().await;
+                let lost = self.events.lost().saturating_sub(lost_before);
                 *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.progress.set_parent(None);
-                match isolate("execute_request", || {
+                let mut out = match isolate("execute_request", || {
                     self.session().finish(job, runs, count)
                 }) {
                     Ok(out) => out,
@@ -499,7 +503,14 @@ impl Kernel {
                         error: Some(e),
                         ..CellOutput::default()
                     },
+                };
+                if lost > 0 {
+                    out.outputs.push(Output::Stderr(format!(
+                        "odp: {lost} lifecycle event{} of this cell could be neither delivered nor kept (the kernel's log says why)\n",
+                        if lost == 1 { "" } else { "s" }
+                    )));
                 }
+                out
             }
         };
         if !silent {

@@ -15,7 +15,7 @@ use odp_workspace::LoadedConfig;
 pub struct ServiceOptions {
     pub crawler_url: Option<String>,
     pub model_url: Option<String>,
-    /// `redis://…`, a `.jsonl` path, or `none`.
+    /// The `--events` flag ([`odp_exec::sink_spec::EventSinkSpec`]).
     pub events: Option<String>,
     pub concurrency: usize,
 }

@@ -3,7 +3,17 @@
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use odp_exec::Event;
-use odp_exec::redis_sink::{Outbox, STREAM_KEY, connection, flush_outbox};
+use odp_exec::redis_sink::{FlushReport, Outbox, STREAM_KEY, connection, flush_outbox};
+
+/// Exit codes of `odp events` (also in the README).
+pub mod exit {
+    /// Followed to the end, or every event of the outbox delivered.
+    pub const OK: u8 = 0;
+    /// `flush`: damaged outbox lines were set aside in the quarantine file; every readable event was delivered.
+    pub const SET_ASIDE: u8 = 1;
+    /// Usage or configuration error, Redis unreachable, or the outbox could not be read or written.
+    pub const USAGE: u8 = 2;
+}
 
 #[derive(Clone, Debug, Args)]
 pub struct EventsArgs {
@@ -34,14 +44,14 @@ pub fn events(args: EventsArgs) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
-            return 2;
+            return exit::USAGE;
         }
     };
     match runtime.block_on(events_async(args)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            2
+            exit::USAGE
         }
     }
 }
@@ -54,15 +64,26 @@ async fn events_async(args: EventsArgs) -> anyhow::Result<u8> {
     let mut conn = connection(&url).map_err(|e| anyhow!("bad Redis URL: {e}"))?;
     if let Some(EventsCommand::Flush) = args.command {
         let outbox = Outbox::new(&odp_workspace::state_dir());
-        let n = flush_outbox(&mut conn, &outbox)
-            .await
-            .map_err(|e| anyhow!(e))?;
+        let report = flush_outbox(&mut conn, &outbox).await;
+        report_set_aside(&report, &outbox);
+        let n = report.delivered;
         eprintln!(
-            "delivered {n} event{} from {}",
+            "delivered {n} event{} from {}{}",
             if n == 1 { "" } else { "s" },
-            outbox.path().display()
+            outbox.path().display(),
+            match report.already_there {
+                0 => String::new(),
+                k => format!(" ({k} already in the stream, not added again)"),
+            }
         );
-        return Ok(0);
+        if let Some(e) = report.error {
+            return Err(e.into());
+        }
+        return Ok(if report.quarantined.is_empty() {
+            exit::OK
+        } else {
+            exit::SET_ASIDE
+        });
     }
     let mut last_id = if args.from_start {
         "0-0".to_string()
@@ -95,9 +116,22 @@ async fn events_async(args: EventsArgs) -> anyhow::Result<u8> {
             }
             println!("{json}");
             if args.run.is_some() && event.kind.is_final() {
-                return Ok(0);
+                return Ok(exit::OK);
             }
         }
+    }
+}
+
+/// Says on stderr which outbox lines a flush set aside, and where.
+pub fn report_set_aside(report: &FlushReport, outbox: &Outbox) {
+    for damaged in &report.quarantined {
+        eprintln!(
+            "warning: {} line {} is damaged ({}): set aside in {}",
+            outbox.path().display(),
+            damaged.line,
+            damaged.reason,
+            outbox.quarantine_path().display()
+        );
     }
 }
 

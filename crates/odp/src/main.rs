@@ -38,8 +38,8 @@ enum Command {
         code: String,
     },
     /// Run a pipeline: sources in parallel, then transforms; the result goes to stdout as JSON. Exit 0 when it
-    /// completed, 1 when the pipeline has errors, 2 on usage or configuration errors, 3 when a step failed, 130 when
-    /// cancelled.
+    /// completed, 1 when the pipeline has errors, 2 on usage or configuration errors, 3 when a step failed, 4 when it
+    /// completed but lost lifecycle events, 130 when cancelled by Ctrl-C, 143 by SIGTERM.
     Run(run::RunArgs),
     /// Follow lifecycle events live from Redis, or deliver the outbox (`odp events flush`).
     Events(events_cmd::EventsArgs),
@@ -61,6 +61,7 @@ enum Command {
 
 mod events_cmd;
 mod run;
+mod stop;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use odp_analysis::{Environment, Registry, Service};
 use odp_exec::events::{EventSink, FanOut};
 use odp_exec::redis_sink::Outbox;
+use odp_exec::sink_spec::EventSinkSpec;
 use odp_exec::{
     BoxFuture, CircuitBreaker, Engine, Event, EventKind, HttpMethodClient, InProcessEngine,
     RunStatus, ServiceEndpoint,
@@ -29,8 +30,12 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// A step failed.
     pub const FAILED: u8 = 3;
-    /// Cancelled (Ctrl-C).
+    /// The run completed, but some of its lifecycle events could be neither delivered nor kept.
+    pub const EVENTS_LOST: u8 = 4;
+    /// Cancelled by Ctrl-C (SIGINT).
     pub const CANCELLED: u8 = 130;
+    /// Cancelled by SIGTERM.
+    pub const TERMINATED: u8 = 143;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -55,7 +60,8 @@ pub struct RunArgs {
     /// Write the result here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Where lifecycle events go: `redis://…`, a `.jsonl` file, or `none` [default: ODP_REDIS_URL, else none].
+    /// Where lifecycle events go: `redis://…`, `rediss://…`, `unix://…`, a file path (with a `/` or ending in
+    /// `.jsonl`), or `none` [default: ODP_REDIS_URL, else odp.toml services.redis-url, else none].
     #[arg(long, value_name = "SINK")]
     pub events: Option<String>,
     /// The crawler API's base URL [env: ODP_CRAWLER_API_URL; odp.toml services.crawler-url].
@@ -216,6 +222,9 @@ pub fn run(args: RunArgs) -> u8 {
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
+    // From the start: a signal before the run begins still ends it as cancelled, with its result and events.
+    let cancel = CancellationToken::new();
+    let stop = crate::stop::Stop::on_signals(&cancel);
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let dir = args
@@ -234,6 +243,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
     for w in &config.warnings {
         eprintln!("warning: {w}");
     }
+    // Checked before anything starts; the sink itself is opened just before the run.
+    EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)?;
     let source = registry_source(args.registry.as_deref(), &config, &cwd);
     let loaded = load_registry(&source)?;
     for w in &loaded.warnings {
@@ -331,28 +342,26 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         if let Ok(mut conn) = odp_exec::redis_sink::connection(url) {
             let outbox = Outbox::new(&state_dir());
             if !outbox.is_empty() {
-                match odp_exec::redis_sink::flush_outbox(&mut conn, &outbox).await {
-                    Ok(n) => eprintln!("odp: delivered {n} events kept from an earlier run"),
-                    Err(e) => eprintln!("warning: {e}"),
+                let report = odp_exec::redis_sink::flush_outbox(&mut conn, &outbox).await;
+                crate::events_cmd::report_set_aside(&report, &outbox);
+                match report.error {
+                    None => eprintln!(
+                        "odp: delivered {} events kept from an earlier run",
+                        report.delivered
+                    ),
+                    Some(e) => eprintln!("warning: {e}"),
                 }
             }
         }
     }
-    let sink: Arc<dyn EventSink> = Arc::new(FanOut(vec![events, Arc::new(Progress::new())]));
+    let sink: Arc<dyn EventSink> =
+        Arc::new(FanOut(vec![events.clone(), Arc::new(Progress::new())]));
     let engine = InProcessEngine::new(
         Arc::new(client),
         Arc::new(CircuitBreaker::new(Default::default())),
         sink,
         args.concurrency,
     );
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("odp: cancelling…");
-            on_ctrl_c.cancel();
-        }
-    });
     let run_id = uuid::Uuid::now_v7();
     let outcome = engine.run(&plan, run_id, cancel).await;
     let mut result = serde_json::to_value(&outcome)?;
@@ -380,9 +389,21 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         },
         outcome.duration_ms
     );
+    // The engine flushed the sink at the end of the run: the count is final.
+    let lost = events.lost();
+    if lost > 0 {
+        eprintln!(
+            "error: {lost} lifecycle event{} of the run could be neither delivered nor kept (see above)",
+            if lost == 1 { "" } else { "s" }
+        );
+    }
     Ok(match outcome.status {
+        RunStatus::Completed if lost > 0 => exit::EVENTS_LOST,
         RunStatus::Completed => exit::COMPLETED,
         RunStatus::Failed => exit::FAILED,
-        RunStatus::Cancelled => exit::CANCELLED,
+        RunStatus::Cancelled => match stop.signal() {
+            Some(crate::stop::Signal::Terminate) => exit::TERMINATED,
+            _ => exit::CANCELLED,
+        },
     })
 }
