@@ -6,6 +6,8 @@
 
 pub mod config;
 pub mod kernel;
+pub mod lsp;
+pub mod outbox;
 pub mod parse_and_check;
 pub mod template;
 
@@ -18,6 +20,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("template", template::run),
     ("config", config::run),
     ("kernel", kernel::run),
+    ("lsp", lsp::run),
+    ("outbox", outbox::run),
 ];
 
 #[cfg(test)]

@@ -84,3 +84,13 @@ fn config_seeds_and_regressions() {
 fn kernel_seeds_and_regressions() {
     assert!(replay("kernel") > 0);
 }
+
+#[test]
+fn lsp_seeds_and_regressions() {
+    assert!(replay("lsp") > 0);
+}
+
+#[test]
+fn outbox_seeds_and_regressions() {
+    assert!(replay("outbox") > 0);
+}
