@@ -89,7 +89,7 @@ in (an unsafe fix: the value is yours to choose).";
 pattern. Values that hold templates are checked by type only (see ODP406).";
     TemplateSyntax = "ODP400", "template-syntax", Error, "A malformed `{{ ... }}` template.",
 "A template is `{{ root.path }}` where root is `inputs` or a step name, followed by `.field`, `[index]` or `[*]`.
-Write `\\{{` for a literal `{{`.";
+Write `\\{{` for a literal `{{`. A path has at most 64 accessors.";
     UnknownReference = "ODP401", "unknown-reference", Error, "A template refers to a step or input that does not exist.",
 "The first part of a template names an input (`inputs.NAME`) or a step. A close match is offered as a fix.";
     ForwardReference = "ODP402", "forward-reference", Error, "A transform refers to a later step.",
