@@ -28,23 +28,29 @@ pub fn push_escaped(out: &mut String, c: char) {
 /// A one-line text (a message, a path, a name) with every control character escaped, line breaks and tabs
 /// included.
 pub fn escape_control(text: &str) -> Cow<'_, str> {
-    escape_where(text, |_, _| true)
+    escape_where(text, |c, _| must_escape(c))
 }
 
 /// A text of several lines (markdown, an error with details) with its control characters escaped but its line
 /// breaks (`\n` and `\r\n`) and tabs kept. A `\r` elsewhere is escaped: on a terminal it would return to the start
 /// of the line and let what follows overwrite what came before.
 pub fn escape_control_in_lines(text: &str) -> Cow<'_, str> {
-    escape_where(text, |c, rest| match c {
-        '\n' | '\t' => false,
-        '\r' => !rest.starts_with('\n'),
-        _ => true,
-    })
+    escape_where(text, escaped_in_lines)
 }
 
-/// Escapes the `must_escape` characters for which `escape(c, text after c)` holds.
+/// Whether `escape_control_in_lines` escapes `c`, followed by `rest`: for renderings that escape a text of
+/// several lines character by character.
+pub fn escaped_in_lines(c: char, rest: &str) -> bool {
+    match c {
+        '\n' | '\t' => false,
+        '\r' => !rest.starts_with('\n'),
+        c => must_escape(c),
+    }
+}
+
+/// Escapes the characters for which `escape(c, text after c)` holds.
 fn escape_where(text: &str, escape: impl Fn(char, &str) -> bool) -> Cow<'_, str> {
-    let needs = |(i, c): &(usize, char)| must_escape(*c) && escape(*c, &text[i + c.len_utf8()..]);
+    let needs = |(i, c): &(usize, char)| escape(*c, &text[i + c.len_utf8()..]);
     let Some((first, _)) = text.char_indices().find(needs) else {
         return Cow::Borrowed(text);
     };
