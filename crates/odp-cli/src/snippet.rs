@@ -92,19 +92,20 @@ impl<'a> Snippet<'a> {
     fn push_line(&mut self, line: usize, original: Range<usize>, at: &[usize]) {
         let file = self.file;
         let content = &file[original.clone()];
-        let mut keep: Vec<Range<usize>> = if content.chars().nth(LONG_LINE).is_none() {
-            vec![original.clone()]
+        let mut keep: Vec<Range<usize>> = Vec::new();
+        if content.chars().nth(LONG_LINE).is_none() {
+            keep.push(original.clone());
         } else if at.is_empty() {
-            vec![original.start..forward(file, original.clone(), original.start, 2 * CONTEXT)]
+            // A line a label only passes through: its start.
+            let end = forward(file, original.clone(), original.start, 2 * CONTEXT);
+            keep.push(original.start..end);
         } else {
-            at.iter()
-                .map(|&at| {
-                    let at = at.clamp(original.start, original.end);
-                    back(file, original.clone(), at, CONTEXT)
-                        ..forward(file, original.clone(), at, CONTEXT)
-                })
-                .collect()
-        };
+            keep.extend(at.iter().map(|&at| {
+                let at = within(file, &original, at);
+                back(file, original.clone(), at, CONTEXT)
+                    ..forward(file, original.clone(), at, CONTEXT)
+            }));
+        }
         keep.sort_unstable_by_key(|r| r.start);
         let start = self.text.len();
         let mut pieces = Vec::new();
@@ -180,7 +181,7 @@ impl<'a> Snippet<'a> {
             let Some(line) = self.shown_line(index.line_of(at)) else {
                 return 0;
             };
-            let at = at.clamp(line.original.start, line.original.end);
+            let at = within(self.file, &line.original, at);
             match line.pieces.iter().find(|p| p.original.end > at) {
                 Some(p) if p.copied => p.shown.start + (at - p.original.start),
                 Some(p) => p.shown.start,
@@ -198,6 +199,15 @@ impl<'a> Snippet<'a> {
             None => line.original.end,
         }
     }
+}
+
+/// `at` moved into a line's range, onto a character's start.
+fn within(file: &str, line: &Range<usize>, at: usize) -> usize {
+    let mut at = at.clamp(line.start, line.end);
+    while !file.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// The offset `count` characters before `at`, not before the line's start.
@@ -244,7 +254,13 @@ impl<'a> Files<'a> for Snippet<'a> {
 
     fn line_index(&'a self, (): (), byte_index: usize) -> Result<usize, Error> {
         let after = self.lines.partition_point(|l| l.shown.start <= byte_index);
-        Ok(self.lines[after.saturating_sub(1).min(self.lines.len() - 1)].line)
+        self.lines
+            .get(after.saturating_sub(1))
+            .map(|l| l.line)
+            .ok_or(Error::IndexTooLarge {
+                given: byte_index,
+                max: self.text.len(),
+            })
     }
 
     fn line_range(&'a self, (): (), line_index: usize) -> Result<Range<usize>, Error> {

@@ -113,6 +113,15 @@ fn check_and_run_escape_control_characters_and_check_names_odd_paths() {
     assert!(err.contains(quoted), "{err}");
     assert!(!err.contains(['\u{1b}', '\r']), "{err:?}");
     assert!(!err.lines().any(|l| l.starts_with("::")), "{err}");
+    // A path's control characters, in an error of `odp run`.
+    let o = odp(&["run", "\u{1b}c\n::error::x.odp.yaml"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.starts_with("error: cannot read \\u{1b}c\\n::error::x.odp.yaml: "),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
     // `odp check` says what a path that is no pipeline file is.
     let o = odp(&["check", "/dev/null"], &[]);
     assert_eq!(o.status.code(), Some(2));
