@@ -1,6 +1,6 @@
 //! Inline suppressions: `# odp: ignore[CODE, ...]` on a diagnostic's line, or alone on the line above it.
 //! Codes are written as ids (`ODP500`) or names (`unused-source`). A suppression that suppresses nothing is
-//! reported (ODP502), as is one naming an unknown code.
+//! reported (ODP502), as are an unknown code and a code written more than once (one finding per code).
 
 use odp_syntax::{Comment, LineIndex, TextRange};
 use rustc_hash::FxHashMap;
