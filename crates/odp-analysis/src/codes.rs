@@ -120,7 +120,8 @@ its sources' results, and this warning is not given.";
 "Remove the input or use it as `{{inputs.NAME}}`.";
     UnusedSuppression = "ODP502", "unused-suppression", Warning, "A suppression comment suppresses nothing.",
 "`# odp: ignore[CODE]` applies to the diagnostics of its own line, or of the next line when it stands alone on a
-line. One that matches nothing is reported so stale suppressions do not pile up.";
+line. One that matches nothing is reported so stale suppressions do not pile up, and so is a code written more
+than once in one suppression: once per code, however often it repeats.";
 }
 
 impl Code {

@@ -6,6 +6,7 @@
 mod check;
 pub mod codes;
 pub mod diagnostic;
+pub mod escape;
 pub mod model;
 pub mod registry;
 pub mod schema;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 pub use check::CheckCache;
 pub use codes::Code;
 pub use diagnostic::{Applicability, Diagnostic, Fix, Related, Severity, TextEdit, apply_edits};
+pub use escape::{escape_control, escape_control_in_lines};
 pub use model::{Input, Pipeline, Reference, RetryPolicy, Section, Spanned, Step, Target};
 pub use odp_syntax::{LineCol, LineIndex, Parse, PositionEncoding, TextRange};
 pub use registry::{Method, MethodKind, Registry, Service};
@@ -156,5 +158,7 @@ pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 
 #[cfg(test)]
 mod incremental_tests;
+#[cfg(test)]
+mod suppress_tests;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use odp_analysis::{Applicability, Environment, Registry, Severity, analyze};
+use odp_analysis::{Applicability, Environment, Registry, Severity, analyze, escape_control};
 use odp_workspace::{
     Ignores, LoadedConfig, PipelineMatcher, RegistrySource, WorkspaceError, find_config,
     load_config, load_registry, registry_source,
@@ -148,15 +148,18 @@ struct Outcome {
 pub fn run_check(args: &CheckArgs) -> u8 {
     let stdout = std::io::stdout();
     let mut err = std::io::stderr();
+    // Messages name paths and quote configuration: their control characters are escaped like the report's.
     let outcome = match check_inner(args) {
         Ok(outcome) => outcome,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
+        Err(Failures(messages)) => {
+            for message in messages {
+                let _ = writeln!(err, "error: {}", escape_control(&message));
+            }
             return exit::USAGE;
         }
     };
     for w in &outcome.warnings {
-        let _ = writeln!(err, "warning: {w}");
+        let _ = writeln!(err, "warning: {}", escape_control(w));
     }
     let reports = &outcome.reports;
     let errors: usize = reports
@@ -216,7 +219,8 @@ pub fn run_check(args: &CheckArgs) -> u8 {
             if args.fix {
                 let _ = writeln!(
                     err,
-                    "fixed {path}: {n} fix{}",
+                    "fixed {}: {n} fix{}",
+                    escape_control(path),
                     if *n == 1 { "" } else { "es" }
                 );
             }
@@ -316,7 +320,16 @@ fn unified_diff(path: &str, before: &str, after: &str) -> String {
         .to_string()
 }
 
-fn check_inner(args: &CheckArgs) -> Result<Outcome, String> {
+/// Why a run could not check what it was asked to: one message per problem.
+struct Failures(Vec<String>);
+
+impl From<String> for Failures {
+    fn from(message: String) -> Self {
+        Failures(vec![message])
+    }
+}
+
+fn check_inner(args: &CheckArgs) -> Result<Outcome, Failures> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let explicit = match &args.config {
@@ -350,10 +363,10 @@ fn check_inner(args: &CheckArgs) -> Result<Outcome, String> {
     let files = odp_workspace::discover(&paths, &cwd, &matcher).map_err(|e| e.to_string())?;
     if files.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(format!(
+        return Err(Failures::from(format!(
             "no pipeline files found in {} (pipelines are *.odp.yaml, *.odp.yml, files matched by `include` in odp.toml, or YAML files with a `# odp: pipeline` comment)",
             shown.join(", ")
-        ));
+        )));
     }
     tracing::debug!(files = files.len(), "checking");
     let fixing = args.fix || args.diff;
@@ -362,7 +375,8 @@ fn check_inner(args: &CheckArgs) -> Result<Outcome, String> {
         .par_iter()
         .map(|path| {
             let shown = display_path(path, &cwd);
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+            let text =
+                odp_workspace::read_pipeline(path, Path::new(&shown)).map_err(|e| e.to_string())?;
             let dir = path.parent().unwrap_or(Path::new("."));
             let config = workspaces.config_for(dir).map_err(|e| e.to_string())?;
             let registry = workspaces
@@ -417,7 +431,7 @@ fn check_inner(args: &CheckArgs) -> Result<Outcome, String> {
     }
     if !failures.is_empty() {
         failures.dedup();
-        return Err(failures.join("\nerror: "));
+        return Err(Failures(failures));
     }
     let warnings = workspaces.warnings.into_inner().expect("lock");
     Ok(Outcome {

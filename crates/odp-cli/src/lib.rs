@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod render;
+mod snippet;
 
 #[cfg(test)]
 mod generated;

@@ -1,15 +1,16 @@
-//! Rendering of check results: `human` (source snippets with carets) and `json`.
+//! Rendering of check results: `human` (source snippets with carets), `json`, `sarif` and `github`.
 
 use std::io::Write;
 
 use codespan_reporting::diagnostic::{
     Diagnostic as Report, Label, LabelStyle, Severity as ReportSeverity,
 };
-use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::termcolor::WriteColor;
 use codespan_reporting::term::{self, Config};
-use odp_analysis::{Diagnostic, LineIndex, PositionEncoding, Severity};
+use odp_analysis::{Diagnostic, LineIndex, PositionEncoding, Severity, TextRange, escape_control};
 use serde::Serialize;
+
+use crate::snippet::Snippet;
 
 /// One checked file: its path as shown, its text and diagnostics.
 pub struct FileReport {
@@ -18,36 +19,49 @@ pub struct FileReport {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Source snippets with carets, as codespan-reporting draws them. What comes from the file — its path, its lines,
+/// messages quoting it — is shown with control characters escaped, and long lines cut around the labels
+/// ([`Snippet`]).
 pub fn human(out: &mut dyn WriteColor, files: &[FileReport]) -> std::io::Result<()> {
     let config = Config::default();
     for file in files {
-        let simple = SimpleFile::new(file.path.as_str(), file.text.as_str());
+        let name = escape_control(&file.path);
+        let index = LineIndex::new(&file.text);
         for d in &file.diagnostics {
             let severity = match d.severity {
                 Severity::Error => ReportSeverity::Error,
                 Severity::Warning => ReportSeverity::Warning,
             };
-            let mut labels = vec![Label::new(LabelStyle::Primary, (), d.range.as_range())];
+            let ranges: Vec<TextRange> = std::iter::once(d.range)
+                .chain(d.related.iter().map(|r| r.range))
+                .collect();
+            let snippet = Snippet::new(&name, &file.text, &index, &ranges);
+            let mut labels = vec![Label::new(
+                LabelStyle::Primary,
+                (),
+                snippet.shown(&index, d.range),
+            )];
             labels.extend(d.related.iter().map(|r| {
-                Label::new(LabelStyle::Secondary, (), r.range.as_range()).with_message(&r.message)
+                Label::new(LabelStyle::Secondary, (), snippet.shown(&index, r.range))
+                    .with_message(escape_control(&r.message))
             }));
             let mut notes = Vec::new();
             if let Some(help) = &d.help {
-                notes.push(format!("help: {help}"));
+                notes.push(format!("help: {}", escape_control(help)));
             }
             if let Some(fix) = &d.fix {
                 let how = match fix.applicability {
                     odp_analysis::Applicability::Safe => "safe fix",
                     odp_analysis::Applicability::Unsafe => "unsafe fix",
                 };
-                notes.push(format!("{how}: {}", fix.title));
+                notes.push(format!("{how}: {}", escape_control(&fix.title)));
             }
             let report = Report::new(severity)
                 .with_code(format!("{}/{}", d.code.id(), d.code.name()))
-                .with_message(&d.message)
+                .with_message(escape_control(&d.message))
                 .with_labels(labels)
                 .with_notes(notes);
-            term::emit_to_write_style(out, &config, &simple, &report)
+            term::emit_to_write_style(out, &config, &snippet, &report)
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
         }
     }
@@ -337,7 +351,8 @@ pub fn sarif(
     writeln!(out)
 }
 
-/// Escapes a workflow command's message.
+/// Escapes a workflow command's message, as GitHub's toolkit does: a line break would end the command and let the
+/// next line be one of its own.
 fn github_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
@@ -360,9 +375,11 @@ pub fn github(out: &mut dyn Write, files: &[FileReport]) -> std::io::Result<()> 
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            let mut message = d.message.clone();
+            // The message is for people: its control characters are escaped like the human format's, and its line
+            // breaks then escaped as GitHub's. The path must reach GitHub exactly, so only GitHub's escaping.
+            let mut message = escape_control(&d.message).into_owned();
             if let Some(help) = &d.help {
-                message.push_str(&format!("\nhelp: {help}"));
+                message.push_str(&format!("\nhelp: {}", escape_control(help)));
             }
             writeln!(
                 out,
@@ -381,474 +398,4 @@ pub fn github(out: &mut dyn Write, files: &[FileReport]) -> std::io::Result<()> 
 }
 
 #[cfg(test)]
-mod tests {
-    use expect_test::{Expect, expect};
-
-    use super::*;
-
-    const FIXTURE: &str = "name: golden\nsources:\n  - name: tweets\n    method: social.twiter.search\n    params: {query: ai}\n  - name: tweets\n    method: news.newsapi.search\n    params:\n      query: {{inputs.q}}\ntransforms:\n  - name: mood\n    method: nlp.sentiment.analyze\n    params: {texts: \"{{tweets.results[*].text}}\"}\n";
-
-    fn report() -> Vec<FileReport> {
-        let analysis = odp_analysis::analyze_with_bundled_registry(FIXTURE);
-        vec![FileReport {
-            path: "flows/golden pipeline.odp.yaml".into(),
-            text: FIXTURE.into(),
-            diagnostics: analysis.diagnostics,
-        }]
-    }
-
-    fn check(render: impl Fn(&mut Vec<u8>, &[FileReport]) -> std::io::Result<()>, expect: Expect) {
-        let mut out = Vec::new();
-        render(&mut out, &report()).unwrap();
-        expect.assert_eq(&String::from_utf8(out).unwrap());
-    }
-
-    #[test]
-    fn human_format() {
-        check(
-            |out, files| {
-                let mut buffer = codespan_reporting::term::termcolor::NoColor::new(out);
-                human(&mut buffer, files)
-            },
-            expect![[r#"
-                error[ODP300/unknown-method]: unknown method `social.twiter.search`
-                  ┌─ flows/golden pipeline.odp.yaml:4:13
-                  │
-                4 │     method: social.twiter.search
-                  │             ^^^^^^^^^^^^^^^^^^^^
-                  │
-                  = help: did you mean `social.twitter.search`?
-                  = unsafe fix: Replace with `social.twitter.search`
-
-                error[ODP204/duplicate-step]: a step named `tweets` already exists
-                  ┌─ flows/golden pipeline.odp.yaml:6:11
-                  │
-                3 │   - name: tweets
-                  │           ------ first defined here
-                  ·
-                6 │   - name: tweets
-                  │           ^^^^^^
-                  │
-                  = help: step names are unique across sources and transforms
-
-                error[ODP102/unquoted-template]: an unquoted value starting with `{{` is a nested mapping in YAML; quote the template
-                  ┌─ flows/golden pipeline.odp.yaml:9:14
-                  │
-                9 │       query: {{inputs.q}}
-                  │              ^^^^^^^^^^^^
-                  │
-                  = help: write "{{inputs.q}}"
-                  = safe fix: Quote the template
-
-                error[ODP401/unknown-reference]: unknown input `q`
-                  ┌─ flows/golden pipeline.odp.yaml:9:23
-                  │
-                9 │       query: {{inputs.q}}
-                  │                       ^
-                  │
-                  = help: declare it under `inputs:`
-
-            "#]],
-        );
-    }
-
-    #[test]
-    fn json_format() {
-        check(
-            |out, files| json(out, files),
-            expect![[r#"
-                {
-                  "version": 1,
-                  "files": [
-                    {
-                      "path": "flows/golden pipeline.odp.yaml",
-                      "diagnostics": [
-                        {
-                          "code": "ODP300",
-                          "name": "unknown-method",
-                          "severity": "error",
-                          "message": "unknown method `social.twiter.search`",
-                          "help": "did you mean `social.twitter.search`?",
-                          "range": {
-                            "start": {
-                              "line": 4,
-                              "column": 13,
-                              "offset": 51
-                            },
-                            "end": {
-                              "line": 4,
-                              "column": 33,
-                              "offset": 71
-                            }
-                          },
-                          "fix": {
-                            "title": "Replace with `social.twitter.search`",
-                            "applicability": "unsafe",
-                            "edits": [
-                              {
-                                "range": {
-                                  "start": {
-                                    "line": 4,
-                                    "column": 13,
-                                    "offset": 51
-                                  },
-                                  "end": {
-                                    "line": 4,
-                                    "column": 33,
-                                    "offset": 71
-                                  }
-                                },
-                                "new_text": "social.twitter.search"
-                              }
-                            ]
-                          },
-                          "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp300"
-                        },
-                        {
-                          "code": "ODP204",
-                          "name": "duplicate-step",
-                          "severity": "error",
-                          "message": "a step named `tweets` already exists",
-                          "help": "step names are unique across sources and transforms",
-                          "range": {
-                            "start": {
-                              "line": 6,
-                              "column": 11,
-                              "offset": 106
-                            },
-                            "end": {
-                              "line": 6,
-                              "column": 17,
-                              "offset": 112
-                            }
-                          },
-                          "related": [
-                            {
-                              "range": {
-                                "start": {
-                                  "line": 3,
-                                  "column": 11,
-                                  "offset": 32
-                                },
-                                "end": {
-                                  "line": 3,
-                                  "column": 17,
-                                  "offset": 38
-                                }
-                              },
-                              "message": "first defined here"
-                            }
-                          ],
-                          "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp204"
-                        },
-                        {
-                          "code": "ODP102",
-                          "name": "unquoted-template",
-                          "severity": "error",
-                          "message": "an unquoted value starting with `{{` is a nested mapping in YAML; quote the template",
-                          "help": "write \"{{inputs.q}}\"",
-                          "range": {
-                            "start": {
-                              "line": 9,
-                              "column": 14,
-                              "offset": 170
-                            },
-                            "end": {
-                              "line": 9,
-                              "column": 26,
-                              "offset": 182
-                            }
-                          },
-                          "fix": {
-                            "title": "Quote the template",
-                            "applicability": "safe",
-                            "edits": [
-                              {
-                                "range": {
-                                  "start": {
-                                    "line": 9,
-                                    "column": 14,
-                                    "offset": 170
-                                  },
-                                  "end": {
-                                    "line": 9,
-                                    "column": 26,
-                                    "offset": 182
-                                  }
-                                },
-                                "new_text": "\"{{inputs.q}}\""
-                              }
-                            ]
-                          },
-                          "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp102"
-                        },
-                        {
-                          "code": "ODP401",
-                          "name": "unknown-reference",
-                          "severity": "error",
-                          "message": "unknown input `q`",
-                          "help": "declare it under `inputs:`",
-                          "range": {
-                            "start": {
-                              "line": 9,
-                              "column": 23,
-                              "offset": 179
-                            },
-                            "end": {
-                              "line": 9,
-                              "column": 24,
-                              "offset": 180
-                            }
-                          },
-                          "url": "https://github.com/odp-dev/odp/blob/main/docs/codes.md#odp401"
-                        }
-                      ]
-                    }
-                  ],
-                  "summary": {
-                    "files": 1,
-                    "errors": 4,
-                    "warnings": 0
-                  }
-                }
-            "#]],
-        );
-    }
-
-    #[test]
-    fn github_format() {
-        check(
-            |out, files| github(out, files),
-            expect![[r#"
-                ::error file=flows/golden pipeline.odp.yaml,line=4,col=13,endLine=4,endColumn=33,title=ODP300 unknown-method::unknown method `social.twiter.search`%0Ahelp: did you mean `social.twitter.search`?
-                ::error file=flows/golden pipeline.odp.yaml,line=6,col=11,endLine=6,endColumn=17,title=ODP204 duplicate-step::a step named `tweets` already exists%0Ahelp: step names are unique across sources and transforms
-                ::error file=flows/golden pipeline.odp.yaml,line=9,col=14,endLine=9,endColumn=26,title=ODP102 unquoted-template::an unquoted value starting with `{{` is a nested mapping in YAML; quote the template%0Ahelp: write "{{inputs.q}}"
-                ::error file=flows/golden pipeline.odp.yaml,line=9,col=23,endLine=9,endColumn=24,title=ODP401 unknown-reference::unknown input `q`%0Ahelp: declare it under `inputs:`
-            "#]],
-        );
-    }
-
-    #[test]
-    fn sarif_format() {
-        let mut out = Vec::new();
-        sarif(&mut out, &report(), std::path::Path::new("/work/repo")).unwrap();
-        let log: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        let run = &log["runs"][0];
-        assert_eq!(log["version"], "2.1.0");
-        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-        assert_eq!(rules.len(), odp_analysis::Code::ALL.len());
-        assert!(
-            rules
-                .iter()
-                .all(|r| r["helpUri"].as_str().unwrap().contains("docs/codes.md#odp"))
-        );
-        // Every result's ruleIndex points at its rule.
-        for r in run["results"].as_array().unwrap() {
-            assert_eq!(
-                rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
-                r["ruleId"]
-            );
-        }
-        let mut results = run["results"].clone();
-        for r in results.as_array_mut().unwrap() {
-            r.as_object_mut().unwrap().remove("ruleIndex");
-        }
-        expect![[r#"
-            {
-              "originalUriBaseIds": {
-                "%SRCROOT%": {
-                  "uri": "file:///work/repo/"
-                }
-              },
-              "columnKind": "unicodeCodePoints",
-              "results": [
-                {
-                  "ruleId": "ODP300",
-                  "fixes": [
-                    {
-                      "description": {
-                        "text": "Replace with `social.twitter.search`"
-                      },
-                      "artifactChanges": [
-                        {
-                          "artifactLocation": {
-                            "uri": "flows/golden%20pipeline.odp.yaml",
-                            "uriBaseId": "%SRCROOT%"
-                          },
-                          "replacements": [
-                            {
-                              "deletedRegion": {
-                                "startLine": 4,
-                                "startColumn": 13,
-                                "endLine": 4,
-                                "endColumn": 33,
-                                "charOffset": 51,
-                                "charLength": 20
-                              },
-                              "insertedContent": {
-                                "text": "social.twitter.search"
-                              }
-                            }
-                          ]
-                        }
-                      ]
-                    }
-                  ],
-                  "level": "error",
-                  "message": {
-                    "text": "unknown method `social.twiter.search` (help: did you mean `social.twitter.search`?)"
-                  },
-                  "locations": [
-                    {
-                      "physicalLocation": {
-                        "artifactLocation": {
-                          "uri": "flows/golden%20pipeline.odp.yaml",
-                          "uriBaseId": "%SRCROOT%"
-                        },
-                        "region": {
-                          "startLine": 4,
-                          "startColumn": 13,
-                          "endLine": 4,
-                          "endColumn": 33,
-                          "charOffset": 51,
-                          "charLength": 20
-                        }
-                      }
-                    }
-                  ]
-                },
-                {
-                  "ruleId": "ODP204",
-                  "relatedLocations": [
-                    {
-                      "id": 0,
-                      "message": {
-                        "text": "first defined here"
-                      },
-                      "physicalLocation": {
-                        "artifactLocation": {
-                          "uri": "flows/golden%20pipeline.odp.yaml",
-                          "uriBaseId": "%SRCROOT%"
-                        },
-                        "region": {
-                          "startLine": 3,
-                          "startColumn": 11,
-                          "endLine": 3,
-                          "endColumn": 17,
-                          "charOffset": 32,
-                          "charLength": 6
-                        }
-                      }
-                    }
-                  ],
-                  "level": "error",
-                  "message": {
-                    "text": "a step named `tweets` already exists (help: step names are unique across sources and transforms)"
-                  },
-                  "locations": [
-                    {
-                      "physicalLocation": {
-                        "artifactLocation": {
-                          "uri": "flows/golden%20pipeline.odp.yaml",
-                          "uriBaseId": "%SRCROOT%"
-                        },
-                        "region": {
-                          "startLine": 6,
-                          "startColumn": 11,
-                          "endLine": 6,
-                          "endColumn": 17,
-                          "charOffset": 106,
-                          "charLength": 6
-                        }
-                      }
-                    }
-                  ]
-                },
-                {
-                  "ruleId": "ODP102",
-                  "fixes": [
-                    {
-                      "description": {
-                        "text": "Quote the template"
-                      },
-                      "artifactChanges": [
-                        {
-                          "artifactLocation": {
-                            "uri": "flows/golden%20pipeline.odp.yaml",
-                            "uriBaseId": "%SRCROOT%"
-                          },
-                          "replacements": [
-                            {
-                              "deletedRegion": {
-                                "startLine": 9,
-                                "startColumn": 14,
-                                "endLine": 9,
-                                "endColumn": 26,
-                                "charOffset": 170,
-                                "charLength": 12
-                              },
-                              "insertedContent": {
-                                "text": "\"{{inputs.q}}\""
-                              }
-                            }
-                          ]
-                        }
-                      ]
-                    }
-                  ],
-                  "level": "error",
-                  "message": {
-                    "text": "an unquoted value starting with `{{` is a nested mapping in YAML; quote the template (help: write \"{{inputs.q}}\")"
-                  },
-                  "locations": [
-                    {
-                      "physicalLocation": {
-                        "artifactLocation": {
-                          "uri": "flows/golden%20pipeline.odp.yaml",
-                          "uriBaseId": "%SRCROOT%"
-                        },
-                        "region": {
-                          "startLine": 9,
-                          "startColumn": 14,
-                          "endLine": 9,
-                          "endColumn": 26,
-                          "charOffset": 170,
-                          "charLength": 12
-                        }
-                      }
-                    }
-                  ]
-                },
-                {
-                  "ruleId": "ODP401",
-                  "locations": [
-                    {
-                      "physicalLocation": {
-                        "artifactLocation": {
-                          "uri": "flows/golden%20pipeline.odp.yaml",
-                          "uriBaseId": "%SRCROOT%"
-                        },
-                        "region": {
-                          "startLine": 9,
-                          "startColumn": 23,
-                          "endLine": 9,
-                          "endColumn": 24,
-                          "charOffset": 179,
-                          "charLength": 1
-                        }
-                      }
-                    }
-                  ],
-                  "level": "error",
-                  "message": {
-                    "text": "unknown input `q` (help: declare it under `inputs:`)"
-                  }
-                }
-              ]
-            }"#]].assert_eq(&serde_json::to_string_pretty(&serde_json::json!({
-            "originalUriBaseIds": run["originalUriBaseIds"],
-            "columnKind": run["columnKind"],
-            "results": results,
-        })).unwrap());
-    }
-}
+mod tests;

@@ -8,7 +8,7 @@ use odp_analysis::template::Accessor;
 use odp_analysis::ty::FieldLookup;
 use odp_analysis::{
     Analysis, Applicability, Diagnostic, Environment, Method, MethodKind, Section, Target,
-    TextEdit, TextRange, Ty,
+    TextEdit, TextRange, Ty, escape_control_in_lines,
 };
 use odp_syntax::{Node, NodeKind};
 use serde_json::Value;
@@ -217,7 +217,8 @@ fn word_range(text: &str, offset: usize, word: impl Fn(char) -> bool) -> TextRan
     TextRange::new(start, end)
 }
 
-/// A method's documentation: summary, description and a table of its params.
+/// A method's documentation: summary, description and a table of its params. Like all hover text here, it quotes
+/// the registry or the file, so its control characters are escaped (`odp_analysis::escape`).
 pub fn method_markdown(m: &Method) -> String {
     let kind = match m.spec.kind {
         MethodKind::Source => "source",
@@ -248,7 +249,7 @@ pub fn method_markdown(m: &Method) -> String {
         }
     }
     out.push_str(&format!("\nOutput: `{}`\n", m.output));
-    out
+    escape_control_in_lines(&out).into_owned()
 }
 
 fn param_markdown(name: &str, schema: &Value, required: bool) -> String {
@@ -267,7 +268,7 @@ fn param_markdown(name: &str, schema: &Value, required: bool) -> String {
     if let Some(d) = schema.get("default") {
         out.push_str(&format!("\nDefault: `{}`\n", render_value(d)));
     }
-    out
+    escape_control_in_lines(&out).into_owned()
 }
 
 fn render_value(v: &Value) -> String {
@@ -689,7 +690,11 @@ impl<'a> Snapshot<'a> {
             };
             return Some(Hover {
                 range: r.range,
-                markdown: format!("`{{{{{}}}}}`: `{}`\n\nfrom {origin}", r.path, r.ty),
+                markdown: escape_control_in_lines(&format!(
+                    "`{{{{{}}}}}`: `{}`\n\nfrom {origin}",
+                    r.path, r.ty
+                ))
+                .into_owned(),
             });
         }
         // A method id.

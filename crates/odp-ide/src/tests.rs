@@ -259,6 +259,46 @@ fn hovers() {
     );
 }
 
+#[test]
+fn hover_text_escapes_control_characters() {
+    // From the file: an input's description (decoded from a quoted scalar's escapes). Markdown keeps its line
+    // breaks.
+    let fixture = PIPELINE
+        .replace(
+            "description: What to search for.",
+            "description: \"What\\e[2J to \\u202esearch\\rfor.\\n::error::x\"",
+        )
+        .replace("\"{{inputs.query}}\"", "\"{{inputs.qu$0ery}}\"");
+    let (_, hover) = with_cursor(&fixture, |s, o| s.hover(o));
+    let markdown = hover.expect("a hover").markdown;
+    expect![[r#"
+        `{{inputs.query}}`: `string`
+
+        from input `query` — What\u{1b}[2J to \u{202e}search\rfor.
+        ::error::x"#]]
+    .assert_eq(&markdown);
+    // From the registry: a method's documentation.
+    let registry_text = Registry::bundled_text().replacen(
+        "Classify the sentiment",
+        "Classify\u{1b}]8;;https://evil.example\u{7}the sentiment",
+        1,
+    );
+    let (registry, errors) = Registry::from_yaml(&registry_text);
+    assert!(errors.is_empty(), "{errors:?}");
+    let method = registry.get("nlp.sentiment.analyze").expect("the method");
+    let markdown = crate::method_markdown(method);
+    assert!(
+        markdown.starts_with(
+            "**nlp.sentiment.analyze** (transform) — Classify\\u{1b}]8;;https://evil.example\\u{7}the sentiment"
+        ),
+        "{markdown}"
+    );
+    assert!(
+        !markdown.contains(|c: char| odp_analysis::escape::must_escape(c) && c != '\n'),
+        "{markdown:?}"
+    );
+}
+
 fn check_nav(fixture: &str, expect: Expect) {
     let (text, (def, refs)) = with_cursor(fixture, |s, o| (s.definition(o), s.references(o, true)));
     let mut out = format!(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use odp_analysis::{
     Analysis, Code, Diagnostic, Environment, ExternalInput, ExternalStep, Registry, Section,
-    Severity, Target, Ty,
+    Severity, Target, Ty, escape_control, escape_control_in_lines,
 };
 use odp_exec::PlannedStep;
 use serde_json::{Map, Value, json};
@@ -85,8 +85,10 @@ pub struct CellError {
 }
 
 impl CellError {
+    /// An error whose value may quote the cell, a file or a service: its control characters are escaped (Jupyter
+    /// interprets escape sequences in tracebacks).
     pub fn new(ename: &str, evalue: impl Into<String>) -> CellError {
-        let evalue = evalue.into();
+        let evalue = escape_control_in_lines(&evalue.into()).into_owned();
         CellError {
             ename: ename.to_string(),
             traceback: vec![format!("{ename}: {evalue}")],
@@ -624,7 +626,7 @@ impl Session {
             let first = diagnostics
                 .iter()
                 .find(|d| d.severity == Severity::Error)
-                .map(|d| format!("{}: {}", d.code.id(), d.message))
+                .map(|d| format!("{}: {}", d.code.id(), escape_control(&d.message)))
                 .unwrap_or_default();
             return Begin::Done(out.failed(CellError {
                 ename: "CheckError".into(),
@@ -805,6 +807,7 @@ impl Session {
             let StepStatus::Failed(message) = &first.status else {
                 unreachable!()
             };
+            let message = escape_control(message);
             let mut traceback = vec![format!(
                 "StepFailed: step `{}` ({}) failed: {message}",
                 first.name, first.method
@@ -812,8 +815,10 @@ impl Session {
             for other in &failed[1..] {
                 if let StepStatus::Failed(m) = &other.status {
                     traceback.push(format!(
-                        "step `{}` ({}) failed: {m}",
-                        other.name, other.method
+                        "step `{}` ({}) failed: {}",
+                        other.name,
+                        other.method,
+                        escape_control(m)
                     ));
                 }
             }

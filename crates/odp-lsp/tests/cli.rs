@@ -173,6 +173,172 @@ fn million_accessor_templates_are_an_error_not_a_crash() {
     }
 }
 
+const CLEAN: &str = "name: clean pipeline\nsources:\n  - name: tweets\n    method: social.twitter.search\n    params: {query: ai}\ntransforms:\n  - name: mood\n    method: nlp.sentiment.analyze\n    params: {texts: \"{{tweets.results[*].text}}\"}\n";
+
+/// Runs `odp-lsp check PATH` and returns its stderr, after checking that it exits 2 and prints nothing else.
+fn check_fails(cwd: &Path, path: &str) -> String {
+    let o = odp_lsp(&["check", path], cwd);
+    assert_eq!(o.status.code(), Some(2), "{path}: {}", stderr(&o));
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    stderr(&o)
+}
+
+#[test]
+fn paths_that_are_no_file_or_directory_say_what_they_are() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("clean.odp.yaml"), CLEAN).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(root.join("fifo.odp.yaml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    symlink("loop-b.odp.yaml", root.join("loop-a.odp.yaml")).unwrap();
+    symlink("loop-a.odp.yaml", root.join("loop-b.odp.yaml")).unwrap();
+    symlink("gone.odp.yaml", root.join("dangling.odp.yaml")).unwrap();
+    for (path, says) in [
+        (
+            "fifo.odp.yaml",
+            "error: fifo.odp.yaml is a named pipe (FIFO), not a file or a directory\n",
+        ),
+        (
+            "/dev/null",
+            "error: /dev/null is a character device, not a file or a directory\n",
+        ),
+        (
+            "loop-a.odp.yaml",
+            "error: loop-a.odp.yaml leads into a loop of symbolic links\n",
+        ),
+        (
+            "loop-a.odp.yaml/x.odp.yaml",
+            "error: loop-a.odp.yaml/x.odp.yaml leads into a loop of symbolic links\n",
+        ),
+        (
+            "dangling.odp.yaml",
+            "error: dangling.odp.yaml is a symbolic link to `gone.odp.yaml`, which does not exist\n",
+        ),
+        (
+            "clean.odp.yaml/x.odp.yaml",
+            "error: clean.odp.yaml/x.odp.yaml cannot be reached: a part of its path is a file, not a directory\n",
+        ),
+        (
+            "missing.odp.yaml",
+            "error: missing.odp.yaml: no such file or directory\n",
+        ),
+    ] {
+        assert_eq!(check_fails(root, path), says, "{path}");
+    }
+    // A directory walk takes the files only, and still checks the good one.
+    let o = odp_lsp(&["check", "."], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Checked 1 file"), "{}", stdout(&o));
+}
+
+#[test]
+fn an_unreadable_directory_is_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let locked = root.join("flows/locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::write(root.join("flows/a.odp.yaml"), CLEAN).unwrap();
+    std::fs::write(locked.join("b.odp.yaml"), CLEAN).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads through mode 000 (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): then odp-lsp runs without those
+    // capabilities, so that the mode applies to it as to any user.
+    let as_root = std::fs::read_dir(&locked).is_ok();
+    let run = |path: &str| {
+        let mut cmd = if as_root {
+            let mut cmd = Command::new("setpriv");
+            cmd.args(["--bounding-set=-dac_override,-dac_read_search", "--"])
+                .arg(env!("CARGO_BIN_EXE_odp-lsp"));
+            cmd
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_odp-lsp"))
+        };
+        let o = cmd
+            .args(["check", path])
+            .current_dir(root)
+            .env_remove("ODP_REGISTRY")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("odp-lsp runs");
+        (o.status.code(), stderr(&o))
+    };
+    let unreadable = "error: flows/locked is a directory that cannot be read (permission denied)\n";
+    assert_eq!(run("flows"), (Some(2), unreadable.to_string()));
+    assert_eq!(run("flows/locked"), (Some(2), unreadable.to_string()));
+    assert_eq!(
+        run("flows/locked/b.odp.yaml"),
+        (
+            Some(2),
+            "error: flows/locked/b.odp.yaml cannot be reached: a directory on its way may not be entered (permission denied)\n"
+                .to_string()
+        )
+    );
+    // Ignored, it is not read.
+    std::fs::write(root.join(".gitignore"), "locked/\n").unwrap();
+    assert_eq!(run("flows"), (Some(0), String::new()));
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn control_characters_from_the_file_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // A quoted key whose escapes decode to an escape sequence and `\r\n` followed by a workflow command.
+    let text = CLEAN.replace(
+        "params: {query: ai}",
+        "params:\n      query: ai\n      \"a\\e[31mRED\\r\\n::error file=evil.yaml::pwned\": 1",
+    );
+    std::fs::write(root.join("keys.odp.yaml"), &text).unwrap();
+    let o = odp_lsp(&["check", "keys.odp.yaml"], root);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("has no param `a\\u{1b}[31mRED\\r\\n::error file=evil.yaml::pwned`"),
+        "{out}"
+    );
+    assert!(!out.contains(['\u{1b}', '\r']), "{out:?}");
+    assert!(!out.lines().any(|l| l.starts_with("::")), "{out}");
+    let o = odp_lsp(&["check", "--format", "github", "keys.odp.yaml"], root);
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("::error file=keys.odp.yaml,"), "{out}");
+    assert!(!out.contains(['\u{1b}', '\r']), "{out:?}");
+    // A path's control characters, in an error.
+    let o = odp_lsp(&["check", "\u{1b}c\n::error::x.odp.yaml"], root);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: \\u{1b}c\\n::error::x.odp.yaml: no such file or directory\n"
+    );
+}
+
+#[test]
+fn a_line_repeating_a_code_prints_one_short_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let list = vec!["ODP500"; 4000].join(", ");
+    let text = CLEAN.replace(
+        "  - name: tweets\n",
+        &format!("  - name: tweets   # odp: ignore[{list}]\n"),
+    );
+    std::fs::write(root.join("repeats.odp.yaml"), &text).unwrap();
+    let o = odp_lsp(&["check", "repeats.odp.yaml"], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(
+        out.matches("warning[ODP502/unused-suppression]").count(),
+        1,
+        "{out}"
+    );
+    assert!(out.contains("0 errors, 1 warning"), "{out}");
+    // The line is about 32 KB; its finding shows a few hundred bytes of it.
+    assert!(out.len() < 1000, "{} bytes:\n{out}", out.len());
+}
+
 #[test]
 fn walks_directories_with_config_and_registry() {
     let dir = tempfile::tempdir().unwrap();

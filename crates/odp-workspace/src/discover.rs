@@ -113,7 +113,10 @@ pub fn read_head(path: &Path) -> Option<String> {
 }
 
 /// Expands the command line's paths, directories and globs into the pipeline files to check, sorted and without
-/// duplicates.
+/// duplicates. A path that is neither a file nor a directory (a named pipe, a device such as `/dev/null`, a
+/// socket), a symbolic link that leads nowhere or into a loop, a path that cannot be reached, and a directory that
+/// cannot be read are errors that say which of these the path is: a check that silently skipped them could pass
+/// having checked nothing.
 pub fn discover(
     args: &[PathBuf],
     cwd: &Path,
@@ -126,31 +129,145 @@ pub fn discover(
         } else {
             cwd.join(arg)
         };
-        if path.is_file() {
-            files.push(path);
-        } else if path.is_dir() {
-            walk(&path, matcher, &mut files);
-        } else {
-            let text = arg.to_string_lossy();
-            if !text.contains(['*', '?', '[', '{']) {
-                return Err(WorkspaceError::NotFound(arg.clone()));
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => files.push(path),
+            Ok(meta) if meta.is_dir() => walk(&path, arg, matcher, &mut files)?,
+            Ok(meta) => {
+                return Err(WorkspaceError::Unusable {
+                    path: arg.clone(),
+                    what: format!(
+                        "is {}, not a file or a directory",
+                        kind_of(&meta.file_type())
+                    ),
+                });
             }
-            let glob = Glob::new(&text)
-                .map_err(|e| WorkspaceError::Glob {
-                    glob: text.to_string(),
-                    message: e.to_string(),
-                })?
-                .compile_matcher();
-            let mut candidates = Vec::new();
-            walk_all(cwd, &mut candidates);
-            files.extend(candidates.into_iter().filter(|p| {
-                glob.is_match(p.strip_prefix(cwd).unwrap_or(p)) && !matcher.is_excluded(p)
-            }));
+            Err(e) => {
+                let text = arg.to_string_lossy();
+                if e.kind() != std::io::ErrorKind::NotFound || !text.contains(['*', '?', '[', '{'])
+                {
+                    return Err(unreachable(arg, &path, e));
+                }
+                let glob = Glob::new(&text)
+                    .map_err(|e| WorkspaceError::Glob {
+                        glob: text.to_string(),
+                        message: e.to_string(),
+                    })?
+                    .compile_matcher();
+                let mut candidates = Vec::new();
+                walk_all(cwd, &mut candidates)?;
+                files.extend(candidates.into_iter().filter(|p| {
+                    glob.is_match(p.strip_prefix(cwd).unwrap_or(p)) && !matcher.is_excluded(p)
+                }));
+            }
         }
     }
     files.sort();
     files.dedup();
     Ok(files)
+}
+
+/// What a path that is neither a file nor a directory is, with its article.
+fn kind_of(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = kind;
+    "something else"
+}
+
+/// Why `metadata` failed for `path` (given as `arg`), in words.
+fn unreachable(arg: &Path, path: &Path, e: std::io::Error) -> WorkspaceError {
+    let unusable = |what: String| WorkspaceError::Unusable {
+        path: arg.to_path_buf(),
+        what,
+    };
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return unusable("leads into a loop of symbolic links".into());
+    }
+    match e.kind() {
+        std::io::ErrorKind::NotFound => match std::fs::read_link(path) {
+            Ok(target) => unusable(format!(
+                "is a symbolic link to `{}`, which does not exist",
+                target.display()
+            )),
+            Err(_) => WorkspaceError::NotFound(arg.to_path_buf()),
+        },
+        std::io::ErrorKind::PermissionDenied => unusable(
+            "cannot be reached: a directory on its way may not be entered (permission denied)"
+                .into(),
+        ),
+        std::io::ErrorKind::NotADirectory => {
+            unusable("cannot be reached: a part of its path is a file, not a directory".into())
+        }
+        _ => WorkspaceError::Io {
+            path: arg.to_path_buf(),
+            source: e,
+        },
+    }
+}
+
+/// A failure of the walk of `dir` (`shown` as the user wrote it): a directory that cannot be read (the walk does
+/// not follow symbolic links, so it meets no loop). The walk stops there rather than check less than it was asked
+/// to.
+fn walk_error(dir: &Path, shown: &Path, e: ignore::Error) -> Option<WorkspaceError> {
+    fn path_of(e: &ignore::Error) -> Option<&Path> {
+        match e {
+            ignore::Error::WithPath { path, .. } => Some(path),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            _ => None,
+        }
+    }
+    let io = e.io_error();
+    // Deleted while the walk ran: nothing to check there any more.
+    if io.is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) {
+        return None;
+    }
+    let reason = match io {
+        Some(io) if io.kind() == std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        Some(io) => io.to_string(),
+        None => e.to_string(),
+    };
+    let path = path_of(&e).unwrap_or(dir);
+    let inside = path.strip_prefix(dir).unwrap_or(path);
+    Some(WorkspaceError::Unusable {
+        path: if inside.as_os_str().is_empty() {
+            shown.to_path_buf()
+        } else {
+            shown.join(inside)
+        },
+        what: format!("is a directory that cannot be read ({reason})"),
+    })
+}
+
+/// Reads a pipeline file; `shown` is how an error names it.
+pub fn read_pipeline(path: &Path, shown: &Path) -> Result<String, WorkspaceError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::PermissionDenied => "cannot be read (permission denied)".into(),
+            std::io::ErrorKind::InvalidData => "is not UTF-8 text".into(),
+            _ => format!("cannot be read ({e})"),
+        };
+        WorkspaceError::Unusable {
+            path: shown.to_path_buf(),
+            what,
+        }
+    })
 }
 
 fn walker(dir: &Path) -> ignore::Walk {
@@ -163,23 +280,42 @@ fn walker(dir: &Path) -> ignore::Walk {
         .build()
 }
 
-fn walk(dir: &Path, matcher: &PipelineMatcher, out: &mut Vec<PathBuf>) {
-    for entry in walker(dir).flatten() {
+/// The files of a walk, and its failures.
+fn walk_files<'a>(
+    dir: &'a Path,
+    shown: &'a Path,
+) -> impl Iterator<Item = Result<ignore::DirEntry, WorkspaceError>> + 'a {
+    walker(dir).filter_map(move |entry| match entry {
+        Ok(entry) => entry
+            .file_type()
+            .is_some_and(|t| t.is_file())
+            .then_some(Ok(entry)),
+        Err(e) => walk_error(dir, shown, e).map(Err),
+    })
+}
+
+fn walk(
+    dir: &Path,
+    shown: &Path,
+    matcher: &PipelineMatcher,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), WorkspaceError> {
+    for entry in walk_files(dir, shown) {
+        let entry = entry?;
         let path = entry.path();
-        if entry.file_type().is_some_and(|t| t.is_file())
-            && matcher.is_pipeline(path, || read_head(path))
-        {
+        if matcher.is_pipeline(path, || read_head(path)) {
             out.push(path.to_path_buf());
         }
     }
+    Ok(())
 }
 
-fn walk_all(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in walker(dir).flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file()) {
-            out.push(entry.path().to_path_buf());
-        }
+/// Every file under the current directory `dir`, for a glob.
+fn walk_all(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), WorkspaceError> {
+    for entry in walk_files(dir, Path::new("")) {
+        out.push(entry?.into_path());
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 pub use config::{
     CONFIG_FILE, Config, DraftSection, LoadedConfig, config_schema, find_config, load_config,
 };
-pub use discover::{PipelineMatcher, discover, has_modeline, has_pipeline_extension};
+pub use discover::{
+    PipelineMatcher, discover, has_modeline, has_pipeline_extension, read_pipeline,
+};
 pub use ignores::Ignores;
 pub use registry_source::{LoadedRegistry, RegistrySource, load_registry};
 
@@ -33,6 +35,10 @@ pub enum WorkspaceError {
     Glob { glob: String, message: String },
     #[error("{}: no such file or directory", .0.display())]
     NotFound(PathBuf),
+    /// A path that exists but is no file or directory odp can check, or cannot be reached; `what` says why,
+    /// as the rest of a sentence about the path ("is a named pipe (FIFO), ...").
+    #[error("{} {what}", path.display())]
+    Unusable { path: PathBuf, what: String },
     #[error("registry {origin}: {message}")]
     Registry { origin: String, message: String },
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
-use odp_analysis::{Environment, Registry, Service};
+use odp_analysis::{Environment, Registry, Service, escape_control};
 use odp_exec::events::{EventSink, FanOut};
 use odp_exec::redis_sink::Outbox;
 use odp_exec::sink_spec::EventSinkSpec;
@@ -140,7 +140,9 @@ impl Progress {
         }
     }
 
+    /// A line of progress. It quotes step names and the services' errors: control characters are escaped.
     fn line(&self, text: String) {
+        let text = escape_control(&text);
         match &self.bars {
             Some(bars) => {
                 let _ = bars.println(text);
@@ -215,7 +217,7 @@ pub fn run(args: RunArgs) -> u8 {
     match runtime.block_on(run_async(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", escape_control(&format!("{e:#}")));
             exit::USAGE
         }
     }
@@ -241,14 +243,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         },
     };
     for w in &config.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", escape_control(w));
     }
     // Checked before anything starts; the sink itself is opened just before the run.
     EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)?;
     let source = registry_source(args.registry.as_deref(), &config, &cwd);
     let loaded = load_registry(&source)?;
     for w in &loaded.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", escape_control(w));
     }
     let registry: Arc<Registry> = loaded.registry;
     let analysis = odp_analysis::analyze(&text, &Environment::new(&registry));
@@ -267,7 +269,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         odp_cli::render::human(&mut err, &[report])?;
         eprintln!(
             "error: {} has {} error(s): nothing ran",
-            args.file.display(),
+            escape_control(&args.file.display().to_string()),
             analysis.error_count()
         );
         return Ok(exit::INVALID);

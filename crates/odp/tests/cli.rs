@@ -96,6 +96,47 @@ fn refuses_a_pipeline_with_errors() {
 }
 
 #[test]
+fn check_and_run_escape_control_characters_and_check_names_odd_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    // A quoted key whose escapes decode to an escape sequence and `\r\n` followed by a workflow command.
+    let file = dir.path().join("keys.odp.yaml");
+    std::fs::write(
+        &file,
+        "name: control keys\nsources:\n  - name: tweets\n    method: social.twitter.search\n    params:\n      query: ai\n      \"a\\e[31mRED\\r\\n::error file=evil.yaml::pwned\": 1\ntransforms:\n  - name: mood\n    method: nlp.sentiment.analyze\n    params: {texts: \"{{tweets.results[*].text}}\"}\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let quoted = "has no param `a\\u{1b}[31mRED\\r\\n::error file=evil.yaml::pwned`";
+    let o = odp(&["check", file], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(out.contains(quoted), "{out}");
+    assert!(!out.contains(['\u{1b}', '\r']), "{out:?}");
+    let o = odp(&["run", file], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains(quoted), "{err}");
+    assert!(!err.contains(['\u{1b}', '\r']), "{err:?}");
+    assert!(!err.lines().any(|l| l.starts_with("::")), "{err}");
+    // A path's control characters, in an error of `odp run`.
+    let o = odp(&["run", "\u{1b}c\n::error::x.odp.yaml"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.starts_with("error: cannot read \\u{1b}c\\n::error::x.odp.yaml: "),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // `odp check` says what a path that is no pipeline file is.
+    let o = odp(&["check", "/dev/null"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        text(&o.stderr),
+        "error: /dev/null is a character device, not a file or a directory\n"
+    );
+}
+
+#[test]
 fn a_configured_but_unreachable_service_is_an_error_not_a_fallback() {
     // Port 9 (discard) on loopback: nothing listens there.
     let o = odp(

@@ -464,3 +464,52 @@ fn assignments_and_globs() {
     assert_eq!(byte_to_char("é{{", 2), 1);
     let _ = Arc::new(0);
 }
+
+/// No control character but the line breaks between traceback lines reaches Jupyter, which interprets escape
+/// sequences in tracebacks.
+fn assert_escaped(text: &str) {
+    assert!(
+        !text.contains(|c: char| odp_analysis::escape::must_escape(c) && c != '\n'),
+        "{text:?}"
+    );
+    assert!(text.contains("\\u{1b}[31m"), "{text}");
+}
+
+#[test]
+fn errors_escape_control_characters_from_the_cell_and_the_services() {
+    let mut s = session();
+    // A checker error quoting a key of the cell (decoded from a quoted key's escapes).
+    let cell = "name: tweets\nmethod: social.twitter.search\nparams:\n  query: ai\n  \"a\\e[31mRED\\r\\n::error::x\": 1\n";
+    let out = run_cell(&mut s, cell, &posts);
+    let text = error_text(&out);
+    assert!(
+        text.starts_with("CheckError: the cell has 1 error"),
+        "{text}"
+    );
+    assert_escaped(&text);
+    // A magic's usage error quoting the cell.
+    let out = run_cell(&mut s, "%inputs \u{1b}[31mred", &posts);
+    assert_escaped(&error_text(&out));
+    // A service's error.
+    let count = s.start_cell(true);
+    let Begin::Run(job) = s.begin(&TWEETS.replace("\"{{inputs.topic}}\"", "ai"), count) else {
+        panic!("expected a run")
+    };
+    let out = s.finish(
+        job,
+        vec![StepRun {
+            name: "tweets".into(),
+            method: "social.twitter.search".into(),
+            status: StepStatus::Failed("HTTP 500: \u{1b}[31mboom\r".into()),
+            attempts: 1,
+            duration_ms: 10,
+        }],
+        count,
+    );
+    let text = error_text(&out);
+    assert!(
+        text.starts_with("StepFailed: step `tweets` failed: HTTP 500"),
+        "{text}"
+    );
+    assert_escaped(&text);
+}
