@@ -25,7 +25,6 @@ pub mod extract;
 pub mod prompt;
 pub mod provider;
 pub mod retrieve;
-pub mod secret;
 pub mod yaml;
 
 use std::fmt;
@@ -42,7 +41,7 @@ pub use provider::{
     ProviderEvent, Role, provider_from_settings,
 };
 pub use retrieve::retrieve;
-pub use secret::Secret;
+pub use odp_secret::Secret;
 
 /// How a draft is made (everything but the model).
 #[derive(Clone)]
