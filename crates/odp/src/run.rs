@@ -235,7 +235,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         eprintln!("warning: {w}");
     }
     let source = registry_source(args.registry.as_deref(), &config, &cwd);
-    let loaded = load_registry(&source)?;
+    // A registry at a URL is fetched with a blocking client, which must not run (nor be dropped) on the runtime.
+    let loaded = tokio::task::spawn_blocking(move || load_registry(&source))
+        .await
+        .context("loading the registry stopped")??;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
