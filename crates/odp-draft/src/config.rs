@@ -402,7 +402,10 @@ mod tests {
     fn keys_and_base_urls_that_cannot_work_are_refused_naming_their_variable() {
         // A key too short to be redacted reliably: refused, naming the variable and never the value.
         let e = resolve(
-            &[("OPENAI_BASE_URL", "http://x/v1"), ("OPENAI_API_KEY", "sk-12")],
+            &[
+                ("OPENAI_BASE_URL", "http://x/v1"),
+                ("OPENAI_API_KEY", "sk-12"),
+            ],
             DraftSection::default(),
         )
         .unwrap_err();
@@ -411,19 +414,30 @@ mod tests {
             matches!(e, ConfigError::Key(SecretError::TooShort { .. })),
             "{shown}"
         );
-        assert!(shown.starts_with("OPENAI_API_KEY is shorter than 8"), "{shown}");
+        assert!(
+            shown.starts_with("OPENAI_API_KEY is shorter than 8"),
+            "{shown}"
+        );
         assert!(!shown.contains("sk-12"), "{shown}");
         let section = DraftSection {
             api_key_env: Some("MY_LLM_KEY".into()),
             base_url: Some("http://127.0.0.1:8000/v1".into()),
             ..DraftSection::default()
         };
-        let shown = resolve(&[("MY_LLM_KEY", "abc")], section).unwrap_err().to_string();
-        assert!(shown.starts_with("MY_LLM_KEY is shorter"), "{shown}");
-        let shown = resolve(&[("ANTHROPIC_API_KEY", "sk ant key 12345")], DraftSection::default())
+        let shown = resolve(&[("MY_LLM_KEY", "abc")], section)
             .unwrap_err()
             .to_string();
-        assert!(shown.contains("cannot be sent in an HTTP header"), "{shown}");
+        assert!(shown.starts_with("MY_LLM_KEY is shorter"), "{shown}");
+        let shown = resolve(
+            &[("ANTHROPIC_API_KEY", "sk ant key 12345")],
+            DraftSection::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            shown.contains("cannot be sent in an HTTP header"),
+            "{shown}"
+        );
         assert!(!shown.contains("sk ant"), "{shown}");
 
         for (url, why) in [
@@ -435,7 +449,9 @@ mod tests {
             let e = resolve(&[("OPENAI_BASE_URL", url)], DraftSection::default()).unwrap_err();
             let shown = e.to_string();
             assert!(
-                shown.starts_with(&format!("OPENAI_BASE_URL: `{url}` is not a usable base URL")),
+                shown.starts_with(&format!(
+                    "OPENAI_BASE_URL: `{url}` is not a usable base URL"
+                )),
                 "{shown}"
             );
             assert!(shown.contains(why), "{shown}");

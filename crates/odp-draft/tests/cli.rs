@@ -326,8 +326,9 @@ fn a_short_key_or_an_unusable_base_url_exits_2_before_asking() {
         let out = odp_draft(dir.path(), &[("OPENAI_BASE_URL", url.clone())], &["tweets"]);
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(
-            out.stderr
-                .contains(&format!("OPENAI_BASE_URL: `{url}` is not a usable base URL")),
+            out.stderr.contains(&format!(
+                "OPENAI_BASE_URL: `{url}` is not a usable base URL"
+            )),
             "{}",
             out.stderr
         );

@@ -16,11 +16,11 @@ use std::pin::Pin;
 
 pub use breaker::{BreakerConfig, CircuitBreaker};
 pub use client::{CallError, HttpMethodClient, MethodCall, MethodClient, ServiceEndpoint};
-pub use odp_secret::{Redactor, Secret};
 pub use engine::{
     Engine, InProcessEngine, RunOutcome, RunStatus, StepError, StepReport, StepStatus,
 };
 pub use events::{Event, EventKind, EventSink};
+pub use odp_secret::{Redactor, Secret};
 pub use plan::{Plan, PlanError, PlannedStep, coerce_input, plan};
 
 /// A boxed, sendable future (what the object-safe traits here return).

@@ -65,25 +65,26 @@ impl ServiceSettings {
         model_flag: Option<&str>,
         services: &ServicesConfig,
     ) -> Result<ServiceSettings, WiringError> {
-        let url = |flag: Option<&str>, flag_name: &str, var: &str, file: Option<&str>, key: &str| {
-            let nonblank = |v: &str| !v.trim().is_empty();
-            let (value, origin) = if let Some(v) = flag.filter(|v| nonblank(v)) {
-                (v.to_string(), flag_name.to_string())
-            } else if let Some(v) = env(var).filter(|v| nonblank(v)) {
-                (v, var.to_string())
-            } else if let Some(v) = file.filter(|v| nonblank(v)) {
-                (v.to_string(), format!("odp.toml [services] {key}"))
-            } else {
-                return Ok(None);
+        let url =
+            |flag: Option<&str>, flag_name: &str, var: &str, file: Option<&str>, key: &str| {
+                let nonblank = |v: &str| !v.trim().is_empty();
+                let (value, origin) = if let Some(v) = flag.filter(|v| nonblank(v)) {
+                    (v.to_string(), flag_name.to_string())
+                } else if let Some(v) = env(var).filter(|v| nonblank(v)) {
+                    (v, var.to_string())
+                } else if let Some(v) = file.filter(|v| nonblank(v)) {
+                    (v.to_string(), format!("odp.toml [services] {key}"))
+                } else {
+                    return Ok(None);
+                };
+                parse_base_url(&value)
+                    .map(Some)
+                    .map_err(|reason| WiringError::BaseUrl {
+                        origin,
+                        url: value,
+                        reason,
+                    })
             };
-            parse_base_url(&value)
-                .map(Some)
-                .map_err(|reason| WiringError::BaseUrl {
-                    origin,
-                    url: value,
-                    reason,
-                })
-        };
         let key = |var: &str| Secret::from_var(var, env(var).as_deref());
         Ok(ServiceSettings {
             crawler_url: url(
@@ -199,19 +200,53 @@ mod tests {
         assert_eq!(s.crawler_url.as_deref(), Some("http://file"));
         let s = resolve(&[], None, &ServicesConfig::default()).unwrap();
         assert!(s.wants_stubs());
-        assert!(!resolve(&[], Some("http://flag"), &ServicesConfig::default()).unwrap().wants_stubs());
+        assert!(
+            !resolve(&[], Some("http://flag"), &ServicesConfig::default())
+                .unwrap()
+                .wants_stubs()
+        );
     }
 
     #[test]
     fn a_base_url_that_cannot_work_is_refused_naming_where_it_was_set() {
         let none = ServicesConfig::default();
         for (vars, flag, origin, why) in [
-            (vec![], Some("ftp://crawler"), "--crawler-url", "its scheme is `ftp`"),
-            (vec![("ODP_CRAWLER_API_URL", "file:///srv")], None, "ODP_CRAWLER_API_URL", "its scheme is `file`"),
-            (vec![("ODP_CRAWLER_API_URL", "not a url")], None, "ODP_CRAWLER_API_URL", "not an absolute URL"),
-            (vec![("ODP_MODEL_API_URL", "http://m:99999")], None, "ODP_MODEL_API_URL", "invalid port number"),
-            (vec![("ODP_MODEL_API_URL", "http://m/v1?key=1")], None, "ODP_MODEL_API_URL", "query"),
-            (vec![("ODP_MODEL_API_URL", "http://m/v1#x")], None, "ODP_MODEL_API_URL", "fragment"),
+            (
+                vec![],
+                Some("ftp://crawler"),
+                "--crawler-url",
+                "its scheme is `ftp`",
+            ),
+            (
+                vec![("ODP_CRAWLER_API_URL", "file:///srv")],
+                None,
+                "ODP_CRAWLER_API_URL",
+                "its scheme is `file`",
+            ),
+            (
+                vec![("ODP_CRAWLER_API_URL", "not a url")],
+                None,
+                "ODP_CRAWLER_API_URL",
+                "not an absolute URL",
+            ),
+            (
+                vec![("ODP_MODEL_API_URL", "http://m:99999")],
+                None,
+                "ODP_MODEL_API_URL",
+                "invalid port number",
+            ),
+            (
+                vec![("ODP_MODEL_API_URL", "http://m/v1?key=1")],
+                None,
+                "ODP_MODEL_API_URL",
+                "query",
+            ),
+            (
+                vec![("ODP_MODEL_API_URL", "http://m/v1#x")],
+                None,
+                "ODP_MODEL_API_URL",
+                "fragment",
+            ),
         ] {
             let err = resolve(&vars, flag, &none).unwrap_err();
             let shown = err.to_string();
@@ -225,29 +260,47 @@ mod tests {
             ..ServicesConfig::default()
         };
         let shown = resolve(&[], None, &file).unwrap_err().to_string();
-        assert!(shown.starts_with("odp.toml [services] model-url: `ftp://m`"), "{shown}");
+        assert!(
+            shown.starts_with("odp.toml [services] model-url: `ftp://m`"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn api_keys_come_only_from_the_environment_and_short_ones_are_refused() {
         let none = ServicesConfig::default();
         let s = resolve(
-            &[("ODP_CRAWLER_API_KEY", "crawler-key-0123"), ("ODP_MODEL_API_KEY", "")],
+            &[
+                ("ODP_CRAWLER_API_KEY", "crawler-key-0123"),
+                ("ODP_MODEL_API_KEY", ""),
+            ],
             None,
             &none,
         )
         .unwrap();
-        assert_eq!(s.crawler_key.as_ref().map(Secret::expose), Some("crawler-key-0123"));
+        assert_eq!(
+            s.crawler_key.as_ref().map(Secret::expose),
+            Some("crawler-key-0123")
+        );
         assert!(s.model_key.is_none());
-        assert!(!format!("{s:?}").contains("crawler-key-0123"), "a key never shows in debug output");
+        assert!(
+            !format!("{s:?}").contains("crawler-key-0123"),
+            "a key never shows in debug output"
+        );
         let (crawler, model) = s.endpoints(Some("http://127.0.0.1:1"));
         assert_eq!(crawler.unwrap().api_key, s.crawler_key);
         assert_eq!(model.unwrap().base_url, "http://127.0.0.1:1");
 
         let err = resolve(&[("ODP_MODEL_API_KEY", "k3y-x9z")], None, &none).unwrap_err();
         let shown = err.to_string();
-        assert!(matches!(err, WiringError::Secret(SecretError::TooShort { .. })), "{shown}");
-        assert!(shown.starts_with("ODP_MODEL_API_KEY is shorter than 8 characters"), "{shown}");
+        assert!(
+            matches!(err, WiringError::Secret(SecretError::TooShort { .. })),
+            "{shown}"
+        );
+        assert!(
+            shown.starts_with("ODP_MODEL_API_KEY is shorter than 8 characters"),
+            "{shown}"
+        );
         assert!(!shown.contains("k3y-x9z"), "{shown}");
     }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use odp_analysis::{Environment, Registry, Service};
 use odp_exec::events::MemoryEvents;
 use odp_exec::{
-    CallError, CircuitBreaker, Engine, HttpMethodClient, InProcessEngine, MethodCall,
-    MethodClient, Secret, ServiceEndpoint,
+    CallError, CircuitBreaker, Engine, HttpMethodClient, InProcessEngine, MethodCall, MethodClient,
+    Secret, ServiceEndpoint,
 };
 use odp_stubs::{StubConfig, StubServer};
 use serde_json::{Map, Value, json};
@@ -172,10 +172,7 @@ async fn a_key_in_a_long_plain_text_error_is_redacted_before_it_is_cut_short() {
     // The message keeps 200 characters: cut there, the key's first 10 characters would be left.
     let url = server(502, |authorization| {
         (
-            format!(
-                "{} {authorization} and more after it",
-                "x".repeat(182)
-            ),
+            format!("{} {authorization} and more after it", "x".repeat(182)),
             "text/plain",
         )
     })

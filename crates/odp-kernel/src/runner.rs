@@ -291,7 +291,10 @@ mod tests {
         let StepStatus::Failed(error) = &runs[0].status else {
             panic!("{runs:?}")
         };
-        assert!(error.contains("HTTP 401: invalid token: Bearer [redacted]"), "{error}");
+        assert!(
+            error.contains("HTTP 401: invalid token: Bearer [redacted]"),
+            "{error}"
+        );
         let shown = format!(
             "{error} {}",
             serde_json::to_string(&*events.events.lock().unwrap()).unwrap()

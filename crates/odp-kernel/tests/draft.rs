@@ -133,7 +133,10 @@ async fn a_refused_key_is_a_draft_error_without_the_key_in_any_form() {
         out.outputs
     );
     assert!(all.contains("401"), "{all}");
-    assert!(all.contains("Incorrect API key provided: [redacted]"), "{all}");
+    assert!(
+        all.contains("Incorrect API key provided: [redacted]"),
+        "{all}"
+    );
     let json = serde_json::to_string(key).unwrap();
     let percent = "sk%2Dwrong%2F%22key%22%2B0123456789abcdef";
     for form in [key, &json[1..json.len() - 1], percent, &key[..8]] {

@@ -196,9 +196,14 @@ mod tests {
             // PHP's json_encode also escapes `/`.
             json.replace('/', "\\/"),
             // A JSON document quoted inside another JSON string: escapes escaped again.
-            serde_json::to_string(json).unwrap().trim_matches('"').to_string(),
+            serde_json::to_string(json)
+                .unwrap()
+                .trim_matches('"')
+                .to_string(),
             // Every character as a \u escape, as some encoders write ASCII-safe JSON.
-            KEY.chars().map(|c| format!("\\u{:04X}", c as u32)).collect(),
+            KEY.chars()
+                .map(|c| format!("\\u{:04X}", c as u32))
+                .collect(),
             percent_special(KEY),
             percent_all(KEY, true),
             percent_all(KEY, false),

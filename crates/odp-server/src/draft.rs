@@ -481,7 +481,10 @@ mod tests {
             .collect();
         assert!(progress.len() >= 2, "{progress:?}");
         let all = format!("{message} {}", progress.join(" "));
-        assert!(all.contains("Incorrect API key provided: [redacted]"), "{all}");
+        assert!(
+            all.contains("Incorrect API key provided: [redacted]"),
+            "{all}"
+        );
         let json = serde_json::to_string(key).unwrap();
         let percent = "sk%2Dlsp%2F%22wrong%22%2Bkey%2D0123456789";
         for form in [key, &json[1..json.len() - 1], percent, &key[..8]] {
@@ -496,16 +499,23 @@ mod tests {
             api_key_env: Some("MY_LLM_KEY".into()),
             ..DraftSection::default()
         };
-        let e = settings(&section, &|name| (name == "MY_LLM_KEY").then(|| "k3y-x9".into()))
-            .unwrap_err();
-        assert!(e.starts_with("MY_LLM_KEY is shorter than 8 characters"), "{e}");
+        let e = settings(&section, &|name| {
+            (name == "MY_LLM_KEY").then(|| "k3y-x9".into())
+        })
+        .unwrap_err();
+        assert!(
+            e.starts_with("MY_LLM_KEY is shorter than 8 characters"),
+            "{e}"
+        );
         assert!(!e.contains("k3y-x9"), "{e}");
         let e = settings(&section, &|name| {
             (name == "OPENAI_BASE_URL").then(|| "http://127.0.0.1:8000/v1?x=1".into())
         })
         .unwrap_err();
         assert!(
-            e.starts_with("OPENAI_BASE_URL: `http://127.0.0.1:8000/v1?x=1` is not a usable base URL"),
+            e.starts_with(
+                "OPENAI_BASE_URL: `http://127.0.0.1:8000/v1?x=1` is not a usable base URL"
+            ),
             "{e}"
         );
         assert!(settings(&section, &|_| None).is_ok());

@@ -423,8 +423,14 @@ async fn calls_are_counted_with_their_authorization() {
     // The wrong key is echoed plainly, JSON-escaped and percent-encoded, as careless servers do.
     let body: serde_json::Value = response.json().await.unwrap();
     let error = body["error"].as_str().unwrap();
-    assert!(error.starts_with("invalid token: Bearer wr/ng\"key; "), "{error}");
-    assert!(error.contains(r#""authorization":"Bearer wr/ng\"key""#), "{error}");
+    assert!(
+        error.starts_with("invalid token: Bearer wr/ng\"key; "),
+        "{error}"
+    );
+    assert!(
+        error.contains(r#""authorization":"Bearer wr/ng\"key""#),
+        "{error}"
+    );
     assert!(error.contains("?access_token=wr%2Fng%22key"), "{error}");
     let response = client
         .post(&url)

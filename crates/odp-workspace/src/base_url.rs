@@ -45,9 +45,9 @@ pub fn deserialize_optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<St
     if text.trim().is_empty() {
         return Ok(None);
     }
-    parse_base_url(&text).map(Some).map_err(|e| {
-        serde::de::Error::custom(format!("`{text}` is not a usable base URL: {e}"))
-    })
+    parse_base_url(&text)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a usable base URL: {e}")))
 }
 
 #[cfg(test)]
@@ -73,8 +73,14 @@ mod tests {
     #[test]
     fn urls_that_cannot_work_are_refused_with_the_reason() {
         let refused = |text: &str| parse_base_url(text).unwrap_err();
-        assert_eq!(refused("ftp://files.example.com"), BaseUrlError::Scheme("ftp".into()));
-        assert_eq!(refused("file:///srv/api"), BaseUrlError::Scheme("file".into()));
+        assert_eq!(
+            refused("ftp://files.example.com"),
+            BaseUrlError::Scheme("ftp".into())
+        );
+        assert_eq!(
+            refused("file:///srv/api"),
+            BaseUrlError::Scheme("file".into())
+        );
         assert_eq!(
             refused("not a url").to_string(),
             "it is not an absolute URL (relative URL without a base)"
@@ -85,8 +91,14 @@ mod tests {
         );
         assert!(matches!(refused("http://"), BaseUrlError::Malformed(_)));
         assert!(matches!(refused("localhost:8002"), BaseUrlError::Scheme(_)));
-        assert_eq!(refused("http://api.example.com/v1?key=1"), BaseUrlError::Query);
+        assert_eq!(
+            refused("http://api.example.com/v1?key=1"),
+            BaseUrlError::Query
+        );
         assert_eq!(refused("http://api.example.com/v1?"), BaseUrlError::Query);
-        assert_eq!(refused("http://api.example.com/v1#top"), BaseUrlError::Fragment);
+        assert_eq!(
+            refused("http://api.example.com/v1#top"),
+            BaseUrlError::Fragment
+        );
     }
 }

@@ -262,13 +262,34 @@ mod tests {
             Some("http://localhost:11434/v1")
         );
         for (toml, at, why) in [
-            ("[services]\ncrawler-url = \"ftp://crawler\"\n", "odp.toml:2:15: ", "`ftp://crawler` is not a usable base URL: its scheme is `ftp`"),
-            ("[services]\nmodel-url = \"http://m:99999\"\n", "odp.toml:2:13: ", "invalid port number"),
-            ("[services]\nmodel-url = \"http://m/v1?x=1\"\n", "odp.toml:2:13: ", "query"),
-            ("[draft]\nbase-url = \"not a url\"\n", "odp.toml:2:12: ", "not an absolute URL"),
+            (
+                "[services]\ncrawler-url = \"ftp://crawler\"\n",
+                "odp.toml:2:15: ",
+                "`ftp://crawler` is not a usable base URL: its scheme is `ftp`",
+            ),
+            (
+                "[services]\nmodel-url = \"http://m:99999\"\n",
+                "odp.toml:2:13: ",
+                "invalid port number",
+            ),
+            (
+                "[services]\nmodel-url = \"http://m/v1?x=1\"\n",
+                "odp.toml:2:13: ",
+                "query",
+            ),
+            (
+                "[draft]\nbase-url = \"not a url\"\n",
+                "odp.toml:2:12: ",
+                "not an absolute URL",
+            ),
         ] {
-            let shown = parse_config(toml, Path::new("odp.toml")).unwrap_err().to_string();
-            assert!(shown.starts_with(at) && shown.contains(why), "{toml}: {shown}");
+            let shown = parse_config(toml, Path::new("odp.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                shown.starts_with(at) && shown.contains(why),
+                "{toml}: {shown}"
+            );
         }
     }
 }

@@ -48,12 +48,18 @@ fn a_refused_key_stays_out_of_stderr_the_events_and_the_result() {
         text(&o.stderr),
         std::fs::read_to_string(&events).unwrap()
     );
-    assert!(all.contains("HTTP 401: invalid token: Bearer [redacted]"), "{all}");
+    assert!(
+        all.contains("HTTP 401: invalid token: Bearer [redacted]"),
+        "{all}"
+    );
     assert!(all.contains("\"kind\":\"step.failed\""), "{all}");
     for form in forms_of(crawler_key).iter().chain(&forms_of(model_key)) {
         assert!(!all.contains(form.as_str()), "`{form}` shows in: {all}");
     }
-    assert!(stub.calls_with_auth("social.twitter.search") >= 1, "the key was sent");
+    assert!(
+        stub.calls_with_auth("social.twitter.search") >= 1,
+        "the key was sent"
+    );
 }
 
 #[test]
@@ -69,7 +75,10 @@ fn a_key_too_short_to_redact_is_refused_before_anything_starts() {
         "{stderr}"
     );
     assert!(!stderr.contains("k3y-x9"), "{stderr}");
-    assert!(!stderr.contains("built-in stubs"), "nothing started: {stderr}");
+    assert!(
+        !stderr.contains("built-in stubs"),
+        "nothing started: {stderr}"
+    );
     assert!(o.stdout.is_empty());
 
     let o = kernel(&[], &[("ODP_CRAWLER_API_KEY", "k3y-x9")]).expect("the kernel exits");

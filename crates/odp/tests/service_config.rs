@@ -27,12 +27,36 @@ fn unusable_base_urls_are_configuration_errors_before_anything_runs() {
     let base = stub.base_url();
     let pipeline = "examples/ai-sentiment.odp.yaml";
     for (origin, url, why) in [
-        ("ODP_CRAWLER_API_URL", "ftp://127.0.0.1/".to_string(), "its scheme is `ftp`"),
-        ("ODP_CRAWLER_API_URL", "file:///srv/crawler".to_string(), "its scheme is `file`"),
-        ("ODP_CRAWLER_API_URL", "not a url".to_string(), "not an absolute URL"),
-        ("ODP_CRAWLER_API_URL", "http://127.0.0.1:99999".to_string(), "invalid port number"),
-        ("ODP_MODEL_API_URL", format!("{base}?api-version=2"), "it has a query"),
-        ("ODP_MODEL_API_URL", format!("{base}#v1"), "it has a fragment"),
+        (
+            "ODP_CRAWLER_API_URL",
+            "ftp://127.0.0.1/".to_string(),
+            "its scheme is `ftp`",
+        ),
+        (
+            "ODP_CRAWLER_API_URL",
+            "file:///srv/crawler".to_string(),
+            "its scheme is `file`",
+        ),
+        (
+            "ODP_CRAWLER_API_URL",
+            "not a url".to_string(),
+            "not an absolute URL",
+        ),
+        (
+            "ODP_CRAWLER_API_URL",
+            "http://127.0.0.1:99999".to_string(),
+            "invalid port number",
+        ),
+        (
+            "ODP_MODEL_API_URL",
+            format!("{base}?api-version=2"),
+            "it has a query",
+        ),
+        (
+            "ODP_MODEL_API_URL",
+            format!("{base}#v1"),
+            "it has a fragment",
+        ),
     ] {
         let other = if origin == "ODP_CRAWLER_API_URL" {
             "ODP_MODEL_API_URL"
@@ -43,7 +67,9 @@ fn unusable_base_urls_are_configuration_errors_before_anything_runs() {
         let stderr = text(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{url}: {stderr}");
         assert!(
-            stderr.contains(&format!("error: {origin}: `{url}` is not a usable base URL: ")),
+            stderr.contains(&format!(
+                "error: {origin}: `{url}` is not a usable base URL: "
+            )),
             "{stderr}"
         );
         assert!(stderr.contains(why), "{stderr}");
@@ -89,9 +115,14 @@ fn the_kernel_refuses_an_unusable_base_url_at_startup() {
         "{}",
         text(&o.stderr)
     );
-    let o = kernel(&[], &[("ODP_MODEL_API_URL", "http://127.0.0.1:99999")]).expect("the kernel exits");
+    let o =
+        kernel(&[], &[("ODP_MODEL_API_URL", "http://127.0.0.1:99999")]).expect("the kernel exits");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("invalid port number"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("invalid port number"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 /// Serves one request on loopback: `body` as a registry, chunk-encoded (no length announced), in chunks of 64 KiB.
@@ -130,7 +161,12 @@ fn a_registry_over_the_response_limit_is_refused_without_reading_it_whole() {
     for command in ["check", "run"] {
         let (url, server) = serve_registry(vec![b'#'; 64 * 1024 * 1024]);
         let o = odp(
-            &[command, "--registry", &url, "examples/ai-sentiment.odp.yaml"],
+            &[
+                command,
+                "--registry",
+                &url,
+                "examples/ai-sentiment.odp.yaml",
+            ],
             &[],
         );
         let stderr = text(&o.stderr);
@@ -141,13 +177,17 @@ fn a_registry_over_the_response_limit_is_refused_without_reading_it_whole() {
         );
         // Stopped at the limit: what was sent beyond it is what the socket buffers held.
         let sent = server.join().unwrap();
-        assert!(sent < 48 * 1024 * 1024, "odp {command}: {sent} bytes were sent");
+        assert!(
+            sent < 48 * 1024 * 1024,
+            "odp {command}: {sent} bytes were sent"
+        );
     }
 }
 
 #[test]
 fn odp_run_takes_a_registry_from_a_url() {
-    let registry = std::fs::read(repo().join("crates/odp-analysis/registry/default.registry.yaml")).unwrap();
+    let registry =
+        std::fs::read(repo().join("crates/odp-analysis/registry/default.registry.yaml")).unwrap();
     let (url, server) = serve_registry(registry);
     let o = odp(
         &["run", "--registry", &url, "examples/ai-sentiment.odp.yaml"],

@@ -202,7 +202,10 @@ impl OpenAiProvider {
             OpenAIError::ApiError(api) => {
                 let status = api.status_code.as_u16();
                 // Redacted whole, before a preview cuts it (a key cut short would escape the redactor).
-                let message = self.redactor.redact(api.api_error.message.trim()).into_owned();
+                let message = self
+                    .redactor
+                    .redact(api.api_error.message.trim())
+                    .into_owned();
                 if status == 401 || status == 403 {
                     ProviderError::Auth {
                         status,
