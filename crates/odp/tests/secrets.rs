@@ -56,10 +56,10 @@ fn a_refused_key_stays_out_of_stderr_the_events_and_the_result() {
     for form in forms_of(crawler_key).iter().chain(&forms_of(model_key)) {
         assert!(!all.contains(form.as_str()), "`{form}` shows in: {all}");
     }
-    assert!(
-        stub.calls_with_auth("social.twitter.search") >= 1,
-        "the key was sent"
-    );
+    // The key was sent (by whichever source ran before the run failed).
+    let sent = stub.calls_with_auth("social.twitter.search")
+        + stub.calls_with_auth("social.reddit.search");
+    assert!(sent >= 1, "the key was sent");
 }
 
 #[test]
