@@ -6,9 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use odp_secret::{Secret, SecretError};
 use odp_workspace::DraftSection;
-
-use crate::secret::Secret;
+use odp_workspace::base_url::{BaseUrlError, parse_base_url};
 
 /// The default model of the OpenAI-compatible provider.
 pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
@@ -162,12 +162,7 @@ impl LlmSettings {
             }
         };
         let api_key_var = key_var_for(provider);
-        let api_key = var(&api_key_var).map(Secret::new);
-        if let Some(key) = &api_key
-            && !key.expose().bytes().all(|b| (0x21..0x7f).contains(&b))
-        {
-            return Err(ConfigError::BadKey(api_key_var));
-        }
+        let api_key = Secret::from_var(&api_key_var, env(&api_key_var).as_deref())?;
         let (base_var, default_base, default_model) = match provider {
             ProviderKind::OpenAi => (
                 "OPENAI_BASE_URL",
@@ -180,12 +175,16 @@ impl LlmSettings {
                 DEFAULT_ANTHROPIC_MODEL,
             ),
         };
-        let base_url = var(base_var)
-            .or_else(|| section.base_url.clone())
-            .unwrap_or_else(|| default_base.to_string());
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(ConfigError::BadUrl(base_url));
-        }
+        let (base_url, origin) = match (var(base_var), &section.base_url) {
+            (Some(url), _) => (url, base_var.to_string()),
+            (None, Some(url)) => (url.clone(), "odp.toml [draft] base-url".to_string()),
+            (None, None) => (default_base.to_string(), "the default".to_string()),
+        };
+        let base_url = parse_base_url(&base_url).map_err(|reason| ConfigError::BadUrl {
+            origin,
+            url: base_url.clone(),
+            reason,
+        })?;
         if provider == ProviderKind::Anthropic && api_key.is_none() {
             return Err(ConfigError::MissingKey(api_key_var));
         }
@@ -204,7 +203,7 @@ impl LlmSettings {
         };
         Ok(LlmSettings {
             provider,
-            base_url: trim_base(base_url),
+            base_url,
             api_key,
             api_key_var,
             model,
@@ -259,10 +258,16 @@ pub enum ConfigError {
     UnknownProvider(String),
     #[error("{0} is not set: the model server needs an API key")]
     MissingKey(String),
-    #[error("{0} holds characters that cannot be sent in an HTTP header")]
-    BadKey(String),
-    #[error("the model server URL `{0}` must start with http:// or https://")]
-    BadUrl(String),
+    /// An API key that cannot be used (too short, or not visible ASCII).
+    #[error(transparent)]
+    Key(#[from] SecretError),
+    /// `origin` says where the URL was set: an environment variable or `odp.toml`.
+    #[error("{origin}: `{url}` is not a usable base URL for the model server: {reason}")]
+    BadUrl {
+        origin: String,
+        url: String,
+        reason: BaseUrlError,
+    },
     #[error("invalid model timeout `{0}`: write a duration such as `90s` or `2m`")]
     BadTimeout(String),
     #[error(
@@ -387,9 +392,69 @@ mod tests {
                 &[("OPENAI_BASE_URL", "localhost:1234")],
                 DraftSection::default()
             ),
-            Err(ConfigError::BadUrl(_))
+            Err(ConfigError::BadUrl { .. })
         ));
         assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
         assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn keys_and_base_urls_that_cannot_work_are_refused_naming_their_variable() {
+        // A key too short to be redacted reliably: refused, naming the variable and never the value.
+        let e = resolve(
+            &[
+                ("OPENAI_BASE_URL", "http://x/v1"),
+                ("OPENAI_API_KEY", "sk-12"),
+            ],
+            DraftSection::default(),
+        )
+        .unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            matches!(e, ConfigError::Key(SecretError::TooShort { .. })),
+            "{shown}"
+        );
+        assert!(
+            shown.starts_with("OPENAI_API_KEY is shorter than 8"),
+            "{shown}"
+        );
+        assert!(!shown.contains("sk-12"), "{shown}");
+        let section = DraftSection {
+            api_key_env: Some("MY_LLM_KEY".into()),
+            base_url: Some("http://127.0.0.1:8000/v1".into()),
+            ..DraftSection::default()
+        };
+        let shown = resolve(&[("MY_LLM_KEY", "abc")], section)
+            .unwrap_err()
+            .to_string();
+        assert!(shown.starts_with("MY_LLM_KEY is shorter"), "{shown}");
+        let shown = resolve(
+            &[("ANTHROPIC_API_KEY", "sk ant key 12345")],
+            DraftSection::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            shown.contains("cannot be sent in an HTTP header"),
+            "{shown}"
+        );
+        assert!(!shown.contains("sk ant"), "{shown}");
+
+        for (url, why) in [
+            ("ftp://models.example.com/v1", "its scheme is `ftp`"),
+            ("http://localhost:99999/v1", "invalid port number"),
+            ("http://localhost:11434/v1?key=1", "query"),
+            ("http://localhost:11434/v1#chat", "fragment"),
+        ] {
+            let e = resolve(&[("OPENAI_BASE_URL", url)], DraftSection::default()).unwrap_err();
+            let shown = e.to_string();
+            assert!(
+                shown.starts_with(&format!(
+                    "OPENAI_BASE_URL: `{url}` is not a usable base URL"
+                )),
+                "{shown}"
+            );
+            assert!(shown.contains(why), "{shown}");
+        }
     }
 }

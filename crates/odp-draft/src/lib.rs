@@ -25,7 +25,6 @@ pub mod extract;
 pub mod prompt;
 pub mod provider;
 pub mod retrieve;
-pub mod secret;
 pub mod yaml;
 
 use std::fmt;
@@ -37,12 +36,12 @@ use odp_analysis::{
 };
 
 pub use config::{ConfigError, LlmSettings, ProviderKind};
+pub use odp_secret::Secret;
 pub use provider::{
     AnswerFormat, ChatAnswer, ChatMessage, ChatRequest, DraftProvider, ProviderError,
     ProviderEvent, Role, provider_from_settings,
 };
 pub use retrieve::retrieve;
-pub use secret::Secret;
 
 /// How a draft is made (everything but the model).
 #[derive(Clone)]

@@ -256,3 +256,82 @@ fn odp_toml_points_at_the_model_and_eval_reports() {
         "no model call for retrieval only"
     );
 }
+
+/// The stub refuses the key and echoes it plainly, JSON-escaped and percent-encoded: `odp draft` exits 2 and shows
+/// none of it, not even its first 8 characters.
+#[test]
+fn a_refused_key_shows_in_no_form() {
+    let rt = runtime();
+    let server = rt
+        .block_on(StubServer::start(
+            Registry::bundled(),
+            "127.0.0.1:0".parse().unwrap(),
+            StubConfig {
+                require_token: Some("the-right-key".into()),
+                ..StubConfig::default()
+            },
+        ))
+        .unwrap();
+    let key = "sk-proj/\"wrong\"+key-0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        ("OPENAI_BASE_URL", format!("{}/v1", server.base_url())),
+        ("OPENAI_API_KEY", key.to_string()),
+    ];
+    let out = odp_draft(dir.path(), &vars, &["tweets"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("Incorrect API key provided: [redacted]"),
+        "{all}"
+    );
+    let json = serde_json::to_string(key).unwrap();
+    let percent = "sk%2Dproj%2F%22wrong%22%2Bkey%2D0123456789";
+    for form in [key, &json[1..json.len() - 1], percent, &key[..8]] {
+        assert!(!all.contains(form), "`{form}` shows in: {all}");
+    }
+    assert!(server.chat().requests()[0].auth, "the key was sent");
+}
+
+/// Too short a key, or a base URL that would lose the endpoint path, is a configuration error (exit 2) before any
+/// model is asked; the message names the variable, never the key.
+#[test]
+fn a_short_key_or_an_unusable_base_url_exits_2_before_asking() {
+    let rt = runtime();
+    let server = stub(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("{}/v1", server.base_url());
+    let out = odp_draft(
+        dir.path(),
+        &[
+            ("OPENAI_BASE_URL", base.clone()),
+            ("OPENAI_API_KEY", "k3y-x9".into()),
+        ],
+        &["tweets"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: OPENAI_API_KEY is shorter than 8 characters"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("k3y-x9"), "{}", out.stderr);
+    for url in [
+        format!("{base}?api-version=1"),
+        format!("{base}#chat"),
+        "ftp://127.0.0.1/v1".to_string(),
+        "http://127.0.0.1:99999/v1".to_string(),
+    ] {
+        let out = odp_draft(dir.path(), &[("OPENAI_BASE_URL", url.clone())], &["tweets"]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "OPENAI_BASE_URL: `{url}` is not a usable base URL"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(server.chat().requests().is_empty(), "no model was asked");
+}

@@ -612,15 +612,21 @@ async fn anthropic_messages_with_a_forced_tool() {
     assert!(!outcome.structured);
     assert_eq!(server.chat().requests().len(), 2);
 
-    // A wrong key: a clear error without the key.
-    s.api_key = Some(Secret::new("ant-wrong-key-999999999"));
+    // A wrong key: a clear error without the key, in any of the forms the stub echoes it in.
+    let key = "ant/\"wrong\"+key-999999999";
+    s.api_key = Some(Secret::new(key));
     let provider = provider_from_settings(&s).unwrap();
     let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("ANTHROPIC_API_KEY"), "{shown}");
-    assert!(!shown.contains("ant-wrong-key"), "{shown}");
+    assert!(shown.contains("access_token=[redacted]"), "{shown}");
+    let json = serde_json::to_string(key).unwrap();
+    let percent = "ant%2F%22wrong%22%2Bkey%2D999999999";
+    for form in [key, &json[1..json.len() - 1], percent, &key[..8]] {
+        assert!(!shown.contains(form), "`{form}` shows in: {shown}");
+    }
     server.shutdown().await;
 }
 

@@ -1,42 +1,17 @@
 //! The method client: POST `{service base URL}{endpoint}` with the resolved params as JSON.
 //!
 //! The host and path come from the configuration and the registry only; template values can only ever be the JSON
-//! body. API keys are sent as bearer tokens and never appear in logs, events or errors.
+//! body. API keys are sent as bearer tokens and never appear in logs, events, errors or results: everything made
+//! from a response (error messages, results) leaves the client redacted of every configured key.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use odp_analysis::Service;
+use odp_secret::{Redactor, Secret};
 use serde_json::Value;
 
 use crate::BoxFuture;
-
-/// A secret (an API key): shown as `[redacted]` in every `Debug` and `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// Where a service is and how to authenticate.
 #[derive(Clone, Debug)]
@@ -105,6 +80,31 @@ impl CallError {
             _ => None,
         }
     }
+
+    /// The same error with every secret `redactor` knows removed from its texts.
+    pub fn redacted(self, redactor: &Redactor) -> CallError {
+        let r = |text: String| redactor.redact(&text).into_owned();
+        match self {
+            CallError::Connect { service, message } => CallError::Connect {
+                service,
+                message: r(message),
+            },
+            CallError::Status {
+                status,
+                message,
+                retry_after,
+            } => CallError::Status {
+                status,
+                message: r(message),
+                retry_after,
+            },
+            CallError::InvalidResponse(message) => CallError::InvalidResponse(r(message)),
+            other @ (CallError::Timeout(_)
+            | CallError::TooLarge { .. }
+            | CallError::BreakerOpen(_)
+            | CallError::NotConfigured(_)) => other,
+        }
+    }
 }
 
 /// Calls methods. The engine talks to services only through this trait, so tests and other engines can swap it.
@@ -118,6 +118,8 @@ pub struct HttpMethodClient {
     crawler: Option<ServiceEndpoint>,
     model: Option<ServiceEndpoint>,
     max_response_bytes: usize,
+    /// Every key the client sends: a service may quote any of them (a gateway in front of both, a proxy).
+    redactor: Redactor,
 }
 
 pub fn service_name(service: Service) -> &'static str {
@@ -139,11 +141,17 @@ impl HttpMethodClient {
             .user_agent(concat!("odp/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
+        let redactor = Redactor::new(
+            [&crawler, &model]
+                .into_iter()
+                .filter_map(|e| e.as_ref()?.api_key.as_ref()),
+        );
         Ok(HttpMethodClient {
             http,
             crawler,
             model,
             max_response_bytes,
+            redactor,
         })
     }
 
@@ -207,11 +215,19 @@ impl HttpMethodClient {
             }
         }
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&body);
-            let message = serde_json::from_slice::<Value>(&body)
+            // Redacted before it is cut short, so no part of a key is left at the cut.
+            let message = match serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_else(|| text.chars().take(200).collect());
+            {
+                Some(error) => self.redactor.redact(&error).into_owned(),
+                None => self
+                    .redactor
+                    .redact(&String::from_utf8_lossy(&body))
+                    .chars()
+                    .take(200)
+                    .collect(),
+            };
             return Err(CallError::Status {
                 status: status.as_u16(),
                 message,
@@ -291,8 +307,17 @@ fn httpdate(s: &str) -> Option<std::time::SystemTime> {
 }
 
 impl MethodClient for HttpMethodClient {
+    /// Whatever the service answered, results and errors leave here redacted of every key.
     fn call<'a>(&'a self, call: &'a MethodCall) -> BoxFuture<'a, Result<Value, CallError>> {
-        Box::pin(self.call_inner(call))
+        Box::pin(async move {
+            match self.call_inner(call).await {
+                Ok(mut result) => {
+                    self.redactor.redact_json(&mut result);
+                    Ok(result)
+                }
+                Err(e) => Err(e.redacted(&self.redactor)),
+            }
+        })
     }
 }
 

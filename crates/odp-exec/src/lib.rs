@@ -18,15 +18,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use breaker::{BreakerConfig, CircuitBreaker};
-pub use client::{CallError, HttpMethodClient, MethodCall, MethodClient, Secret, ServiceEndpoint};
+pub use client::{CallError, HttpMethodClient, MethodCall, MethodClient, ServiceEndpoint};
 pub use engine::{
     Engine, InProcessEngine, RunOutcome, RunStatus, StepError, StepReport, StepStatus,
 };
 pub use events::{Event, EventKind, EventSink};
+pub use odp_secret::{Redactor, Secret};
 pub use plan::{Plan, PlanError, PlannedStep, coerce_input, plan};
 
 /// A boxed, sendable future (what the object-safe traits here return).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The default limit of a method's response body.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// The default limit of a method's response body: the one limit of every HTTP response odp reads.
+pub use odp_workspace::MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES;

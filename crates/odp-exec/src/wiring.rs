@@ -1,11 +1,13 @@
 //! Settings shared by the front ends that run pipelines (`odp run`, the Jupyter kernel): service URLs and keys by
-//! precedence, and the event sink a run writes to.
+//! precedence, checked before anything runs, and the event sink a run writes to.
 
 use std::sync::Arc;
 
+use odp_secret::{Secret, SecretError};
+use odp_workspace::base_url::{BaseUrlError, parse_base_url};
 use odp_workspace::config::ServicesConfig;
 
-use crate::client::Secret;
+use crate::client::ServiceEndpoint;
 use crate::events::{EventSink, JsonlEvents, NoEvents};
 use crate::redis_sink::{Outbox, RedisEvents};
 use crate::sink_spec::{EventSinkSpec, SpecError};
@@ -21,24 +23,115 @@ pub enum WiringError {
         path: String,
         source: std::io::Error,
     },
+    /// `origin` says where the URL was set: a flag, an environment variable or `odp.toml`.
+    #[error("{origin}: `{url}` is not a usable base URL: {reason}")]
+    BaseUrl {
+        origin: String,
+        url: String,
+        reason: BaseUrlError,
+    },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
-/// A value by precedence: flag, then environment variable, then `odp.toml`. Blank values count as unset; a
-/// trailing `/` is dropped (endpoints start with `/`).
-pub fn setting(flag: Option<&str>, env: &str, file: Option<&str>) -> Option<String> {
-    flag.map(str::to_string)
-        .or_else(|| std::env::var(env).ok())
-        .or_else(|| file.map(str::to_string))
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim_end_matches('/').to_string())
+/// Where the crawler and model services are and their API keys, as configured: each URL from its flag, else its
+/// environment variable, else `odp.toml` (blank counts as unset), checked by [`parse_base_url`]; keys only from
+/// `ODP_CRAWLER_API_KEY` / `ODP_MODEL_API_KEY`, checked by [`Secret::from_env`] (too short a key is refused).
+#[derive(Clone, Debug, Default)]
+pub struct ServiceSettings {
+    pub crawler_url: Option<String>,
+    pub model_url: Option<String>,
+    pub crawler_key: Option<Secret>,
+    pub model_key: Option<Secret>,
 }
 
-/// An API key from the environment (never from files or flags).
-pub fn api_key(env: &str) -> Option<Secret> {
-    std::env::var(env)
-        .ok()
-        .filter(|k| !k.is_empty())
-        .map(Secret::new)
+impl ServiceSettings {
+    /// Reads the settings from the flags, the process environment and `[services]` of `odp.toml`.
+    pub fn resolve(
+        crawler_flag: Option<&str>,
+        model_flag: Option<&str>,
+        services: &ServicesConfig,
+    ) -> Result<ServiceSettings, WiringError> {
+        ServiceSettings::resolve_with(
+            &|name| std::env::var(name).ok(),
+            crawler_flag,
+            model_flag,
+            services,
+        )
+    }
+
+    /// As [`ServiceSettings::resolve`], with `env` looking up environment variables.
+    pub fn resolve_with(
+        env: &dyn Fn(&str) -> Option<String>,
+        crawler_flag: Option<&str>,
+        model_flag: Option<&str>,
+        services: &ServicesConfig,
+    ) -> Result<ServiceSettings, WiringError> {
+        let url =
+            |flag: Option<&str>, flag_name: &str, var: &str, file: Option<&str>, key: &str| {
+                let nonblank = |v: &str| !v.trim().is_empty();
+                let (value, origin) = if let Some(v) = flag.filter(|v| nonblank(v)) {
+                    (v.to_string(), flag_name.to_string())
+                } else if let Some(v) = env(var).filter(|v| nonblank(v)) {
+                    (v, var.to_string())
+                } else if let Some(v) = file.filter(|v| nonblank(v)) {
+                    (v.to_string(), format!("odp.toml [services] {key}"))
+                } else {
+                    return Ok(None);
+                };
+                parse_base_url(&value)
+                    .map(Some)
+                    .map_err(|reason| WiringError::BaseUrl {
+                        origin,
+                        url: value,
+                        reason,
+                    })
+            };
+        let key = |var: &str| Secret::from_var(var, env(var).as_deref());
+        Ok(ServiceSettings {
+            crawler_url: url(
+                crawler_flag,
+                "--crawler-url",
+                "ODP_CRAWLER_API_URL",
+                services.crawler_url.as_deref(),
+                "crawler-url",
+            )?,
+            model_url: url(
+                model_flag,
+                "--model-url",
+                "ODP_MODEL_API_URL",
+                services.model_url.as_deref(),
+                "model-url",
+            )?,
+            crawler_key: key("ODP_CRAWLER_API_KEY")?,
+            model_key: key("ODP_MODEL_API_KEY")?,
+        })
+    }
+
+    /// Neither service is configured: the front end serves its built-in stubs instead.
+    pub fn wants_stubs(&self) -> bool {
+        self.crawler_url.is_none() && self.model_url.is_none()
+    }
+
+    /// The method client's endpoints; `stubs_url`, when given, stands in for both URLs.
+    pub fn endpoints(
+        &self,
+        stubs_url: Option<&str>,
+    ) -> (Option<ServiceEndpoint>, Option<ServiceEndpoint>) {
+        let endpoint = |url: &Option<String>, key: &Option<Secret>| {
+            stubs_url
+                .map(str::to_string)
+                .or_else(|| url.clone())
+                .map(|base_url| ServiceEndpoint {
+                    base_url,
+                    api_key: key.clone(),
+                })
+        };
+        (
+            endpoint(&self.crawler_url, &self.crawler_key),
+            endpoint(&self.model_url, &self.model_key),
+        )
+    }
 }
 
 /// The sink events go to: `spec` (the `--events` flag), else `ODP_REDIS_URL`, else `[services] redis-url`, else
@@ -68,39 +161,140 @@ pub fn event_sink(
 mod tests {
     use super::*;
 
-    /// An environment variable no test and no machine sets, so precedence tests do not depend on the process
-    /// environment (changing it is unsafe in a multi-threaded test binary).
-    const UNSET: &str = "ODP_TEST_WIRING_NEVER_SET_3F1A";
+    use std::collections::HashMap;
+
+    fn resolve(
+        vars: &[(&str, &str)],
+        crawler_flag: Option<&str>,
+        file: &ServicesConfig,
+    ) -> Result<ServiceSettings, WiringError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ServiceSettings::resolve_with(&|name| vars.get(name).cloned(), crawler_flag, None, file)
+    }
 
     #[test]
-    fn settings_go_flag_then_environment_then_file() {
-        assert_eq!(
-            setting(Some("http://flag/"), UNSET, Some("http://file")),
-            Some("http://flag".into())
-        );
-        assert_eq!(
-            setting(None, UNSET, Some("http://file//")),
-            Some("http://file".into())
-        );
+    fn service_urls_go_flag_then_environment_then_file() {
+        let file = ServicesConfig {
+            crawler_url: Some("http://file".into()),
+            model_url: Some("http://model-file".into()),
+            ..ServicesConfig::default()
+        };
+        let env = [("ODP_CRAWLER_API_URL", "http://env/")];
+        let s = resolve(&env, Some("http://flag/"), &file).unwrap();
+        assert_eq!(s.crawler_url.as_deref(), Some("http://flag"));
+        assert_eq!(s.model_url.as_deref(), Some("http://model-file"));
+        let s = resolve(&env, None, &file).unwrap();
+        assert_eq!(s.crawler_url.as_deref(), Some("http://env"));
         // Blank counts as unset, whatever its source.
-        assert_eq!(setting(Some("  "), UNSET, Some("http://file")), None);
-        assert_eq!(setting(None, UNSET, None), None);
-        // The environment, when the variable is set: PATH is, everywhere the tests run.
-        let path = std::env::var("PATH").expect("PATH is set");
-        assert_eq!(
-            setting(None, "PATH", Some("http://file")),
-            Some(path.trim_end_matches('/').to_string())
+        let s = resolve(&[("ODP_CRAWLER_API_URL", " ")], Some(""), &file).unwrap();
+        assert_eq!(s.crawler_url.as_deref(), Some("http://file"));
+        let s = resolve(&[], None, &ServicesConfig::default()).unwrap();
+        assert!(s.wants_stubs());
+        assert!(
+            !resolve(&[], Some("http://flag"), &ServicesConfig::default())
+                .unwrap()
+                .wants_stubs()
         );
     }
 
     #[test]
-    fn api_keys_come_only_from_the_environment() {
-        assert!(api_key(UNSET).is_none());
-        let key = api_key("PATH").expect("PATH is set");
+    fn a_base_url_that_cannot_work_is_refused_naming_where_it_was_set() {
+        let none = ServicesConfig::default();
+        for (vars, flag, origin, why) in [
+            (
+                vec![],
+                Some("ftp://crawler"),
+                "--crawler-url",
+                "its scheme is `ftp`",
+            ),
+            (
+                vec![("ODP_CRAWLER_API_URL", "file:///srv")],
+                None,
+                "ODP_CRAWLER_API_URL",
+                "its scheme is `file`",
+            ),
+            (
+                vec![("ODP_CRAWLER_API_URL", "not a url")],
+                None,
+                "ODP_CRAWLER_API_URL",
+                "not an absolute URL",
+            ),
+            (
+                vec![("ODP_MODEL_API_URL", "http://m:99999")],
+                None,
+                "ODP_MODEL_API_URL",
+                "invalid port number",
+            ),
+            (
+                vec![("ODP_MODEL_API_URL", "http://m/v1?key=1")],
+                None,
+                "ODP_MODEL_API_URL",
+                "query",
+            ),
+            (
+                vec![("ODP_MODEL_API_URL", "http://m/v1#x")],
+                None,
+                "ODP_MODEL_API_URL",
+                "fragment",
+            ),
+        ] {
+            let err = resolve(&vars, flag, &none).unwrap_err();
+            let shown = err.to_string();
+            assert!(matches!(err, WiringError::BaseUrl { .. }), "{shown}");
+            assert!(shown.starts_with(&format!("{origin}: `")), "{shown}");
+            assert!(shown.contains(why), "{shown}");
+        }
+        // A value from odp.toml names it (odp.toml itself refuses such a value when it is read, with its line).
+        let file = ServicesConfig {
+            model_url: Some("ftp://m".into()),
+            ..ServicesConfig::default()
+        };
+        let shown = resolve(&[], None, &file).unwrap_err().to_string();
         assert!(
-            !format!("{key:?}").contains(&std::env::var("PATH").unwrap()),
+            shown.starts_with("odp.toml [services] model-url: `ftp://m`"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn api_keys_come_only_from_the_environment_and_short_ones_are_refused() {
+        let none = ServicesConfig::default();
+        let s = resolve(
+            &[
+                ("ODP_CRAWLER_API_KEY", "crawler-key-0123"),
+                ("ODP_MODEL_API_KEY", ""),
+            ],
+            None,
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            s.crawler_key.as_ref().map(Secret::expose),
+            Some("crawler-key-0123")
+        );
+        assert!(s.model_key.is_none());
+        assert!(
+            !format!("{s:?}").contains("crawler-key-0123"),
             "a key never shows in debug output"
         );
+        let (crawler, model) = s.endpoints(Some("http://127.0.0.1:1"));
+        assert_eq!(crawler.unwrap().api_key, s.crawler_key);
+        assert_eq!(model.unwrap().base_url, "http://127.0.0.1:1");
+
+        let err = resolve(&[("ODP_MODEL_API_KEY", "k3y-x9z")], None, &none).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            matches!(err, WiringError::Secret(SecretError::TooShort { .. })),
+            "{shown}"
+        );
+        assert!(
+            shown.starts_with("ODP_MODEL_API_KEY is shorter than 8 characters"),
+            "{shown}"
+        );
+        assert!(!shown.contains("k3y-x9z"), "{shown}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use jupyter_zmq_client::ConnectionInfo;
+use odp_exec::wiring::ServiceSettings;
 use odp_workspace::{LoadedConfig, find_config, load_config, load_registry, registry_source};
 
 use crate::install::{self, Location};
@@ -172,14 +173,25 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
+    // Checked before anything starts: a service URL or API key that cannot work is a configuration error.
+    let services = match ServiceSettings::resolve(
+        args.crawler_url.as_deref(),
+        args.model_url.as_deref(),
+        &config.config.services,
+    ) {
+        Ok(services) => services,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     let mut session = Session::new(Arc::clone(&loaded.registry), cwd);
     session.color = true;
     let setup = crate::server::Setup {
         session,
         config,
         options: ServiceOptions {
-            crawler_url: args.crawler_url.clone(),
-            model_url: args.model_url.clone(),
+            services,
             events: args.events.clone(),
             concurrency: args.concurrency,
         },

@@ -1,13 +1,14 @@
 //! `%%draft REQUEST`: a language model drafts steps for the request (`odp-draft`: retrieve, generate, check,
 //! repair), checked as a cell with the session's steps and inputs in scope. The draft goes into the next cell (a
 //! `set_next_input` payload); nothing runs. Progress lines go to stdout, findings left in the draft to stderr; a
-//! configuration or server error is the cell's error (`DraftError`, never holding the API key). An interrupt drops
-//! the draft's future, which cancels it; the session is not touched either way.
+//! configuration or server error is the cell's error (`DraftError`, never holding the API key: the providers redact
+//! it from everything made of a response). An interrupt drops the draft's future, which cancels it; the session is
+//! not touched either way.
 
 use std::sync::Arc;
 
 use odp_analysis::{ExternalInput, ExternalStep, Registry};
-use odp_draft::{DraftError, DraftOutcome, Drafter, LlmSettings, Progress, Secret};
+use odp_draft::{DraftError, DraftOutcome, Drafter, LlmSettings, Progress};
 use tokio_util::sync::CancellationToken;
 
 use crate::session::{CellError, CellOutput, Output};
@@ -48,12 +49,11 @@ pub fn drafter(
     section: &odp_workspace::DraftSection,
     registry: Arc<Registry>,
     job: &DraftJob,
-) -> Result<(Drafter, Option<Secret>), CellError> {
-    let settings = LlmSettings::from_environment(section).map_err(|e| draft_error(&e, None))?;
-    let key = settings.api_key.clone();
-    let drafter = Drafter::from_settings(&settings, registry, section)
-        .map_err(|e| draft_error(&e, key.as_ref()))?;
-    Ok((configure(drafter, job), key))
+) -> Result<Drafter, CellError> {
+    let settings = LlmSettings::from_environment(section).map_err(|e| draft_error(&e))?;
+    let drafter =
+        Drafter::from_settings(&settings, registry, section).map_err(|e| draft_error(&e))?;
+    Ok(configure(drafter, job))
 }
 
 /// Sets the drafter up for a notebook cell: a fragment with the session's steps and inputs in scope.
@@ -64,10 +64,8 @@ pub fn configure(mut drafter: Drafter, job: &DraftJob) -> Drafter {
     drafter
 }
 
-fn draft_error(e: &dyn std::fmt::Display, key: Option<&Secret>) -> CellError {
-    let text = e.to_string();
-    let text = key.map_or(text.clone(), |k| k.scrub(&text));
-    CellError::new("DraftError", text)
+fn draft_error(e: &dyn std::fmt::Display) -> CellError {
+    CellError::new("DraftError", e.to_string())
 }
 
 /// One progress line, or `None` for the frequent ones (characters received).
@@ -81,7 +79,6 @@ pub fn progress_line(p: &Progress) -> Option<String> {
 /// Runs the draft until it is done or `cancel` fires (the future is dropped then: the request is cancelled).
 pub async fn run(
     drafter: &Drafter,
-    key: Option<&Secret>,
     job: &DraftJob,
     progress: &(dyn Fn(String) + Send + Sync),
     cancel: CancellationToken,
@@ -96,14 +93,11 @@ pub async fn run(
         r = drafter.draft(&job.request, &on_progress) => Some(r),
         _ = cancel.cancelled() => None,
     };
-    outcome_output(result, key)
+    outcome_output(result)
 }
 
 /// What a draft shows: `None` is an interrupt.
-pub fn outcome_output(
-    result: Option<Result<DraftOutcome, DraftError>>,
-    key: Option<&Secret>,
-) -> CellOutput {
+pub fn outcome_output(result: Option<Result<DraftOutcome, DraftError>>) -> CellOutput {
     let mut out = CellOutput::default();
     let outcome = match result {
         None => {
@@ -114,7 +108,7 @@ pub fn outcome_output(
             return out;
         }
         Some(Err(e)) => {
-            out.error = Some(draft_error(&e, key));
+            out.error = Some(draft_error(&e));
             return out;
         }
         Some(Ok(o)) => o,
@@ -140,7 +134,6 @@ pub fn outcome_output(
         )));
     }
     if let Some(why) = &outcome.interrupted {
-        let why = key.map_or(why.clone(), |k| k.scrub(why));
         out.outputs.push(Output::Stderr(format!(
             "the repair rounds stopped early: {why}\n"
         )));
@@ -170,7 +163,7 @@ mod tests {
 
     #[test]
     fn an_interrupt_is_an_error_and_keeps_no_draft() {
-        let out = outcome_output(None, None);
+        let out = outcome_output(None);
         assert_eq!(out.error.unwrap().ename, "Interrupted");
         assert_eq!(out.next_input, None);
     }

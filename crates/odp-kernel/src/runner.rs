@@ -261,6 +261,60 @@ mod tests {
         assert_eq!(json!(runs[0].attempts), json!(1));
     }
 
+    /// The stub refuses the key and echoes it plainly, JSON-escaped and percent-encoded: the cell's step error and
+    /// the run's events hold none of it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_key_stays_out_of_the_step_error_and_the_events() {
+        let key = "sk-cell/\"key\"+0123456789";
+        let stubs = odp_stubs::StubServer::start(
+            Registry::bundled(),
+            "127.0.0.1:0".parse().unwrap(),
+            odp_stubs::StubConfig {
+                require_token: Some("the-right-token".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let endpoint = || {
+            Some(ServiceEndpoint {
+                base_url: stubs.base_url(),
+                api_key: Some(odp_exec::Secret::new(key)),
+            })
+        };
+        let client = HttpMethodClient::new(endpoint(), endpoint(), 1 << 20).unwrap();
+        let events = Arc::new(MemoryEvents::default());
+        let engine = Arc::new(InProcessEngine::new(
+            Arc::new(client),
+            Arc::new(CircuitBreaker::new(Default::default())),
+            events.clone(),
+            4,
+        ));
+        let mut session = Session::new(Registry::bundled(), std::env::temp_dir());
+        let job = job(
+            &mut session,
+            "name: tweets\nmethod: social.twitter.search\nparams: {query: rust}\n",
+        );
+        let runs = run_job(engine, events.clone(), &job, CancellationToken::new(), 4).await;
+        let StepStatus::Failed(error) = &runs[0].status else {
+            panic!("{runs:?}")
+        };
+        assert!(
+            error.contains("HTTP 401: invalid token: Bearer [redacted]"),
+            "{error}"
+        );
+        let shown = format!(
+            "{error} {}",
+            serde_json::to_string(&*events.events.lock().unwrap()).unwrap()
+        );
+        assert!(shown.contains("run.failed"), "{shown}");
+        let json = serde_json::to_string(key).unwrap();
+        let percent = "sk%2Dcell%2F%22key%22%2B0123456789";
+        for form in [key, &json[1..json.len() - 1], percent, &key[..8]] {
+            assert!(!shown.contains(form), "`{form}` shows in: {shown}");
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_interrupt_cancels_the_running_steps_at_once() {
         let (_stubs, engine) = engine(Duration::from_secs(20)).await;

@@ -553,7 +553,7 @@ impl Kernel {
         // The magics' outputs before `%%draft` are shown already; their pages go with the reply.
         let pages = job.before.pages.clone();
         let registry = self.session().registry().clone();
-        let (drafter, key) = match crate::draft::drafter(&self.draft_section, registry, &job) {
+        let drafter = match crate::draft::drafter(&self.draft_section, registry, &job) {
             Ok(d) => d,
             Err(e) => {
                 return CellOutput {
@@ -572,7 +572,7 @@ impl Kernel {
                 iopub.send(StreamContent::stdout(&line).as_child_of(&progress_parent));
             }
         };
-        let out = crate::draft::run(&drafter, key.as_ref(), &job, &progress, token).await;
+        let out = crate::draft::run(&drafter, &job, &progress, token).await;
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
         CellOutput { pages, ..out }
     }

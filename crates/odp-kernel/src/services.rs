@@ -1,5 +1,6 @@
 //! Where the kernel's steps go, wired like `odp run`: base URLs from the flags, `ODP_CRAWLER_API_URL` /
-//! `ODP_MODEL_API_URL` or `odp.toml`, the built-in stubs when none is configured at all; events to Redis
+//! `ODP_MODEL_API_URL` or `odp.toml` (checked, with the API keys, before the kernel starts:
+//! [`ServiceSettings::resolve`]), the built-in stubs when none is configured at all; events to Redis
 //! (`ODP_REDIS_URL` or `odp.toml`) or a JSON-lines file when configured.
 
 use std::sync::Arc;
@@ -7,14 +8,15 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use odp_analysis::Registry;
 use odp_exec::events::{EventSink, FanOut};
-use odp_exec::{CircuitBreaker, HttpMethodClient, InProcessEngine, ServiceEndpoint};
+use odp_exec::wiring::ServiceSettings;
+use odp_exec::{CircuitBreaker, HttpMethodClient, InProcessEngine};
 use odp_workspace::LoadedConfig;
 
-/// What the command line says about services.
+/// What the command line and the environment say about services.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceOptions {
-    pub crawler_url: Option<String>,
-    pub model_url: Option<String>,
+    /// The service URLs and keys, checked.
+    pub services: ServiceSettings,
     /// The `--events` flag ([`odp_exec::sink_spec::EventSinkSpec`]).
     pub events: Option<String>,
     pub concurrency: usize,
@@ -36,19 +38,9 @@ pub async fn start(
     options: &ServiceOptions,
     progress: Arc<dyn EventSink>,
 ) -> anyhow::Result<Services> {
-    let services = &config.config.services;
-    let crawler = odp_exec::wiring::setting(
-        options.crawler_url.as_deref(),
-        "ODP_CRAWLER_API_URL",
-        services.crawler_url.as_deref(),
-    );
-    let model = odp_exec::wiring::setting(
-        options.model_url.as_deref(),
-        "ODP_MODEL_API_URL",
-        services.model_url.as_deref(),
-    );
+    let settings = &options.services;
     let mut stubs = None;
-    let (crawler, model, description) = if crawler.is_none() && model.is_none() {
+    let description = if settings.wants_stubs() {
         let server = odp_stubs::StubServer::start(
             registry.clone(),
             "127.0.0.1:0".parse().expect("an address"),
@@ -56,32 +48,22 @@ pub async fn start(
         )
         .await
         .map_err(|e| anyhow!("cannot start the built-in stubs: {e}"))?;
-        let url = server.base_url();
         let description = format!(
-            "built-in stubs at {url} (no service configured: set ODP_CRAWLER_API_URL and ODP_MODEL_API_URL for real ones)"
+            "built-in stubs at {} (no service configured: set ODP_CRAWLER_API_URL and ODP_MODEL_API_URL for real ones)",
+            server.base_url()
         );
         stubs = Some(server);
-        (Some(url.clone()), Some(url), description)
+        description
     } else {
-        let description = format!(
+        format!(
             "crawler {}, model {}",
-            crawler.as_deref().unwrap_or("(not set)"),
-            model.as_deref().unwrap_or("(not set)")
-        );
-        (crawler, model, description)
+            settings.crawler_url.as_deref().unwrap_or("(not set)"),
+            settings.model_url.as_deref().unwrap_or("(not set)")
+        )
     };
-    let client = HttpMethodClient::new(
-        crawler.map(|base_url| ServiceEndpoint {
-            base_url,
-            api_key: odp_exec::wiring::api_key("ODP_CRAWLER_API_KEY"),
-        }),
-        model.map(|base_url| ServiceEndpoint {
-            base_url,
-            api_key: odp_exec::wiring::api_key("ODP_MODEL_API_KEY"),
-        }),
-        odp_exec::DEFAULT_MAX_RESPONSE_BYTES,
-    )
-    .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
+    let (crawler, model) = settings.endpoints(stubs.as_ref().map(|s| s.base_url()).as_deref());
+    let client = HttpMethodClient::new(crawler, model, odp_exec::DEFAULT_MAX_RESPONSE_BYTES)
+        .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
     let (events, _) =
         odp_exec::wiring::event_sink(options.events.as_deref(), &config.config.services)?;
     let sink: Arc<dyn EventSink> = Arc::new(FanOut(vec![events.clone(), progress]));

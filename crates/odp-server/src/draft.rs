@@ -152,18 +152,14 @@ pub(crate) fn parse_args(arguments: &[Value]) -> Result<CommandArgs, String> {
     Ok(args)
 }
 
-/// The draft settings for a workspace: the `[draft]` section of its odp.toml and, unless testing, the process
-/// environment (tests must not reach a model configured on the developer's machine).
+/// The draft settings for a workspace: the `[draft]` section of its odp.toml and the environment as `env` reads it
+/// (the server's tests read none, so they never reach a model configured on the developer's machine). A key or
+/// base URL that cannot work is an error naming its variable, never the key.
 pub(crate) fn settings(
     section: &DraftSection,
-    use_environment: bool,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<LlmSettings, String> {
-    let result = if use_environment {
-        LlmSettings::from_environment(section)
-    } else {
-        LlmSettings::resolve(&|_| None, section)
-    };
-    result.map_err(|e| e.to_string())
+    LlmSettings::resolve(env, section).map_err(|e| e.to_string())
 }
 
 /// Everything the draft thread needs.
@@ -432,6 +428,97 @@ mod tests {
         assert_eq!(draft_comment("# draft:"), None);
         assert_eq!(draft_comment("# drafts: x"), None);
         assert_eq!(draft_comment("name: x # draft: y"), None);
+    }
+
+    /// The model server refuses the key and echoes it plainly, JSON-escaped and percent-encoded: neither the
+    /// command's error nor its progress shows any of it, not even the key's first 8 characters.
+    #[test]
+    fn a_refused_key_shows_in_no_progress_and_no_error() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let stub = runtime
+            .block_on(odp_stubs::StubServer::start(
+                Registry::bundled(),
+                "127.0.0.1:0".parse().unwrap(),
+                odp_stubs::StubConfig {
+                    require_token: Some("the-right-key".into()),
+                    ..Default::default()
+                },
+            ))
+            .unwrap();
+        let key = "sk-lsp/\"wrong\"+key-0123456789";
+        let mut settings =
+            LlmSettings::openai_compatible(format!("{}/v1", stub.base_url()), "stub-model");
+        settings.api_key = Some(odp_draft::Secret::new(key));
+        settings.timeout = Duration::from_secs(10);
+        let job = Job {
+            id: RequestId::from(1),
+            request: "tweets about rust".into(),
+            target: None,
+            settings,
+            registry: Registry::bundled(),
+            section: DraftSection::default(),
+            token: Some(lsp::ProgressToken::String("progress".into())),
+            create_token: false,
+        };
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let mut finished = None;
+        run(job, sender, CancellationToken::new(), |done| {
+            finished = Some(done.result)
+        });
+        let Some(DraftResult::Failed(message)) = finished else {
+            panic!("the draft did not fail")
+        };
+        let progress: Vec<String> = receiver
+            .try_iter()
+            .filter_map(|m| match m {
+                Message::Notification(n) => Some(n.params.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(progress.len() >= 2, "{progress:?}");
+        let all = format!("{message} {}", progress.join(" "));
+        assert!(
+            all.contains("Incorrect API key provided: [redacted]"),
+            "{all}"
+        );
+        let json = serde_json::to_string(key).unwrap();
+        let percent = "sk%2Dlsp%2F%22wrong%22%2Bkey%2D0123456789";
+        for form in [key, &json[1..json.len() - 1], percent, &key[..8]] {
+            assert!(!all.contains(form), "`{form}` shows in: {all}");
+        }
+    }
+
+    #[test]
+    fn a_short_key_or_an_unusable_base_url_is_refused_naming_the_variable() {
+        let section = DraftSection {
+            base_url: Some("http://127.0.0.1:8000/v1".into()),
+            api_key_env: Some("MY_LLM_KEY".into()),
+            ..DraftSection::default()
+        };
+        let e = settings(&section, &|name| {
+            (name == "MY_LLM_KEY").then(|| "k3y-x9".into())
+        })
+        .unwrap_err();
+        assert!(
+            e.starts_with("MY_LLM_KEY is shorter than 8 characters"),
+            "{e}"
+        );
+        assert!(!e.contains("k3y-x9"), "{e}");
+        let e = settings(&section, &|name| {
+            (name == "OPENAI_BASE_URL").then(|| "http://127.0.0.1:8000/v1?x=1".into())
+        })
+        .unwrap_err();
+        assert!(
+            e.starts_with(
+                "OPENAI_BASE_URL: `http://127.0.0.1:8000/v1?x=1` is not a usable base URL"
+            ),
+            "{e}"
+        );
+        assert!(settings(&section, &|_| None).is_ok());
     }
 
     #[test]

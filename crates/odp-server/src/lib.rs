@@ -1027,7 +1027,9 @@ impl Server {
         };
         let path = args.uri.as_ref().and_then(uri_to_path);
         let workspace = self.workspace_for(path.as_deref());
-        let settings = match draft::settings(&workspace.draft, !self.testing) {
+        let testing = self.testing;
+        let env = |name: &str| (!testing).then(|| std::env::var(name).ok()).flatten();
+        let settings = match draft::settings(&workspace.draft, &env) {
             Ok(s) => s,
             Err(e) => {
                 self.send(fail(req.id, ErrorCode::RequestFailed, e));

@@ -951,6 +951,37 @@ mod drafts {
     }
 
     #[test]
+    fn a_base_url_that_would_lose_the_endpoint_is_reported_at_its_line_and_never_called() {
+        let s = setup(false);
+        let url = format!("{}/v1?api-version=1", s.stub.base_url());
+        std::fs::write(
+            s.dir.path().join("odp.toml"),
+            format!("[draft]\nbase-url = \"{url}\"\n"),
+        )
+        .unwrap();
+        let mut client = Client::start(json!({"testing": true}), false);
+        client.open(&s.uri, "");
+        let id = client.send_request(
+            "workspace/executeCommand",
+            json!({"command": "odp.generateDraft", "arguments": [{"uri": s.uri, "request": "tweets"}]}),
+        );
+        assert!(client.response(id).is_err());
+        let messages: Vec<String> = client
+            .pending
+            .iter()
+            .filter(|n| n.method == "window/showMessage")
+            .map(|n| n.params["message"].as_str().unwrap_or("").to_string())
+            .collect();
+        let expected = format!("odp.toml:2:12: `{url}` is not a usable base URL: it has a query");
+        assert!(
+            messages.iter().any(|m| m.contains(&expected)),
+            "{messages:?}"
+        );
+        assert!(s.stub.chat().requests().is_empty(), "no model was asked");
+        client.shutdown();
+    }
+
+    #[test]
     fn without_a_model_the_command_says_how_to_configure_one() {
         let s = setup(false);
         let mut client = Client::start(json!({"testing": true}), false);

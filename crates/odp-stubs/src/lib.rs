@@ -348,6 +348,17 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// What a careless server says about a request whose key it refused: the request as JSON (the key JSON-escaped)
+/// with its URL (the key percent-encoded), so clients are tested on redacting every form of a key.
+fn echo_of_request(path: &str, key: &str) -> String {
+    let encoded = percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC);
+    let request = json!({
+        "url": format!("{path}?access_token={encoded}"),
+        "headers": {"authorization": format!("Bearer {key}")},
+    });
+    format!("the request was {request}")
+}
+
 /// An hour: longer than any client timeout worth testing.
 const HANG: Duration = Duration::from_secs(3600);
 
@@ -454,11 +465,14 @@ async fn answer(
     if let Some(expected) = &s.config.require_token
         && token != Some(expected.as_str())
     {
-        let mut response = error_response(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token",
-            vec![],
-        );
+        let message = match token {
+            Some(token) => format!(
+                "invalid token: Bearer {token}; {}",
+                echo_of_request(endpoint, token)
+            ),
+            None => "missing bearer token".to_string(),
+        };
+        let mut response = error_response(StatusCode::UNAUTHORIZED, message, vec![]);
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

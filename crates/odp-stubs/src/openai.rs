@@ -7,7 +7,8 @@
 //! ([`ChatStub::script`], [`crate::StubServer::script_chat`]) or over HTTP (`POST /_stubs/chat`).
 //! `stream: true` is answered as server-sent events; `response_format` (OpenAI) or `tools` (Anthropic) can be
 //! refused with `400`, to exercise the plain-text fallback. With `StubConfig::require_token` set, a request without
-//! that key is answered `401`, echoing the key it got as real servers do (clients must scrub it).
+//! that key is answered `401`, echoing the key it got as real servers do, plainly, JSON-escaped and percent-encoded
+//! (clients must redact every form).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -236,7 +237,10 @@ fn take_reply(
         && key.as_deref() != Some(expected.as_str())
     {
         let message = match &key {
-            Some(k) => format!("Incorrect API key provided: {k}"),
+            Some(k) => format!(
+                "Incorrect API key provided: {k}; {}",
+                crate::echo_of_request(uri.path(), k)
+            ),
             None => "No API key provided".to_string(),
         };
         return Err(api_error(api, 401, "authentication_error", &message));

@@ -414,12 +414,24 @@ async fn calls_are_counted_with_their_authorization() {
     assert_eq!(response.status(), 401);
     let response = client
         .post(&url)
-        .bearer_auth("wrong")
+        .bearer_auth("wr/ng\"key")
         .json(&tweet_params())
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
+    // The wrong key is echoed plainly, JSON-escaped and percent-encoded, as careless servers do.
+    let body: serde_json::Value = response.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("invalid token: Bearer wr/ng\"key; "),
+        "{error}"
+    );
+    assert!(
+        error.contains(r#""authorization":"Bearer wr/ng\"key""#),
+        "{error}"
+    );
+    assert!(error.contains("?access_token=wr%2Fng%22key"), "{error}");
     let response = client
         .post(&url)
         .bearer_auth("s3cret")

@@ -50,7 +50,10 @@ pub struct DraftSection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// The API base URL, e.g. `http://localhost:11434/v1` for Ollama.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::base_url::deserialize_optional"
+    )]
     pub base_url: Option<String>,
     /// The name of the environment variable holding the API key (default `OPENAI_API_KEY` or
     /// `ANTHROPIC_API_KEY`).
@@ -100,9 +103,17 @@ impl<'de> Deserialize<'de> for KeyWrittenInline {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "kebab-case")]
 pub struct ServicesConfig {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The crawler API's base URL: http or https, without a query or fragment.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::base_url::deserialize_optional"
+    )]
     pub crawler_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The model API's base URL: http or https, without a query or fragment.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::base_url::deserialize_optional"
+    )]
     pub model_url: Option<String>,
     /// A `redis://` URL for lifecycle events (overridden by `ODP_REDIS_URL` and `--events`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -234,5 +245,51 @@ mod tests {
         let err = parse_config("include = 3\n", Path::new("odp.toml")).unwrap_err();
         let shown = err.to_string();
         assert!(shown.starts_with("odp.toml:1:11: "), "{shown}");
+    }
+
+    #[test]
+    fn base_urls_that_cannot_work_are_refused_where_they_are_written() {
+        let loaded = parse_config(
+            "[services]\ncrawler-url = \"http://crawler:8002/\"\nmodel-url = \"\"\n[draft]\nbase-url = \"http://localhost:11434/v1\"\n",
+            Path::new("odp.toml"),
+        )
+        .unwrap();
+        let services = &loaded.config.services;
+        assert_eq!(services.crawler_url.as_deref(), Some("http://crawler:8002"));
+        assert_eq!(services.model_url, None, "blank is unset");
+        assert_eq!(
+            loaded.config.draft.base_url.as_deref(),
+            Some("http://localhost:11434/v1")
+        );
+        for (toml, at, why) in [
+            (
+                "[services]\ncrawler-url = \"ftp://crawler\"\n",
+                "odp.toml:2:15: ",
+                "`ftp://crawler` is not a usable base URL: its scheme is `ftp`",
+            ),
+            (
+                "[services]\nmodel-url = \"http://m:99999\"\n",
+                "odp.toml:2:13: ",
+                "invalid port number",
+            ),
+            (
+                "[services]\nmodel-url = \"http://m/v1?x=1\"\n",
+                "odp.toml:2:13: ",
+                "query",
+            ),
+            (
+                "[draft]\nbase-url = \"not a url\"\n",
+                "odp.toml:2:12: ",
+                "not an absolute URL",
+            ),
+        ] {
+            let shown = parse_config(toml, Path::new("odp.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                shown.starts_with(at) && shown.contains(why),
+                "{toml}: {shown}"
+            );
+        }
     }
 }

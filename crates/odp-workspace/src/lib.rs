@@ -1,6 +1,7 @@
 //! The workspace layer of odp: configuration (`odp.toml`), which files are pipelines, and where the registry
 //! comes from. This is where the front ends' IO lives; the analysis core below does none.
 
+pub mod base_url;
 pub mod config;
 pub mod discover;
 pub mod ignores;
@@ -16,6 +17,10 @@ pub use discover::{
 };
 pub use ignores::Ignores;
 pub use registry_source::{LoadedRegistry, RegistrySource, load_registry};
+
+/// The most bytes odp reads of one HTTP response: a service's answer to a method call, a registry fetched from a
+/// URL. A larger one is refused as it arrives, never held whole.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {

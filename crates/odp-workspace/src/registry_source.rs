@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use odp_analysis::{LineIndex, PositionEncoding, Registry};
 
-use crate::{WorkspaceError, state_dir};
+use crate::{MAX_RESPONSE_BYTES, WorkspaceError, state_dir};
 
 /// A registry location as the user wrote it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -110,7 +110,7 @@ fn cache_path(url: &str) -> PathBuf {
 
 fn fetch_cached(url: &str) -> Result<(String, Vec<String>), WorkspaceError> {
     let cache = cache_path(url);
-    match fetch(url) {
+    match fetch(url, MAX_RESPONSE_BYTES) {
         Ok(text) => {
             if let Some(dir) = cache.parent() {
                 let _ = std::fs::create_dir_all(dir);
@@ -136,7 +136,10 @@ fn fetch_cached(url: &str) -> Result<(String, Vec<String>), WorkspaceError> {
     }
 }
 
-fn fetch(url: &str) -> Result<String, String> {
+/// The body of `url`, refused as soon as it passes `limit` bytes (whatever `Content-Length` says or does not).
+fn fetch(url: &str, limit: usize) -> Result<String, String> {
+    use std::io::Read;
+    let too_large = || format!("the registry is larger than the limit of {limit} bytes");
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -146,5 +149,99 @@ fn fetch(url: &str) -> Result<String, String> {
     if !status.is_success() {
         return Err(format!("HTTP {status}"));
     }
-    response.text().map_err(|e| e.to_string())
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    response
+        .take(limit as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| e.to_string())?;
+    if body.len() > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(body).map_err(|_| "the registry is not UTF-8 text".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// Serves one request on loopback: `body_bytes` bytes of YAML comment in chunks of 64 KiB, announced by
+    /// `Content-Length` or chunk-encoded. Returns the URL and the server thread, which ends with the count of body
+    /// bytes written before the client hung up.
+    fn serve(chunked: bool, body_bytes: usize) -> (String, std::thread::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/registry.yaml", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut count = 0;
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let head = if chunked {
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_string()
+            } else {
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {body_bytes}\r\n\r\n")
+            };
+            if stream.write_all(head.as_bytes()).is_err() {
+                return count;
+            }
+            let chunk = [b'#'; 64 * 1024];
+            let mut left = body_bytes;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                let sent = if chunked {
+                    stream
+                        .write_all(format!("{n:x}\r\n").as_bytes())
+                        .and_then(|()| stream.write_all(&chunk[..n]))
+                        .and_then(|()| stream.write_all(b"\r\n"))
+                } else {
+                    stream.write_all(&chunk[..n])
+                };
+                if sent.is_err() {
+                    return count;
+                }
+                count += n;
+                left -= n;
+            }
+            if chunked {
+                let _ = stream.write_all(b"0\r\n\r\n");
+            }
+            count
+        });
+        (url, server)
+    }
+
+    #[test]
+    fn a_registry_over_the_limit_is_refused_without_reading_it_whole() {
+        let limit = 256 * 1024;
+        // Announced by Content-Length: refused before the body is read.
+        let (url, _) = serve(false, 4 * limit);
+        assert_eq!(
+            fetch(&url, limit),
+            Err(format!(
+                "the registry is larger than the limit of {limit} bytes"
+            ))
+        );
+        // Streamed without a length: refused once the limit is passed; the server is stopped well before its
+        // 64 MiB are out (what is in flight in the socket buffers aside).
+        let (url, server) = serve(true, 64 * 1024 * 1024);
+        assert_eq!(
+            fetch(&url, limit),
+            Err(format!(
+                "the registry is larger than the limit of {limit} bytes"
+            ))
+        );
+        let sent = server.join().unwrap();
+        assert!(sent < 16 * 1024 * 1024, "{sent} bytes were sent");
+        // At the limit exactly, it is read.
+        let (url, _) = serve(true, limit);
+        assert_eq!(fetch(&url, limit).map(|t| t.len()), Ok(limit));
+    }
 }

@@ -13,7 +13,7 @@ use odp_exec::redis_sink::Outbox;
 use odp_exec::sink_spec::EventSinkSpec;
 use odp_exec::{
     BoxFuture, CircuitBreaker, Engine, Event, EventKind, HttpMethodClient, InProcessEngine,
-    RunStatus, ServiceEndpoint,
+    RunStatus,
 };
 use odp_workspace::{
     LoadedConfig, find_config, load_config, load_registry, registry_source, state_dir,
@@ -248,7 +248,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
     // Checked before anything starts; the sink itself is opened just before the run.
     EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)?;
     let source = registry_source(args.registry.as_deref(), &config, &cwd);
-    let loaded = load_registry(&source)?;
+    // A registry at a URL is fetched with a blocking client, which must not run (nor be dropped) on the runtime.
+    let loaded = tokio::task::spawn_blocking(move || load_registry(&source))
+        .await
+        .context("loading the registry stopped")??;
     for w in &loaded.warnings {
         eprintln!("warning: {}", escape_control(w));
     }
@@ -277,20 +280,15 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
     let given = read_inputs(&args, &analysis)?;
     let plan = odp_exec::plan(&analysis, &registry, &given)?;
 
-    // Services: configured URLs, or the built-in stubs when none is configured at all.
-    let services = &config.config.services;
-    let crawler = odp_exec::wiring::setting(
+    // Services: configured URLs, or the built-in stubs when none is configured at all. URLs and keys are checked
+    // first: a URL or key that cannot work is a configuration error before anything starts.
+    let services = odp_exec::wiring::ServiceSettings::resolve(
         args.crawler_url.as_deref(),
-        "ODP_CRAWLER_API_URL",
-        services.crawler_url.as_deref(),
-    );
-    let model = odp_exec::wiring::setting(
         args.model_url.as_deref(),
-        "ODP_MODEL_API_URL",
-        services.model_url.as_deref(),
-    );
+        &config.config.services,
+    )?;
     let mut stubs = None;
-    let (crawler, model) = if crawler.is_none() && model.is_none() {
+    if services.wants_stubs() {
         let server = odp_stubs::StubServer::start(
             registry.clone(),
             "127.0.0.1:0".parse().expect("an address"),
@@ -302,12 +300,9 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
             "odp: no services configured (ODP_CRAWLER_API_URL, ODP_MODEL_API_URL): using the built-in stubs at {}",
             server.base_url()
         );
-        let url = server.base_url();
         stubs = Some(server);
-        (Some(url.clone()), Some(url))
-    } else {
-        (crawler, model)
-    };
+    }
+    let (crawler, model) = services.endpoints(stubs.as_ref().map(|s| s.base_url()).as_deref());
     let needs = |service: Service| {
         plan.sources
             .iter()
@@ -324,18 +319,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
             "the pipeline calls the model service, but no URL is set: use ODP_MODEL_API_URL or --model-url"
         );
     }
-    let client = HttpMethodClient::new(
-        crawler.map(|base_url| ServiceEndpoint {
-            base_url,
-            api_key: odp_exec::wiring::api_key("ODP_CRAWLER_API_KEY"),
-        }),
-        model.map(|base_url| ServiceEndpoint {
-            base_url,
-            api_key: odp_exec::wiring::api_key("ODP_MODEL_API_KEY"),
-        }),
-        odp_exec::DEFAULT_MAX_RESPONSE_BYTES,
-    )
-    .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
+    let client = HttpMethodClient::new(crawler, model, odp_exec::DEFAULT_MAX_RESPONSE_BYTES)
+        .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
 
     let (events, redis_url) =
         odp_exec::wiring::event_sink(args.events.as_deref(), &config.config.services)?;

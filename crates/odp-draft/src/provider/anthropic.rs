@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
+use odp_secret::Redactor;
 use serde_json::{Value, json};
 
 use super::sse;
@@ -25,6 +26,8 @@ pub struct AnthropicProvider {
     settings: LlmSettings,
     http: reqwest::Client,
     structured: AtomicBool,
+    /// The key, in every form a server may quote it: removed from whatever is made of a response.
+    redactor: Redactor,
 }
 
 impl AnthropicProvider {
@@ -35,6 +38,7 @@ impl AnthropicProvider {
             .map_err(|e| ConfigError::Client(error_chain(&e)))?;
         Ok(AnthropicProvider {
             structured: AtomicBool::new(settings.structured_output),
+            redactor: Redactor::new(&settings.api_key),
             settings,
             http,
         })
@@ -96,7 +100,9 @@ impl AnthropicProvider {
         let response = builder.send().await.map_err(|e| self.map_error(&e))?;
         let status = response.status();
         if !status.is_success() {
+            // Redacted whole, before a preview cuts it (a key cut short would escape the redactor).
             let text = response.text().await.unwrap_or_default();
+            let text = self.redactor.redact(&text);
             let message = serde_json::from_str::<Value>(&text)
                 .ok()
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
@@ -116,6 +122,7 @@ impl AnthropicProvider {
         }
         if !self.settings.stream {
             let text = response.text().await.map_err(|e| self.map_error(&e))?;
+            let text = self.redactor.redact(&text);
             let value: Value = serde_json::from_str(&text).map_err(|e| ProviderError::Garbage {
                 expected: "Messages API response".into(),
                 detail: format!("{e}; it began {}", preview(&text, 120)),
@@ -155,7 +162,10 @@ impl AnthropicProvider {
             }
             let v: Value = serde_json::from_str(&e.data).map_err(|err| ProviderError::Garbage {
                 expected: "Messages API event stream".into(),
-                detail: format!("{err}; an event began {}", preview(&e.data, 120)),
+                detail: format!(
+                    "{err}; an event began {}",
+                    preview(&self.redactor.redact(&e.data), 120)
+                ),
             })?;
             saw_event = true;
             match v["type"].as_str() {
@@ -248,7 +258,7 @@ impl DraftProvider for AnthropicProvider {
                 }),
                 Ok(Err(e)) if structured && e.is_bad_request() => {
                     self.structured.store(false, Ordering::Relaxed);
-                    let reason = e.scrubbed(&self.settings).to_string();
+                    let reason = e.redacted(&self.redactor).to_string();
                     events(ProviderEvent::FallbackToText { reason });
                     match tokio::time::timeout(timeout, self.call(request, false, events)).await {
                         Err(_) => Err(ProviderError::Timeout {
@@ -262,14 +272,14 @@ impl DraftProvider for AnthropicProvider {
             };
             match result {
                 Ok((text, json)) => Ok(ChatAnswer {
-                    text,
+                    text: self.redactor.redact(&text).into_owned(),
                     format: if json {
                         AnswerFormat::Json
                     } else {
                         AnswerFormat::Text
                     },
                 }),
-                Err(e) => Err(e.scrubbed(&self.settings)),
+                Err(e) => Err(e.redacted(&self.redactor)),
             }
         })
     }

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use odp_secret::Redactor;
 use serde_json::Value;
 
 pub use anthropic::AnthropicProvider;
@@ -87,7 +88,8 @@ pub enum ProviderEvent {
     FallbackToText { reason: String },
 }
 
-/// A failed model call. Messages never contain the API key.
+/// A failed model call. Messages never contain the API key: providers redact it from everything they make of a
+/// response, before cutting texts short.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ProviderError {
     #[error("cannot reach the model server at {url}: {detail}. Is it running? Check {hint}")]
@@ -116,35 +118,35 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
-    /// With every occurrence of the key removed (servers sometimes echo keys in error messages).
-    pub(crate) fn scrubbed(self, settings: &LlmSettings) -> ProviderError {
-        let key = settings.api_key.as_ref();
-        let s = |t: String| crate::secret::scrub(key, &t);
+    /// The same error with every secret `redactor` knows removed from its texts (servers echo keys in error
+    /// messages).
+    pub(crate) fn redacted(self, redactor: &Redactor) -> ProviderError {
+        let r = |text: String| redactor.redact(&text).into_owned();
         match self {
             ProviderError::Unreachable { url, detail, hint } => ProviderError::Unreachable {
-                url: s(url),
-                detail: s(detail),
+                url: r(url),
+                detail: r(detail),
                 hint,
             },
-            ProviderError::Timeout { url, after } => ProviderError::Timeout { url: s(url), after },
+            ProviderError::Timeout { url, after } => ProviderError::Timeout { url: r(url), after },
             ProviderError::Auth {
                 status,
                 message,
                 key_var,
             } => ProviderError::Auth {
                 status,
-                message: s(message),
+                message: r(message),
                 key_var,
             },
             ProviderError::Status { status, message } => ProviderError::Status {
                 status,
-                message: s(message),
+                message: r(message),
             },
             ProviderError::Garbage { expected, detail } => ProviderError::Garbage {
                 expected,
-                detail: s(detail),
+                detail: r(detail),
             },
-            ProviderError::Other(m) => ProviderError::Other(s(m)),
+            ProviderError::Other(m) => ProviderError::Other(r(m)),
         }
     }
 

@@ -19,6 +19,7 @@ use async_openai::types::chat::{
     ResponseFormatJsonSchema,
 };
 use futures_util::StreamExt;
+use odp_secret::Redactor;
 
 use super::{
     AnswerFormat, BoxFuture, ChatAnswer, ChatRequest, DraftProvider, ProviderError, ProviderEvent,
@@ -32,6 +33,8 @@ pub struct OpenAiProvider {
     client: Client<OpenAIConfig>,
     /// Cleared once the server refuses `response_format`.
     structured: AtomicBool,
+    /// The key, in every form a server may quote it: removed from whatever is made of a response.
+    redactor: Redactor,
 }
 
 impl OpenAiProvider {
@@ -55,6 +58,7 @@ impl OpenAiProvider {
             Client::build(http.clone(), config).with_http_service(ReqwestService::new(http));
         Ok(OpenAiProvider {
             structured: AtomicBool::new(settings.structured_output),
+            redactor: Redactor::new(&settings.api_key),
             settings,
             client,
         })
@@ -197,7 +201,11 @@ impl OpenAiProvider {
             }
             OpenAIError::ApiError(api) => {
                 let status = api.status_code.as_u16();
-                let message = api.api_error.message.trim().to_string();
+                // Redacted whole, before a preview cuts it (a key cut short would escape the redactor).
+                let message = self
+                    .redactor
+                    .redact(api.api_error.message.trim())
+                    .into_owned();
                 if status == 401 || status == 403 {
                     ProviderError::Auth {
                         status,
@@ -217,7 +225,10 @@ impl OpenAiProvider {
             }
             OpenAIError::JSONDeserialize(err, content) => ProviderError::Garbage {
                 expected: "chat completion".into(),
-                detail: format!("{err}; it began {}", preview(&content, 120)),
+                detail: format!(
+                    "{err}; it began {}",
+                    preview(&self.redactor.redact(&content), 120)
+                ),
             },
             OpenAIError::StreamError(err) => ProviderError::Garbage {
                 expected: "chat completion stream".into(),
@@ -251,7 +262,7 @@ impl DraftProvider for OpenAiProvider {
                 Ok(Err(e)) if structured && e.is_bad_request() => {
                     // Servers without structured output refuse `response_format`: ask for text from now on.
                     self.structured.store(false, Ordering::Relaxed);
-                    let reason = e.scrubbed(&self.settings).to_string();
+                    let reason = e.redacted(&self.redactor).to_string();
                     tracing::info!(%reason, "structured output refused; asking for YAML text");
                     events(ProviderEvent::FallbackToText { reason });
                     match tokio::time::timeout(timeout, self.call(request, false, events)).await {
@@ -266,14 +277,14 @@ impl DraftProvider for OpenAiProvider {
             };
             match result {
                 Ok((text, structured)) => Ok(ChatAnswer {
-                    text,
+                    text: self.redactor.redact(&text).into_owned(),
                     format: if structured {
                         AnswerFormat::Json
                     } else {
                         AnswerFormat::Text
                     },
                 }),
-                Err(e) => Err(e.scrubbed(&self.settings)),
+                Err(e) => Err(e.redacted(&self.redactor)),
             }
         })
     }
