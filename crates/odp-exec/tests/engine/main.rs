@@ -1,6 +1,8 @@
 //! The engine over loopback: the real stub server, and a real redis-server started here on a free port.
 //! Pipelines use millisecond retry intervals so the suite stays fast.
 
+mod redaction;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -1,9 +1,7 @@
 //! API keys through `odp run` and `odp kernel`: a key the service refuses and echoes (plainly, JSON-escaped,
 //! percent-encoded) shows nowhere; a key too short to be redacted is refused before anything starts.
 
-mod common;
-
-use common::{forms_of, kernel, odp, text};
+use crate::common::{forms_of, kernel, odp, text};
 use odp_stubs::{Registry, StubConfig, StubServer};
 
 #[test]

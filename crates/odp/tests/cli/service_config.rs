@@ -2,12 +2,10 @@
 //! http(s), not URLs, with a bad port, or with a query or fragment that would swallow the endpoint path; and a
 //! registry fetched from a URL is read only up to the response limit.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use common::{kernel, odp, repo, text};
+use crate::common::{kernel, odp, repo, text};
 use odp_stubs::{Registry, StubConfig, StubServer};
 
 #[test]
