@@ -215,12 +215,13 @@ impl HttpMethodClient {
             }
         }
         if !status.is_success() {
-            // Redacted before it is cut short, so no part of a key is left at the cut.
+            // Redacted before it is cut short, so no part of a key is left at the cut; cut short because it goes
+            // into errors, events and results, and a service may send megabytes.
             let message = match serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
             {
-                Some(error) => self.redactor.redact(&error).into_owned(),
+                Some(error) => self.redactor.redact(&error).chars().take(200).collect(),
                 None => self
                     .redactor
                     .redact(&String::from_utf8_lossy(&body))

@@ -30,18 +30,21 @@ pub const SEEN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 pub const SEEN_KEY_PREFIX: &str = "odp:seen:";
 
 /// Adds an event to the stream and publishes it, once per id: one script, so Redis runs the check and the writes
-/// as one step. KEYS: the seen key, the stream. ARGV: retention (s), max length, id, run id, kind, the envelope,
-/// the channel. Returns 1 when added, 0 when the id was seen already.
+/// as one step. The id is marked as seen only after the event is in the stream: Redis does not undo a script that
+/// fails half-way, and an id marked before a failed XADD would make the next flush drop the event as delivered.
+/// KEYS: the seen key, the stream. ARGV: retention (s), max length, id, run id, kind, the envelope, the channel.
+/// Returns 1 when added, 0 when the id was seen already.
 static ADD_ONCE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
-             'id', ARGV[3], 'run_id', ARGV[4], 'kind', ARGV[5], 'event', ARGV[6])
-  redis.call('PUBLISH', ARGV[7], ARGV[6])
-  return 1
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
 end
-return 0
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+           'id', ARGV[3], 'run_id', ARGV[4], 'kind', ARGV[5], 'event', ARGV[6])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+redis.call('PUBLISH', ARGV[7], ARGV[6])
+return 1
 ",
     )
 });
@@ -294,7 +297,10 @@ impl RedisEvents {
 
 impl EventSink for RedisEvents {
     fn emit(&self, event: Event) {
-        let _ = self.tx.send(Command::Event(event));
+        // The sink's task is gone (the runtime shut down): the event can be neither delivered nor kept.
+        if self.tx.send(Command::Event(event)).is_err() {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn flush(&self) -> BoxFuture<'_, ()> {

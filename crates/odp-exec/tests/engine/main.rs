@@ -641,21 +641,31 @@ async fn redis_frozen_mid_run_adds_each_event_once() {
             .run(&plan, uuid::Uuid::now_v7(), CancellationToken::new())
             .await
     });
+    // Deadlines, so that a sink that blocks instead of timing out fails the test rather than hanging it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !memory
         .kinds()
         .iter()
         .any(|(k, s)| *k == EventKind::StepStarted && s.as_deref() == Some("mood"))
     {
+        assert!(std::time::Instant::now() < deadline, "`mood` never started");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     redis.signal("STOP");
     // Thaw only once a command has timed out and its event waits in the outbox: then the same event is both in
     // Redis's input and in the outbox.
     while outbox.is_empty() {
+        if std::time::Instant::now() > deadline {
+            redis.signal("CONT");
+            panic!("no event reached the outbox while Redis was frozen");
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     redis.signal("CONT");
-    let outcome = run.await.unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the run ends once Redis thaws")
+        .unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
     let all: Vec<String> = memory
         .events
@@ -684,6 +694,42 @@ async fn redis_frozen_mid_run_adds_each_event_once() {
     }
     assert_eq!(delivered.len(), all.len());
     stubs.shutdown().await;
+}
+
+/// A delivery that fails half-way (the stream key holds a string: XADD fails inside the script) marks nothing as
+/// delivered: the event stays in the outbox and a later flush adds it, instead of dropping it as seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_fails_half_way_is_delivered_by_the_next_flush() {
+    let data = tempfile::tempdir().unwrap();
+    let redis = Redis::start(data.path());
+    let state = tempfile::tempdir().unwrap();
+    let outbox = Outbox::new(state.path());
+    let event = odp_exec::Event::new(uuid::Uuid::now_v7(), "engine test", EventKind::RunStarted);
+    outbox.append(&event).unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut plain = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(STREAM_KEY)
+        .arg("not a stream")
+        .query_async(&mut plain)
+        .await
+        .unwrap();
+    let mut conn = odp_exec::redis_sink::connection(&redis.url()).unwrap();
+    let first = odp_exec::redis_sink::flush_outbox(&mut conn, &outbox).await;
+    assert!(first.error.is_some(), "XADD on a string fails");
+    assert_eq!(first.delivered, 0);
+    assert!(!outbox.is_empty(), "the event still waits");
+    let _: () = redis::cmd("DEL")
+        .arg(STREAM_KEY)
+        .query_async(&mut plain)
+        .await
+        .unwrap();
+    let second = odp_exec::redis_sink::flush_outbox(&mut conn, &outbox).await;
+    assert!(second.is_complete(), "{:?}", second.error);
+    assert_eq!((second.delivered, second.already_there), (1, 0));
+    let delivered = stream_events(&redis.url()).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0]["id"], event.id.to_string());
 }
 
 /// A response larger than the client's limit is refused, whether or not the server says its length up front
