@@ -182,7 +182,7 @@ impl LlmSettings {
         };
         let base_url = parse_base_url(&base_url).map_err(|reason| ConfigError::BadUrl {
             origin,
-            url: base_url.clone(),
+            url: odp_workspace::base_url::shown_url(&base_url),
             reason,
         })?;
         if provider == ProviderKind::Anthropic && api_key.is_none() {
@@ -450,7 +450,8 @@ mod tests {
             let shown = e.to_string();
             assert!(
                 shown.starts_with(&format!(
-                    "OPENAI_BASE_URL: `{url}` is not a usable base URL"
+                    "OPENAI_BASE_URL: `{}` is not a usable base URL",
+                    odp_workspace::base_url::shown_url(url)
                 )),
                 "{shown}"
             );

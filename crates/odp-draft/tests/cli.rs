@@ -327,7 +327,11 @@ fn a_short_key_or_an_unusable_base_url_exits_2_before_asking() {
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(
             out.stderr.contains(&format!(
-                "OPENAI_BASE_URL: `{url}` is not a usable base URL"
+                "OPENAI_BASE_URL: `{}` is not a usable base URL",
+                match url.find(['?', '#']) {
+                    Some(i) => format!("{}{}…", &url[..i], &url[i..=i]),
+                    None => url.clone(),
+                }
             )),
             "{}",
             out.stderr

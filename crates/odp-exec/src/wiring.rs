@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use odp_secret::{Secret, SecretError};
-use odp_workspace::base_url::{BaseUrlError, parse_base_url};
+use odp_workspace::base_url::{BaseUrlError, parse_base_url, shown_url};
 use odp_workspace::config::ServicesConfig;
 
 use crate::client::ServiceEndpoint;
@@ -23,7 +23,8 @@ pub enum WiringError {
         path: String,
         source: std::io::Error,
     },
-    /// `origin` says where the URL was set: a flag, an environment variable or `odp.toml`.
+    /// `origin` says where the URL was set: a flag, an environment variable or `odp.toml`; `url` is as
+    /// [`shown_url`] shows it (no credentials, query or fragment).
     #[error("{origin}: `{url}` is not a usable base URL: {reason}")]
     BaseUrl {
         origin: String,
@@ -83,7 +84,7 @@ impl ServiceSettings {
                     .map(Some)
                     .map_err(|reason| WiringError::BaseUrl {
                         origin,
-                        url: value,
+                        url: shown_url(&value),
                         reason,
                     })
             };

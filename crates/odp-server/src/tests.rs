@@ -972,7 +972,10 @@ mod drafts {
             .filter(|n| n.method == "window/showMessage")
             .map(|n| n.params["message"].as_str().unwrap_or("").to_string())
             .collect();
-        let expected = format!("odp.toml:2:12: `{url}` is not a usable base URL: it has a query");
+        let expected = format!(
+            "odp.toml:2:12: `{}` is not a usable base URL: it has a query",
+            odp_workspace::base_url::shown_url(&url)
+        );
         assert!(
             messages.iter().any(|m| m.contains(&expected)),
             "{messages:?}"

@@ -16,6 +16,10 @@ pub enum BaseUrlError {
     Query,
     #[error("it has a fragment (`#…`), which would swallow the endpoint path appended to it")]
     Fragment,
+    #[error(
+        "it carries credentials (`user:password@`): API keys come from the environment (ODP_CRAWLER_API_KEY, ODP_MODEL_API_KEY, or the variable `api-key-env` names)"
+    )]
+    Credentials,
 }
 
 /// Checks a base URL: an absolute `http` or `https` URL with a host and a valid port, and no query or fragment
@@ -33,7 +37,40 @@ pub fn parse_base_url(text: &str) -> Result<String, BaseUrlError> {
     if url.fragment().is_some() {
         return Err(BaseUrlError::Fragment);
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(BaseUrlError::Credentials);
+    }
     Ok(text.trim_end_matches('/').to_string())
+}
+
+/// A base URL as it may be shown in a message: without credentials, query or fragment, which is where a URL
+/// carries keys (`https://user:key@host`, `?api_key=…`). Works on text that is not a URL too.
+pub fn shown_url(text: &str) -> String {
+    let text = text.trim();
+    let (head, cut) = match text.find(['?', '#']) {
+        Some(i) => (
+            &text[..i],
+            Some(if text.as_bytes()[i] == b'?' {
+                "?…"
+            } else {
+                "#…"
+            }),
+        ),
+        None => (text, None),
+    };
+    let mut shown = match head.find("://") {
+        Some(i) => {
+            let (scheme, rest) = head.split_at(i + 3);
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}…@{}", &rest[at + 1..]),
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    shown.push_str(cut.unwrap_or(""));
+    shown
 }
 
 /// For `#[serde(deserialize_with)]` on an `Option<String>`: a base URL checked by [`parse_base_url`]; blank counts
@@ -45,9 +82,12 @@ pub fn deserialize_optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<St
     if text.trim().is_empty() {
         return Ok(None);
     }
-    parse_base_url(&text)
-        .map(Some)
-        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a usable base URL: {e}")))
+    parse_base_url(&text).map(Some).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "`{}` is not a usable base URL: {e}",
+            shown_url(&text)
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -67,6 +107,21 @@ mod tests {
         assert_eq!(
             parse_base_url("http://[::1]:65535"),
             Ok("http://[::1]:65535".into())
+        );
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials_query_or_fragment() {
+        assert_eq!(
+            shown_url("https://user:sk-secret-key@api.example.com/v1?api_key=sk-other#frag"),
+            "https://…@api.example.com/v1?…"
+        );
+        assert_eq!(shown_url("http://h:99999/x#sk-key"), "http://h:99999/x#…");
+        assert_eq!(shown_url("not a url"), "not a url");
+        assert_eq!(shown_url("http://127.0.0.1:8002"), "http://127.0.0.1:8002");
+        assert_eq!(
+            parse_base_url("https://user:sk-secret-key@api.example.com"),
+            Err(BaseUrlError::Credentials)
         );
     }
 

@@ -66,7 +66,8 @@ fn unusable_base_urls_are_configuration_errors_before_anything_runs() {
         assert_eq!(o.status.code(), Some(2), "{url}: {stderr}");
         assert!(
             stderr.contains(&format!(
-                "error: {origin}: `{url}` is not a usable base URL: "
+                "error: {origin}: `{}` is not a usable base URL: ",
+                without_query_or_fragment(&url)
             )),
             "{stderr}"
         );
@@ -97,11 +98,31 @@ fn an_unusable_base_url_in_odp_toml_is_reported_at_its_line() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains(
-            "odp.toml:2:13: `http://127.0.0.1:8002/v1#x` is not a usable base URL: it has a fragment"
+            "odp.toml:2:13: `http://127.0.0.1:8002/v1#…` is not a usable base URL: it has a fragment"
         ),
         "{}",
         text(&o.stderr)
     );
+}
+
+/// A base URL that carries a key (in a query, or as credentials) is refused, and the message shows the URL without
+/// the key.
+#[test]
+fn a_refused_base_url_never_shows_the_key_it_carries() {
+    for url in [
+        "https://api.example.com/v1?api_key=sk-leaky-secret-123",
+        "https://user:sk-leaky-secret-123@api.example.com/v1",
+        "https://api.example.com:99999/v1?api_key=sk-leaky-secret-123",
+    ] {
+        let o = odp(
+            &["run", "examples/ai-sentiment.odp.yaml"],
+            &[("ODP_MODEL_API_URL", url)],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        let stderr = text(&o.stderr);
+        assert!(stderr.contains("ODP_MODEL_API_URL"), "{stderr}");
+        assert!(!stderr.contains("sk-leaky"), "{stderr}");
+    }
 }
 
 #[test]
@@ -193,4 +214,12 @@ fn odp_run_takes_a_registry_from_a_url() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     server.join().unwrap();
+}
+
+/// A URL as error messages show it: a query or fragment (where keys travel) is cut to `?…` / `#…`.
+fn without_query_or_fragment(url: &str) -> String {
+    match url.find(['?', '#']) {
+        Some(i) => format!("{}{}…", &url[..i], &url[i..=i]),
+        None => url.to_string(),
+    }
 }
