@@ -132,7 +132,8 @@ pub fn run(data: &[u8]) {
         ),
         None => (String::new(), Program { data }),
     };
-    let mut text: Vec<char> = initial.chars().collect();
+    // The wire turns every U+E000 into a lone surrogate escape, which the server reads as U+FFFD.
+    let mut text: Vec<char> = initial.replace('\u{E000}', "\u{FFFD}").chars().collect();
     let mut wire = Vec::new();
     let mut requests = Vec::new();
     message(
@@ -187,7 +188,7 @@ pub fn run(data: &[u8]) {
                 let take = usize::from(len).min(program.data.len());
                 let new_text = String::from_utf8_lossy(&program.data[..take]).into_owned();
                 program.data = &program.data[take..];
-                text = new_text.chars().collect();
+                text = new_text.replace('\u{E000}', "\u{FFFD}").chars().collect();
                 version += 1;
                 message(
                     &mut wire,

@@ -238,6 +238,12 @@ fn walk_error(dir: &Path, shown: &Path, e: ignore::Error) -> Option<WorkspaceErr
     if io.is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) {
         return None;
     }
+    // Not a directory that cannot be read but a bad line in an ignore file (also one in a parent of the walk's
+    // root): the walk goes on, as git does, and says so.
+    if io.is_none() {
+        tracing::warn!("{e}");
+        return None;
+    }
     let reason = match io {
         Some(io) if io.kind() == std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         Some(io) => io.to_string(),
@@ -331,6 +337,32 @@ mod tests {
         assert!(has_modeline("\n#odp:pipeline\n"));
         assert!(!has_modeline("name: x\n# odp: pipeline\n"));
         assert!(!has_modeline("# odp: pipelines\n"));
+    }
+
+    /// A bad line in a `.gitignore` (here one in the parent of the walked folder) is warned about, as git does; the
+    /// walk goes on and is no error.
+    #[test]
+    fn a_bad_ignore_line_does_not_stop_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join(".gitignore"),
+            "skipped/\nbad[glob\n{unclosed\nx**y\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.join("sub/skipped")).unwrap();
+        std::fs::write(root.join("sub/a.odp.yaml"), "name: a\n").unwrap();
+        std::fs::write(root.join("sub/skipped/b.odp.yaml"), "name: b\n").unwrap();
+        let config = parse_config("", &root.join("odp.toml")).unwrap();
+        let matcher = PipelineMatcher::new(&config).unwrap();
+        for arg in [".", "sub"] {
+            let found = discover(&[PathBuf::from(arg)], root, &matcher).unwrap();
+            let names: Vec<_> = found
+                .iter()
+                .map(|p| p.file_name().unwrap().to_owned())
+                .collect();
+            assert_eq!(names, ["a.odp.yaml"], "{arg}");
+        }
     }
 
     #[test]
