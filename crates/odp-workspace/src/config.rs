@@ -115,7 +115,8 @@ pub struct ServicesConfig {
         deserialize_with = "crate::base_url::deserialize_optional"
     )]
     pub model_url: Option<String>,
-    /// A `redis://` URL for lifecycle events (overridden by `ODP_REDIS_URL` and `--events`).
+    /// Where lifecycle events go (overridden by `ODP_REDIS_URL` and `--events`): a `redis://`, `rediss://` or
+    /// `unix://` URL, `none`, or a file path that contains `/` or ends in `.jsonl`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_url: Option<String>,
 }
