@@ -27,14 +27,15 @@ def strip_ansi(text: str) -> str:
 
 
 def odp_binary() -> Path:
-    """The debug `odp`, built when needed (cargo does nothing when it is fresh)."""
+    """The debug `odp`, built when needed (cargo does nothing when it is fresh), with the `alloc-stats` feature: the
+    kernel's `%stats` then reports what the process allocates, which the cost tests compare."""
     if "bin" in _state:
         return _state["bin"]
     target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
     if not target.is_absolute():
         target = ROOT / target
     binary = target / "debug" / "odp"
-    subprocess.run(["cargo", "build", "-q", "-p", "odp"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "-p", "odp", "--features", "alloc-stats"], cwd=ROOT, check=True)
     assert binary.exists(), f"cargo build did not produce {binary}"
     _state["bin"] = binary
     return binary

@@ -18,7 +18,7 @@ pub struct AllocationCounts {
 static ALLOCATION_COUNTER: OnceLock<fn() -> AllocationCounts> = OnceLock::new();
 
 /// Registers how to read the process's allocation counts: the binary owns the global allocator, so it is the one to
-/// say. A kernel in a binary that registers nothing reports no counts.
+/// say (`odp` does with its `alloc-stats` feature). A kernel in a binary that registers nothing reports `null`.
 pub fn set_allocation_counter(read: fn() -> AllocationCounts) {
     let _ = ALLOCATION_COUNTER.set(read);
 }
