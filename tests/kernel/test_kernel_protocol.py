@@ -271,6 +271,20 @@ def test_queued_executions_after_an_error_are_aborted(kernel):
     assert reply["status"] == "ok" and texts(outputs) == "again\n"
 
 
+def test_an_execution_sent_after_the_error_reply_runs(kernel):
+    # Only executions the kernel had received before it replied with the error are aborted, however fast the client
+    # sends the next one.
+    _, kc = kernel
+    for _ in range(3):
+        bad = kc.execute("name: x\nmethod: nope.nope.nope\n")
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == bad and reply["content"]["status"] == "error"
+        after = kc.execute("%echo after")
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == after
+        assert reply["content"]["status"] == "ok", reply["content"]
+
+
 def test_requests_it_cannot_read_get_error_replies(kernel):
     _, kc = kernel
     # A request type the kernel does not know.

@@ -739,6 +739,13 @@ impl Kernel {
         shell: &mut Connection<S>,
         incoming: Incoming,
     ) -> bool {
+        let (msg, reply, failed) = self.answer(incoming).await;
+        self.send_reply(shell, &msg, reply).await;
+        failed
+    }
+
+    /// Works out a shell request's reply (`busy` and the outputs go out meanwhile); whether an execution failed.
+    async fn answer(&self, incoming: Incoming) -> (JupyterMessage, Option<JupyterMessage>, bool) {
         let msg = incoming.msg;
         self.iopub.send(Status::busy().as_child_of(&msg));
         let mut failed = false;
@@ -818,6 +825,16 @@ impl Kernel {
                 ),
             }
         };
+        (msg, reply, failed)
+    }
+
+    /// Sends a request's reply, after the outputs already queued on iopub, then `idle`.
+    async fn send_reply<S: SocketSend>(
+        &self,
+        shell: &mut Connection<S>,
+        msg: &JupyterMessage,
+        reply: Option<JupyterMessage>,
+    ) {
         if let Some(mut reply) = reply {
             reply.header.username = "odp".into();
             self.iopub.flush().await;
@@ -825,8 +842,7 @@ impl Kernel {
                 tracing::error!(error = %e, "cannot send a shell reply");
             }
         }
-        self.iopub.send(Status::idle().as_child_of(&msg));
-        failed
+        self.iopub.send(Status::idle().as_child_of(msg));
     }
 
     /// Answers an execute request that was queued behind a failed one.
@@ -1022,20 +1038,26 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
             m = rx.recv() => match m { Some(m) => m, None => break },
             _ = kernel.shutdown.cancelled() => break,
         };
-        let failed = kernel.shell_request(&mut shell_send, incoming).await;
+        let (msg, reply, failed) = kernel.answer(incoming).await;
+        // Like ipykernel: the executions queued behind a failed one are aborted, other requests answered. Requests
+        // sent before the client saw the error may still be on their way from the socket reader: give it a moment
+        // to hand them over (ipykernel's `stop_on_error_timeout`, kept short), and take them before the reply goes
+        // out, so that nothing sent after the client saw the error is aborted.
+        let mut queued = Vec::new();
         if failed {
-            // Like ipykernel: the executions queued behind a failed one are aborted, other requests answered.
-            // Requests sent before the client saw the error may still be on their way from the socket reader:
-            // give it a moment to hand them over (ipykernel's `stop_on_error_timeout`, kept short).
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             while let Ok(next) = rx.try_recv() {
-                if next.problem.is_none()
-                    && matches!(next.msg.content, JupyterMessageContent::ExecuteRequest(_))
-                {
-                    kernel.abort(&mut shell_send, &next.msg).await;
-                } else {
-                    kernel.shell_request(&mut shell_send, next).await;
-                }
+                queued.push(next);
+            }
+        }
+        kernel.send_reply(&mut shell_send, &msg, reply).await;
+        for next in queued {
+            if next.problem.is_none()
+                && matches!(next.msg.content, JupyterMessageContent::ExecuteRequest(_))
+            {
+                kernel.abort(&mut shell_send, &next.msg).await;
+            } else {
+                kernel.shell_request(&mut shell_send, next).await;
             }
         }
         if kernel.shutdown.is_cancelled() {
