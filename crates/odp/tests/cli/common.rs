@@ -1,6 +1,6 @@
 //! What the `odp` integration tests share: running the binary with a clean environment.
 
-#![allow(dead_code)] // Each test file uses its own share of these.
+#![allow(dead_code)] // Each test module uses its own share of these.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,11 +13,17 @@ pub fn repo() -> PathBuf {
 /// Redis, registry or key settings.
 pub fn command(args: &[&str], envs: &[(&str, &str)]) -> (Command, tempfile::TempDir) {
     let state = tempfile::tempdir().unwrap();
+    let cmd = command_in(args, envs, state.path());
+    (cmd, state)
+}
+
+/// [`command`] with a given state directory (runs and flushes that share an outbox).
+pub fn command_in(args: &[&str], envs: &[(&str, &str)], state: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_odp"));
     cmd.args(args)
         .current_dir(repo())
         .env("NO_COLOR", "1")
-        .env("ODP_STATE_DIR", state.path());
+        .env("ODP_STATE_DIR", state);
     for var in [
         "ODP_CRAWLER_API_URL",
         "ODP_MODEL_API_URL",
@@ -31,7 +37,7 @@ pub fn command(args: &[&str], envs: &[(&str, &str)]) -> (Command, tempfile::Temp
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    (cmd, state)
+    cmd
 }
 
 /// Runs `odp ARGS` to the end (see [`command`]).

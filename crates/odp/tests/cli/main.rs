@@ -1,47 +1,12 @@
 //! `odp` as users run it: run on the built-in stubs, exit codes, inputs, event files, completions.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
 mod secrets;
 mod service_config;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn odp(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let state = tempfile::tempdir().unwrap();
-    odp_command(args, envs, state.path()).output().unwrap()
-}
-
-/// `odp` in the repository, with this state directory and a clean environment plus `envs`.
-fn odp_command(args: &[&str], envs: &[(&str, &str)], state: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_odp"));
-    cmd.args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .env("ODP_STATE_DIR", state);
-    for var in [
-        "ODP_CRAWLER_API_URL",
-        "ODP_MODEL_API_URL",
-        "ODP_REDIS_URL",
-        "ODP_REGISTRY",
-        "ODP_CRAWLER_API_KEY",
-        "ODP_MODEL_API_KEY",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{command_in as odp_command, odp, repo, text};
 
 #[test]
 fn runs_an_example_on_the_built_in_stubs() {
