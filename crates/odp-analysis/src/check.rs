@@ -15,6 +15,7 @@ use crate::codes::Code;
 use crate::diagnostic::{Applicability, Diagnostic, TextEdit};
 use crate::model::{Input, Pipeline, Reference, RetryPolicy, Section, Spanned, Step, Target};
 use crate::registry::{Method, MethodKind, node_to_serde};
+use crate::scalar_place::ScalarPlace;
 use crate::schema::{InputType, parse_duration_ms};
 use crate::template::{self, Accessor, Template};
 use crate::ty::{FieldLookup, Ty};
@@ -221,46 +222,6 @@ struct Checker<'a> {
     /// constant time: a notebook session may hold thousands of steps.
     external_step_index: FxHashMap<&'a str, usize>,
     external_input_index: FxHashMap<&'a str, usize>,
-}
-
-/// Where a scalar's value lies in the text, worked out once per scalar (a value may hold thousands of templates).
-#[derive(Clone, Copy)]
-struct ScalarPlace {
-    node_range: TextRange,
-    /// Where the value's first byte is in the text, when the value is written as it reads (plain, or quoted without
-    /// escapes, on one line): only then do spans of the value map onto the text exactly.
-    value_start: Option<usize>,
-}
-
-impl ScalarPlace {
-    fn new(text: &str, node: &Node, s: &Scalar) -> ScalarPlace {
-        let raw = &text[node.range.as_range()];
-        let inner_start = match s.style {
-            ScalarStyle::Plain => Some(0),
-            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Some(1),
-            _ => None,
-        };
-        crate::work::add(s.value.len());
-        let value_start = inner_start.filter(|&offset| {
-            let inner_end = raw.len() - if offset == 1 && raw.len() >= 2 { 1 } else { 0 };
-            raw.get(offset..inner_end) == Some(s.value.as_str())
-        });
-        ScalarPlace {
-            node_range: node.range,
-            value_start: value_start.map(|offset| node.range.start() + offset),
-        }
-    }
-
-    /// The source range of a span of the value: exact where there is one, else the whole scalar.
-    fn range(&self, span: std::ops::Range<usize>) -> TextRange {
-        self.exact(span).unwrap_or(self.node_range)
-    }
-
-    /// The exact source range of a span of the value, where there is one: fixes edit only exact ranges.
-    fn exact(&self, span: std::ops::Range<usize>) -> Option<TextRange> {
-        self.value_start
-            .map(|start| TextRange::new(start + span.start, start + span.end))
-    }
 }
 
 /// The index of the first of each name.

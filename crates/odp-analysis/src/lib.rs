@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod escape;
 pub mod model;
 pub mod registry;
+mod scalar_place;
 pub mod schema;
 mod suppress;
 pub mod template;
