@@ -387,19 +387,28 @@ impl<'a> Checker<'a> {
                 SyntaxErrorKind::Unsupported => {
                     Diagnostic::new(Code::UnsupportedYaml, e.range, &e.message)
                 }
-                SyntaxErrorKind::UnquotedTemplate => {
+                SyntaxErrorKind::UnquotedTemplate | SyntaxErrorKind::NeedsQuotes => {
+                    let (code, title) = if e.kind == SyntaxErrorKind::UnquotedTemplate {
+                        (Code::UnquotedTemplate, "Quote the template")
+                    } else {
+                        (Code::YamlSyntax, "Quote the value")
+                    };
                     let raw = &self.text[e.range.as_range()];
-                    let quoted = quote_yaml(raw);
-                    Diagnostic::new(Code::UnquotedTemplate, e.range, &e.message)
-                        .with_help(format!("write {quoted}"))
-                        .with_fix(
-                            "Quote the template",
+                    let d = Diagnostic::new(code, e.range, &e.message);
+                    // A value over several lines folds them; quoting it as written would keep the breaks.
+                    if raw.contains('\n') {
+                        d
+                    } else {
+                        let quoted = quote_yaml(raw);
+                        d.with_help(format!("write {quoted}")).with_fix(
+                            title,
                             Applicability::Safe,
                             vec![TextEdit {
                                 range: e.range,
                                 new_text: quoted,
                             }],
                         )
+                    }
                 }
             };
             self.push(d);
@@ -1002,7 +1011,7 @@ impl<'a> Checker<'a> {
         for f in entries {
             match f.key.as_str() {
                 "max_attempts" => match f.value.scalar().map(Scalar::resolve) {
-                    Some(ScalarValue::Int(n)) if n >= 1 && n <= u32::MAX as i64 => {
+                    Some(ScalarValue::Int(n)) if n >= 1 && n <= i128::from(u32::MAX) => {
                         policy.max_attempts = n as u32
                     }
                     Some(ScalarValue::Int(n)) => self.push(Diagnostic::new(

@@ -407,7 +407,7 @@ pub fn node_to_serde(node: &Node) -> Value {
         NodeKind::Scalar(s) => match s.resolve() {
             ScalarValue::Null => Value::Null,
             ScalarValue::Bool(b) => Value::Bool(b),
-            ScalarValue::Int(i) => Value::from(i),
+            ScalarValue::Int(i) => int_to_serde(i),
             ScalarValue::Float(f) => {
                 serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
             }
@@ -417,12 +417,23 @@ pub fn node_to_serde(node: &Node) -> Value {
     }
 }
 
+/// An integer of the parser ([`odp_syntax::INT_RANGE`]: `i64` or `u64`) as a JSON number, exactly.
+fn int_to_serde(i: i128) -> Value {
+    i64::try_from(i)
+        .map(Value::from)
+        .or_else(|_| u64::try_from(i).map(Value::from))
+        // Outside INT_RANGE, which the parser never resolves to an integer.
+        .unwrap_or_else(|_| {
+            serde_json::Number::from_f64(i as f64).map_or(Value::Null, Value::Number)
+        })
+}
+
 /// Converts the parser's JSON value to serde_json's.
 pub fn to_serde(v: &JsonValue) -> Value {
     match v {
         JsonValue::Null => Value::Null,
         JsonValue::Bool(b) => Value::Bool(*b),
-        JsonValue::Int(i) => Value::from(*i),
+        JsonValue::Int(i) => int_to_serde(*i),
         JsonValue::Float(f) => serde_json::Number::from_f64(*f)
             .map(Value::Number)
             .unwrap_or(Value::Null),

@@ -20,7 +20,9 @@ pub use line_index::{LineCol, LineIndex, PositionEncoding};
 pub use parser::parse;
 pub use reparse::{Change, diff, reparse, reparse_change, reparse_in_place};
 pub use text::TextRange;
-pub use tree::{Comment, Entry, JsonValue, Node, NodeKind, Scalar, ScalarStyle, ScalarValue};
+pub use tree::{
+    Comment, Entry, INT_RANGE, JsonValue, Node, NodeKind, Scalar, ScalarStyle, ScalarValue,
+};
 
 /// What kind of problem a [`SyntaxError`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +34,9 @@ pub enum SyntaxErrorKind {
     /// An unquoted value starting with `{{`: YAML reads it as a nested flow mapping. The node is kept as the
     /// template string the author meant.
     UnquotedTemplate,
+    /// Not valid YAML, but quoting the value makes it so: an unquoted value starting with a reserved indicator
+    /// (`@`, `` ` ``, `%`) or a lone `-` in a flow collection. The node is kept as the string the author meant.
+    NeedsQuotes,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

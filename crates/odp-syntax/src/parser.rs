@@ -36,6 +36,13 @@ pub fn parse(text: &str) -> Parse {
         tab_error_line: usize::MAX,
     };
     let root = p.document();
+    if let Some(cr) = bare_carriage_return(text) {
+        p.error(
+            SyntaxErrorKind::Unsupported,
+            TextRange::new(cr, cr + 1),
+            "a carriage return without a line feed is a line break in YAML; pipelines support only `\\n` and `\\r\\n` line endings",
+        );
+    }
     Parse {
         root,
         errors: p.errors,
@@ -329,7 +336,11 @@ impl<'a> Parser<'a> {
                 self.pos = self.next_line_start(end);
                 continue;
             }
-            if let Some(tab) = tab_at.filter(|_| self.tab_error_line != start) {
+            // A tab before a scalar or a flow collection is separation; before a key or a `- ` item it would be
+            // indentation, which YAML does not allow.
+            if let Some(tab) =
+                tab_at.filter(|_| self.tab_error_line != start && self.starts_block_entry(i))
+            {
                 self.tab_error_line = start;
                 self.invalid(
                     TextRange::new(tab, tab + 1),
@@ -368,6 +379,54 @@ impl<'a> Parser<'a> {
         self.byte(at) == b'?' && (is_blank(self.byte(at + 1)) || self.is_eol(at + 1))
     }
 
+    /// A `:` indicator with no key before it (`: value`): an empty key, or the value of a `? ` complex key.
+    fn is_empty_key(&self, at: usize) -> bool {
+        self.byte(at) == b':' && (is_blank(self.byte(at + 1)) || self.is_eol(at + 1))
+    }
+
+    /// Whether an alias used as a key starts at `at` (`*a : value`).
+    fn is_alias_key(&self, at: usize) -> bool {
+        if self.byte(at) != b'*' {
+            return false;
+        }
+        let mut i = self.token_end(at, false);
+        while is_blank(self.byte(i)) {
+            i += 1;
+        }
+        self.is_empty_key(i)
+    }
+
+    /// Whether a block collection's entry starts at `at`: a `- ` item or a key. Tabs may not indent these.
+    fn starts_block_entry(&self, at: usize) -> bool {
+        self.is_seq_indicator(at)
+            || self.is_complex_key(at)
+            || self.is_empty_key(at)
+            || self.is_alias_key(at)
+            || self.key_colon(at).is_some()
+    }
+
+    /// Reports a tab in the indentation of the line holding `content` when the spaces before it do not indent the
+    /// line deeper than `parent_indent` (a tab never counts as indentation; after enough spaces it is separation).
+    fn check_tab_indent(&mut self, content: usize, parent_indent: isize) {
+        let line_start = self.line_starts[self.line_of(content)] as usize;
+        let spaces = self.b[line_start..content]
+            .iter()
+            .take_while(|c| **c == b' ')
+            .count();
+        let tab = line_start + spaces;
+        if tab < content
+            && self.byte(tab) == b'\t'
+            && (spaces as isize) <= parent_indent
+            && self.tab_error_line != line_start
+        {
+            self.tab_error_line = line_start;
+            self.invalid(
+                TextRange::new(tab, tab + 1),
+                "tabs are not allowed in indentation; indent with spaces",
+            );
+        }
+    }
+
     fn is_doc_marker(&self, at: usize, marker: &[u8; 3]) -> bool {
         self.b[at.min(self.b.len())..].starts_with(marker)
             && (is_blank(self.byte(at + 3)) || self.is_eol(at + 3))
@@ -391,8 +450,8 @@ impl<'a> Parser<'a> {
                 }
                 i
             }
-            // `: value` has no key; a line that starts with it is not an entry.
-            b':' => return None,
+            // `: value` has no key (an empty key, reported where it is read).
+            b':' if self.is_empty_key(at) => return None,
             c if is_indicator(c) => return None,
             b'-' | b'?' if is_blank(self.byte(at + 1)) || self.is_eol(at + 1) => return None,
             _ => {
@@ -422,9 +481,10 @@ impl<'a> Parser<'a> {
         let end = self.line_end(at);
         let colon = match self.byte(at) {
             b'"' | b'\'' => self.find_quote_close_on_line(at, end)? + 1,
-            c if is_indicator(c) || c == b':' => return None,
+            c if is_indicator(c) || self.is_empty_key(at) => return None,
             b'-' | b'?' if is_blank(self.byte(at + 1)) || self.is_eol(at + 1) => return None,
-            _ => (at..end).find(|&i| matches!(self.byte(i), b':' | b' ' | b'\t'))?,
+            // A plain key may start with `:` when no blank follows it (`:x:value`).
+            _ => (at + 1..end).find(|&i| matches!(self.byte(i), b':' | b' ' | b'\t'))?,
         };
         let value_start = self.byte(colon + 1);
         (self.byte(colon) == b':'
@@ -459,14 +519,20 @@ impl<'a> Parser<'a> {
     /// Skips the rest of the line holding `at` and the lines indented deeper than `at`'s column, recording the first
     /// line's trailing comment and the comment lines among them.
     fn skip_block(&mut self, at: usize) {
-        let indent = self.col(at);
+        self.skip_lines_under(at, self.col(at));
+    }
+
+    /// Skips the rest of the line from `at` and the lines below it indented deeper than `indent`, recording the
+    /// first line's trailing comment and the comment lines among them.
+    fn skip_lines_under(&mut self, at: usize, indent: usize) {
         let end = self.line_end(at);
         if let Some(c) = self.find_comment(at, end) {
             self.comment(c, end);
         }
         self.pos = self.next_line_start(end);
         while let Some((_, next)) = self.peek_next_line(self.pos) {
-            if self.col(next) <= indent {
+            // Comment lines do not end a block, whatever their indentation.
+            if self.col(next) <= indent && self.byte(next) != b'#' {
                 break;
             }
             let next_end = self.line_end(next);
@@ -507,6 +573,28 @@ impl<'a> Parser<'a> {
         if let Some((_, next)) = value_line {
             self.skip_block(next);
         }
+        self.skip_compact_items(col);
+    }
+
+    /// Skips the `- ` items at column `col` that follow (a list written at the indentation of the `?` or `:` it
+    /// belongs to), recording their comments.
+    fn skip_compact_items(&mut self, col: usize) {
+        while let Some((_, next)) = self
+            .peek_next_line(self.pos)
+            .filter(|(_, next)| self.col(*next) == col && self.is_seq_indicator(*next))
+        {
+            self.skip_block(next);
+        }
+    }
+
+    /// A line that starts with `:` and no key: reported as unsupported and skipped with what belongs to it.
+    fn skip_empty_key(&mut self, at: usize) {
+        self.skip_error_block(
+            at,
+            SyntaxErrorKind::Unsupported,
+            "a `:` with no key before it (an empty key, or the value of a `? ` key) is valid YAML, not supported in pipelines; write `key: value`",
+        );
+        self.skip_compact_items(self.col(at));
     }
 
     /// The end of a token that is not a scalar (an anchor, alias or tag).
@@ -602,6 +690,13 @@ impl<'a> Parser<'a> {
                     self.finish_line();
                     continue;
                 }
+                if self.starts_block_entry(self.pos) {
+                    let end = self.trim_comment(self.pos, self.line_end(self.pos));
+                    self.invalid(
+                        TextRange::new(self.pos, end),
+                        "a block mapping or list cannot start on the `---` line; put it on the next line",
+                    );
+                }
                 root = Some(self.block_node_here(-1, Ctx::Root));
                 continue;
             }
@@ -639,6 +734,15 @@ impl<'a> Parser<'a> {
                 _ => null_at(after_indicator),
             };
         }
+        if ctx == Ctx::SeqItem
+            && self.b[after_indicator..self.pos].contains(&b'\t')
+            && self.starts_block_entry(self.pos)
+        {
+            self.invalid(
+                TextRange::new(after_indicator, self.pos),
+                "a tab cannot separate `-` from a nested list or mapping; use spaces",
+            );
+        }
         match ctx {
             Ctx::MapValue => self.scalar_or_flow(parent_indent, ctx),
             Ctx::SeqItem | Ctx::Root => self.block_node_here(parent_indent, ctx),
@@ -667,11 +771,15 @@ impl<'a> Parser<'a> {
         if self.is_seq_indicator(at) {
             return self.block_sequence(col, parent_indent);
         }
-        if self.is_complex_key(at) || self.key_colon(at).is_some() {
+        if self.is_complex_key(at)
+            || self.is_empty_key(at)
+            || self.is_alias_key(at)
+            || self.key_colon(at).is_some()
+        {
             return self.block_mapping(col);
         }
         let key_at = self.properties_end(at, false);
-        if key_at > at && self.key_colon(key_at).is_some() {
+        if key_at > at && (self.key_colon(key_at).is_some() || self.is_empty_key(key_at)) {
             // `&anchor key: value`: the mapping is indented where its properties start.
             return self.block_mapping(col);
         }
@@ -743,6 +851,19 @@ impl<'a> Parser<'a> {
             self.report_properties(at, key_at, false);
             return Some(self.entry(key_at, colon, indent));
         }
+        if self.is_empty_key(key_at) {
+            self.report_properties(at, key_at, false);
+            self.skip_empty_key(key_at);
+            return None;
+        }
+        if self.is_alias_key(at) {
+            self.skip_error_block(
+                at,
+                SyntaxErrorKind::Unsupported,
+                "YAML aliases are not supported in pipelines, as keys or as values",
+            );
+            return None;
+        }
         if self.is_seq_indicator(at) {
             self.skip_error_block(
                 at,
@@ -762,12 +883,7 @@ impl<'a> Parser<'a> {
             );
             return Some(self.entry(at, colon, indent));
         }
-        let message = if self.byte(at) == b':' {
-            "expected a key before the `:`"
-        } else {
-            "expected `key: value`"
-        };
-        self.skip_error_block(at, SyntaxErrorKind::Invalid, message);
+        self.skip_error_block(at, SyntaxErrorKind::Invalid, "expected `key: value`");
         None
     }
 
@@ -879,13 +995,15 @@ impl<'a> Parser<'a> {
         ) && self.peek() == b':'
             && (is_blank(self.byte(self.pos + 1)) || self.is_eol(self.pos + 1))
         {
-            // `[a, b]: value`
+            // `[a, b]: value`, and its value on this line or the lines below
             self.error(
                 SyntaxErrorKind::Unsupported,
                 node.range,
                 "only scalars can be mapping keys",
             );
-            self.pos = self.trim_comment(self.pos, self.line_end(self.pos));
+            let indent = self.col(node.range.start());
+            self.skip_lines_under(self.pos + 1, indent);
+            return node;
         }
         self.finish_line();
         node
@@ -1013,6 +1131,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+        self.check_plain_start(start, last_end, false);
         Node {
             range: TextRange::new(start, last_end),
             kind: NodeKind::Scalar(Scalar {
@@ -1020,6 +1139,38 @@ impl<'a> Parser<'a> {
                 value,
                 unquoted_template: false,
             }),
+        }
+    }
+
+    /// Reports a plain scalar `at..end` that YAML does not read as one: one starting with a
+    /// reserved indicator, or, in a flow collection, a lone `-`. Also an integer JSON cannot carry exactly.
+    fn check_plain_start(&mut self, at: usize, end: usize, in_flow: bool) {
+        let first = self.byte(at);
+        let lone_dash = in_flow && first == b'-' && end == at + 1;
+        if matches!(first, b'@' | b'`' | b'%') || lone_dash {
+            let message = if lone_dash {
+                "a lone `-` is not a value in a flow collection; quote it".to_string()
+            } else {
+                format!(
+                    "`{}` is reserved in YAML and cannot start an unquoted value; quote the value",
+                    first as char
+                )
+            };
+            self.error(
+                SyntaxErrorKind::NeedsQuotes,
+                TextRange::new(at, end),
+                message,
+            );
+        }
+        if first.is_ascii_digit() || matches!(first, b'-' | b'+') {
+            let text = &self.text[at..end];
+            if crate::tree::is_int_out_of_range(text) {
+                self.error(
+                    SyntaxErrorKind::Unsupported,
+                    TextRange::new(at, end),
+                    "this integer is beyond 64 bits, which JSON readers cannot carry exactly; quote it to keep it as a string",
+                );
+            }
         }
     }
 
@@ -1044,6 +1195,7 @@ impl<'a> Parser<'a> {
                     break None;
                 };
                 // Blank lines and indentation hold no quote: go straight to the next content.
+                self.check_tab_indent(next, parent_indent);
                 i = next;
                 line_end = self.line_end(i);
                 continue;
@@ -1200,6 +1352,49 @@ impl<'a> Parser<'a> {
         end
     }
 
+    /// The content indentation of a block scalar without an indentation indicator: that of its first line holding
+    /// anything but spaces. Leading lines of spaces only may not be longer (YAML reads that as an error); a scalar of
+    /// empty lines only takes the longest. `None` when the scalar has no lines (the next line is not indented
+    /// deeper than its parent). Reads from the cursor, a line start, without moving it.
+    fn detect_block_indent(&mut self, parent_indent: isize) -> Option<usize> {
+        let mut longest_empty: Option<(usize, usize)> = None;
+        let mut at = self.pos;
+        while at < self.b.len() {
+            let line_end = self.line_end(at);
+            let line = &self.b[at..line_end];
+            let spaces = line.iter().take_while(|c| **c == b' ').count();
+            if spaces == line.len() {
+                if longest_empty.is_none_or(|(longest, _)| spaces > longest) {
+                    longest_empty = Some((spaces, at));
+                }
+                at = self.next_line_start(line_end);
+                continue;
+            }
+            if (spaces as isize) <= parent_indent || (spaces == 0 && self.is_any_doc_marker(at)) {
+                if line[spaces] == b'\t' && self.tab_error_line != at {
+                    self.tab_error_line = at;
+                    self.invalid(
+                        TextRange::new(at + spaces, at + spaces + 1),
+                        "a tab cannot indent the text of a block scalar; indent with spaces",
+                    );
+                }
+                break;
+            }
+            if let Some((longest, line_at)) = longest_empty.filter(|(longest, _)| *longest > spaces)
+            {
+                self.invalid(
+                    TextRange::new(line_at + spaces, line_at + longest),
+                    format!(
+                        "this blank line of the block scalar has more spaces than its first line of text ({spaces}); YAML reads that as an error: remove them"
+                    ),
+                );
+            }
+            return Some(spaces);
+        }
+        let base = (parent_indent + 1).max(0) as usize;
+        Some(longest_empty.map_or(base, |(longest, _)| longest.max(base)))
+    }
+
     /// A literal (`|`) or folded (`>`) block scalar.
     fn block_scalar(&mut self, parent_indent: isize) -> Node {
         let start = self.pos;
@@ -1232,57 +1427,53 @@ impl<'a> Parser<'a> {
         let base = parent_indent.max(0) as usize;
         let content_indent = match explicit_indent {
             Some(n) => Some(base + n),
-            None => self.peek_next_line(self.pos).and_then(|(_, next)| {
-                let col = self.col(next);
-                ((col as isize) > parent_indent).then_some(col)
-            }),
+            None => self.detect_block_indent(parent_indent),
         };
-        let mut lines: Vec<&str> = Vec::new();
+        // Each line of the body: `None` for an empty line (only spaces, no more than the content indentation),
+        // else its text after the indentation. Spaces or a tab beyond the indentation are content, even on a
+        // line that holds nothing else.
+        let mut lines: Vec<Option<&str>> = Vec::new();
         let mut end = header_end;
         if let Some(indent) = content_indent {
             while self.pos < self.b.len() {
                 let line_start = self.pos;
                 let line_end = self.line_end(line_start);
                 let line = &self.text[line_start..line_end];
-                if line.bytes().all(is_blank) {
-                    lines.push(line.get(indent..).unwrap_or(""));
+                let spaces = line.bytes().take_while(|c| *c == b' ').count();
+                if spaces == line.len() && spaces <= indent {
+                    // An empty line is a line break: spaces at the very end of the text, with none after them,
+                    // are not one.
+                    if line_end < self.b.len() {
+                        lines.push(None);
+                    }
                     self.pos = self.next_line_start(line_end);
                     continue;
                 }
-                let col = line.bytes().take_while(|c| *c == b' ').count();
-                if col < indent || (indent == 0 && self.is_any_doc_marker(line_start)) {
+                if spaces < indent || (indent == 0 && self.is_any_doc_marker(line_start)) {
                     break;
                 }
-                lines.push(&line[indent..]);
+                lines.push(Some(&line[indent..]));
                 end = line_end;
                 self.pos = self.next_line_start(line_end);
             }
         }
-        // Trailing blank lines belong to the chomping, not to the node's range or to the next node.
-        let trailing_blank = lines
-            .iter()
-            .rev()
-            .take_while(|l| l.trim().is_empty())
-            .count();
-        let body_lines = &lines[..lines.len() - trailing_blank];
+        // Trailing empty lines belong to the chomping, not to the node's range or to the next node.
+        let trailing_empty = lines.iter().rev().take_while(|l| l.is_none()).count();
+        let body_lines = &lines[..lines.len() - trailing_empty];
         let mut value = if folded {
             fold_block(body_lines)
         } else {
-            body_lines.join("\n")
+            body_lines
+                .iter()
+                .map(|l| l.unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n")
         };
-        match chomp {
-            Some(b'-') => {}
-            Some(_) => {
-                if !body_lines.is_empty() {
-                    value.push('\n');
-                }
-                value.extend(std::iter::repeat_n('\n', trailing_blank));
-            }
-            None => {
-                if !body_lines.is_empty() {
-                    value.push('\n');
-                }
-            }
+        if chomp != Some(b'-') && !body_lines.is_empty() {
+            value.push('\n');
+        }
+        if chomp == Some(b'+') {
+            value.extend(std::iter::repeat_n('\n', trailing_empty));
         }
         Node {
             range: TextRange::new(start, end),
@@ -1328,6 +1519,7 @@ impl<'a> Parser<'a> {
                             && ((self.col(content) as isize) > parent_indent
                                 || matches!(self.byte(content), b']' | b'}'))) =>
                 {
+                    self.check_tab_indent(content, parent_indent);
                     self.pos = content;
                 }
                 _ => return false,
@@ -1400,16 +1592,48 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 continue;
             }
-            let first = self.flow_node(parent_indent);
+            // `? key` is reported, then read as the key it introduces, which may span lines.
+            let explicit_key = self.is_complex_key(self.pos);
+            if explicit_key {
+                self.error(
+                    SyntaxErrorKind::Unsupported,
+                    TextRange::new(self.pos, self.pos + 1),
+                    "complex mapping keys (`? `) are not supported; write `key: value`",
+                );
+                self.pos += 1;
+                if !self.flow_skip(parent_indent) {
+                    break;
+                }
+                if matches!(self.peek(), b',' | b']' | b'}') {
+                    continue;
+                }
+            }
+            let first = if self.is_flow_empty_key(self.pos) {
+                self.error(
+                    SyntaxErrorKind::Unsupported,
+                    TextRange::new(self.pos, self.pos + 1),
+                    "a `:` with no key before it (an empty key) is valid YAML, not supported in pipelines; write `key: value`",
+                );
+                null_at(self.pos)
+            } else {
+                self.flow_node(parent_indent, is_map || explicit_key)
+            };
             end = end.max(first.range.end());
+            let key_line_end = self.line_end(first.range.end());
             let mut pair = None;
             if self.flow_skip(parent_indent) && self.peek() == b':' {
                 let colon = self.pos;
+                if !is_map && !explicit_key && colon > key_line_end {
+                    self.invalid(
+                        TextRange::new(colon, colon + 1),
+                        "in a flow list, a key and its `:` must be on one line",
+                    );
+                }
                 self.pos += 1;
                 let value = if self.flow_skip(parent_indent)
                     && !matches!(self.peek(), b',' | b']' | b'}')
                 {
-                    self.flow_node(parent_indent)
+                    self.flow_node(parent_indent, false)
                 } else {
                     null_at(colon + 1)
                 };
@@ -1488,6 +1712,14 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A `:` that starts a flow element: an empty key.
+    fn is_flow_empty_key(&self, at: usize) -> bool {
+        self.byte(at) == b':'
+            && (is_blank(self.byte(at + 1))
+                || self.is_eol(at + 1)
+                || matches!(self.byte(at + 1), b',' | b']' | b'}'))
+    }
+
     fn flow_entry(&mut self, key: Node, value: Node) -> Entry {
         let key_text = match &key.kind {
             NodeKind::Scalar(s) => s.value.clone(),
@@ -1509,26 +1741,37 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn flow_node(&mut self, parent_indent: isize) -> Node {
+    /// A node inside a flow collection. A plain scalar in a flow mapping's key position may go on over lines that
+    /// look like `key: value` (YAML reads `{ multi\n line: value }` as the key `multi line`); elsewhere such a line
+    /// ends it, so that a missing `,` does not swallow the next entry.
+    fn flow_node(&mut self, parent_indent: isize, multi_line_key: bool) -> Node {
         if matches!(self.peek(), b'&' | b'!') {
             let at = self.pos;
             let end = self.properties_end(at, true);
             self.report_properties(at, end, true);
             self.pos = end;
-            if self.is_eol(end)
-                || self.is_comment_start(end)
+            // The node they belong to may be on a later line; none at all is an empty value.
+            let on_later_line = self.is_eol(end) || self.is_comment_start(end);
+            if (on_later_line && !self.flow_skip(parent_indent))
                 || matches!(self.peek(), b',' | b']' | b'}')
+                || self.is_flow_empty_key(self.pos)
             {
                 return null_at(end);
             }
         }
         let at = self.pos;
+        if self.peek() == b'#' {
+            self.invalid(
+                TextRange::new(at, at + 1),
+                "`#` starts a comment only after a space; put a space before it, or quote the value",
+            );
+        }
         match self.peek() {
             b'"' | b'\'' => self.quoted(parent_indent),
             b'{' if self.byte(at + 1) == b'{' => self.unquoted_template(true),
             b'[' | b'{' => self.flow_collection(parent_indent),
             b'*' => self.alias(true),
-            _ => self.flow_plain(parent_indent),
+            _ => self.flow_plain(parent_indent, multi_line_key),
         }
     }
 
@@ -1558,7 +1801,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A plain scalar inside a flow collection, possibly continued on the lines below.
-    fn flow_plain(&mut self, parent_indent: isize) -> Node {
+    fn flow_plain(&mut self, parent_indent: isize, multi_line_key: bool) -> Node {
         let at = self.pos;
         let mut line_end = self.line_end(at);
         let (stop, end) = self.flow_plain_line(at);
@@ -1589,10 +1832,11 @@ impl<'a> Parser<'a> {
                     self.byte(next),
                     b',' | b'[' | b']' | b'{' | b'}' | b'#' | b':'
                 )
-                || self.key_colon(next).is_some()
+                || (!multi_line_key && self.key_colon(next).is_some())
             {
                 break;
             }
+            self.check_tab_indent(next, parent_indent);
             let (next_stop, next_end) = self.flow_plain_line(next);
             if blank_lines == 0 {
                 value.push(' ');
@@ -1604,6 +1848,7 @@ impl<'a> Parser<'a> {
             self.pos = next_stop;
             line_end = self.line_end(next);
         }
+        self.check_plain_start(at, last_end, true);
         Node {
             range: TextRange::new(at, last_end),
             kind: NodeKind::Scalar(Scalar {
@@ -1613,6 +1858,21 @@ impl<'a> Parser<'a> {
             }),
         }
     }
+}
+
+/// The first carriage return that is not followed by a line feed. YAML reads it as a line break; the parser reads
+/// lines at `\n` only, so such a file is reported rather than read differently.
+fn bare_carriage_return(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = memchr(b'\r', &b[from..]) {
+        let at = from + found;
+        if b.get(at + 1) != Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn null_at(at: usize) -> Node {
@@ -1661,17 +1921,17 @@ fn fold_breaks(b: &[u8], i: usize, out: &mut String, escaped: bool) -> usize {
     i
 }
 
-/// Folding of a `>` block scalar: lines of text are joined with spaces; empty lines and more-indented lines keep
-/// their breaks.
-fn fold_block(lines: &[&str]) -> String {
+/// Folding of a `>` block scalar: lines of text are joined with spaces; empty lines (`None`) and lines that start
+/// with white space ("more indented") keep their breaks.
+fn fold_block(lines: &[Option<&str>]) -> String {
     let mut out = String::new();
     let mut prev_normal = false;
     let mut pending_breaks = 0;
     for line in lines {
-        if line.trim().is_empty() {
+        let Some(line) = line else {
             pending_breaks += 1;
             continue;
-        }
+        };
         let normal = !line.starts_with([' ', '\t']);
         if !out.is_empty() {
             if pending_breaks > 0 {

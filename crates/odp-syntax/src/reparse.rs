@@ -88,6 +88,17 @@ pub fn reparse_in_place(parse: &mut Parse, old_text: &str, new_text: &str) -> bo
 
 /// [`reparse_in_place`] with the change between the texts already known (from [`diff`]).
 pub fn reparse_change(parse: &mut Parse, old_text: &str, new_text: &str, change: Change) -> bool {
+    // A bare carriage return is looked for over the whole text: an edit that may add or remove one, or a text that
+    // has one, is parsed in full.
+    let near = change.start.saturating_sub(1)..(change.new_end + 1).min(new_text.len());
+    if new_text.as_bytes()[near].contains(&b'\r')
+        || parse
+            .errors
+            .iter()
+            .any(|e| old_text.as_bytes().get(e.range.start()) == Some(&b'\r'))
+    {
+        return false;
+    }
     let Some(plan) = plan(parse, old_text, change) else {
         return false;
     };

@@ -32,7 +32,8 @@ pub struct Scalar {
 pub enum ScalarValue<'a> {
     Null,
     Bool(bool),
-    Int(i64),
+    /// An integer in [`INT_RANGE`].
+    Int(i128),
     Float(f64),
     Str(&'a str),
 }
@@ -49,6 +50,28 @@ impl Scalar {
     pub fn is_null(&self) -> bool {
         matches!(self.resolve(), ScalarValue::Null)
     }
+}
+
+/// The integers a value can hold exactly: what JSON readers carry without loss (`i64` and `u64`). A plain scalar
+/// that is an integer beyond them is reported by the parser.
+pub const INT_RANGE: std::ops::RangeInclusive<i128> = i64::MIN as i128..=u64::MAX as i128;
+
+/// Whether a plain scalar is an integer of the core schema that lies outside [`INT_RANGE`].
+pub(crate) fn is_int_out_of_range(v: &str) -> bool {
+    let radix_digits = |prefix: &str, radix: u32| {
+        v.strip_prefix(prefix)
+            .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_digit(radix)))
+    };
+    if let Some(d) = radix_digits("0x", 16) {
+        return u64::from_str_radix(d, 16).is_err();
+    }
+    if let Some(d) = radix_digits("0o", 8) {
+        return u64::from_str_radix(d, 8).is_err();
+    }
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !v.parse::<i128>().is_ok_and(|i| INT_RANGE.contains(&i))
 }
 
 fn resolve_plain(v: &str) -> ScalarValue<'_> {
@@ -71,14 +94,18 @@ fn resolve_plain(v: &str) -> ScalarValue<'_> {
     let radix_int = |prefix: &str, radix: u32| {
         v.strip_prefix(prefix)
             .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_digit(radix)))
-            .and_then(|d| i64::from_str_radix(d, radix).ok())
+            .and_then(|d| u64::from_str_radix(d, radix).ok())
     };
     if let Some(i) = radix_int("0x", 16).or_else(|| radix_int("0o", 8)) {
-        return ScalarValue::Int(i);
+        return ScalarValue::Int(i128::from(i));
     }
     let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
     let is_int = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-    if let Some(i) = is_int.then(|| v.parse::<i64>().ok()).flatten() {
+    if let Some(i) = is_int
+        .then(|| v.parse::<i128>().ok())
+        .flatten()
+        .filter(|i| INT_RANGE.contains(i))
+    {
         return ScalarValue::Int(i);
     }
     // The core schema's float: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
@@ -255,7 +282,8 @@ impl Node {
 pub enum JsonValue {
     Null,
     Bool(bool),
-    Int(i64),
+    /// An integer in [`INT_RANGE`]: `i64` or `u64`.
+    Int(i128),
     Float(f64),
     String(String),
     Array(Vec<JsonValue>),

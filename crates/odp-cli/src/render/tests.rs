@@ -512,6 +512,12 @@ fn human_format_escapes_control_characters_from_the_file() {
           │
           = help: its params are `query`, `limit`, `language`, `include_retweets`, `min_likes`
 
+        error[ODP101/unsupported-yaml]: a carriage return without a line feed is a line break in YAML; pipelines support only `\n` and `\r\n` line endings
+          ┌─ flows/\u{1b}[1mbold\n.odp.yaml:8:13
+          │
+        8 │       b\u{1b}[2Jc\rd\u{202e}e: 2
+          │                  ^^
+
     "#]]
     .assert_eq(&out);
 }
