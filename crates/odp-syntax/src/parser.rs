@@ -1520,6 +1520,20 @@ impl<'a> Parser<'a> {
                                 || matches!(self.byte(content), b']' | b'}'))) =>
                 {
                     self.check_tab_indent(content, parent_indent);
+                    let col = self.col(content) as isize;
+                    if col <= parent_indent && !self.is_comment_start(content) {
+                        // Read as the closer it is meant to be, but every line of a flow collection in a block
+                        // must be indented deeper than that block: YAML 1.2 readers reject this line.
+                        let closer = self.byte(content) as char;
+                        self.invalid(
+                            TextRange::new(content, content + 1),
+                            format!(
+                                "this `{closer}` must be indented deeper than the block it is in; indent it by {} more space{}",
+                                parent_indent + 1 - col,
+                                if parent_indent - col == 0 { "" } else { "s" }
+                            ),
+                        );
+                    }
                     self.pos = content;
                 }
                 _ => return false,

@@ -2,8 +2,10 @@ use expect_test::{Expect, expect};
 
 use crate::{Node, NodeKind, Parse, ScalarStyle, SyntaxErrorKind, TextRange, parse};
 
+mod differential;
 mod perf;
 mod property;
+mod yaml_1_2;
 mod yaml_test_suite;
 
 /// Renders a tree compactly: one node per line with its range, then the errors and the comments.
@@ -415,6 +417,8 @@ after: 1
                   plain "b" 111..112
               key "after" 115..120
                 plain "1" 122..123
+            error Invalid 70..71 "}": this `}` must be indented deeper than the block it is in; indent it by 1 more space
+            error Invalid 113..114 "]": this `]` must be indented deeper than the block it is in; indent it by 1 more space
             comment 26..37 "# the query"
             comment 40..56 "# a comment line"
         "##]],
@@ -1141,19 +1145,20 @@ fn missing_comma_in_a_multi_line_flow() {
     check(
         text,
         expect![[r#"
-        map 0..41 "params: {\n  "…" 3\n}\nnext: 1"
-          key "params" 0..6
-            flow-map 8..33 "{\n  a: 1\n  b: 2,\n  c: 3\n}"
-              key "a" 12..13
-                plain "1" 15..16
-              key "b" 19..20
-                plain "2" 22..23
-              key "c" 27..28
-                plain "3" 30..31
-          key "next" 34..38
-            plain "1" 40..41
-        error Invalid 19..20 "b": expected `,` before this element
-    "#]],
+            map 0..41 "params: {\n  "…" 3\n}\nnext: 1"
+              key "params" 0..6
+                flow-map 8..33 "{\n  a: 1\n  b: 2,\n  c: 3\n}"
+                  key "a" 12..13
+                    plain "1" 15..16
+                  key "b" 19..20
+                    plain "2" 22..23
+                  key "c" 27..28
+                    plain "3" 30..31
+              key "next" 34..38
+                plain "1" 40..41
+            error Invalid 19..20 "b": expected `,` before this element
+            error Invalid 32..33 "}": this `}` must be indented deeper than the block it is in; indent it by 1 more space
+        "#]],
     );
     let parse = parse(text);
     let params = &parse.root.as_ref().unwrap().get("params").unwrap().value;

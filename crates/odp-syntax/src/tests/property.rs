@@ -4,10 +4,10 @@
 use crate::{Node, NodeKind, Parse, ScalarStyle, TextRange, parse};
 
 /// A tiny xorshift generator, so the test needs no dependency and every run sees the same cases.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -16,7 +16,7 @@ impl Rng {
         x
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 }
@@ -50,7 +50,7 @@ outputs:
 "#,
     "name: crlf\r\nsteps:\r\n  - name: a\r\n    method: x.y\r\n    params: [1, 2,\r\n      3]\r\n  - name: b\r\n    method: \"z\"\r\n",
     "\u{feff}---\n# caf\u{e9} \u{1f600}\nnom: caf\u{e9}\n\u{6f22}\u{5b57}: [\u{1f600}, 'it''s']\nlist:\n- a\n- b: c\n  d: |+\n    keep\n\n...\n",
-    "steps:\n  - name: s1\n    method: m.a\n    params: {q: \"a \\\"b\\\"\", n: 1}\n    when: >-\n      folded\n      text\n  - name: s2\n    method: m.b\n    params:\n      items: [\n        x, # comment\n        {k: v}\n      ]\n      text: plain\n        continued\n",
+    "steps:\n  - name: s1\n    method: m.a\n    params: {q: \"a \\\"b\\\"\", n: 1}\n    when: >-\n      folded\n      text\n  - name: s2\n    method: m.b\n    params:\n      items: [\n        x, # comment\n        {k: v}\n        ]\n      text: plain\n        continued\n",
 ];
 
 const INSERTS: &[&str] = &[
