@@ -439,6 +439,31 @@ sources:
     );
 }
 
+#[test]
+fn a_value_starting_with_a_reserved_indicator_is_quoted_by_the_fix() {
+    check(
+        &with_head(
+            r#"sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: @rustlang
+      language: [en, -]
+"#,
+        ),
+        expect![[r#"
+            Error[ODP100] 6:14..6:23 "@rustlang": `@` is reserved in YAML and cannot start an unquoted value; quote the value
+              help: write "@rustlang"
+              fix (Safe): Quote the value => "      query: \"@rustlang\""
+            Error[ODP304] 7:17..7:24 "[en, -]": `language` must be a string, found a list
+              help: `language`: Only posts in this language, as an ISO 639-1 code such as `en` or `de`.
+            Error[ODP100] 7:22..7:23 "-": a lone `-` is not a value in a flow collection; quote it
+              help: write "-"
+              fix (Safe): Quote the value => "      language: [en, \"-\"]"
+        "#]],
+    );
+}
+
 // ---- ODP103 duplicate-key -----------------------------------------------------------------------------------
 
 #[test]

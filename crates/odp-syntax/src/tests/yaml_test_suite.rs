@@ -361,6 +361,30 @@ fn every_case_reads_as_yaml_1_2_or_is_reported() {
         );
     }
     eprintln!("yaml-test-suite: {counts:?}");
+    // The documentation states the counts; it must not go stale.
+    let count = |o: Outcome| counts.get(&o).copied().unwrap_or(0);
+    let sentence = format!(
+        "Of the {} cases of the official YAML test suite, {} read exactly as YAML 1.2 reads them, {} are valid YAML \
+         rejected as unsupported (each listed with its feature), and all {} invalid ones are rejected.",
+        cases.len(),
+        count(Outcome::Equal),
+        count(Outcome::Unsupported),
+        count(Outcome::Rejected),
+    );
+    for (doc, text) in [
+        ("README.md", include_str!("../../../../README.md")),
+        (
+            "docs/language.md",
+            include_str!("../../../../docs/language.md"),
+        ),
+    ] {
+        if wrong.is_empty() {
+            assert!(
+                text.replace("\n  ", " ").contains(&sentence),
+                "{doc} must say: {sentence}"
+            );
+        }
+    }
     assert!(
         wrong.is_empty(),
         "{} of {} cases:\n{}",
