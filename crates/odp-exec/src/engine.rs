@@ -75,16 +75,63 @@ pub enum StepError {
     Call { error: CallError, attempts: u32 },
     #[error("cancelled")]
     Cancelled,
+    /// A bug in odp, caught where the step ran.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
-/// Runs plans. The in-process engine is the default; a distributed engine implements the same trait.
+/// What one run is asked to do: a plan, the results already known, and which of its steps to run.
+#[derive(Clone, Debug)]
+pub struct RunRequest<'a> {
+    pub plan: &'a Plan,
+    pub run_id: Uuid,
+    /// Results already known, by step name (a notebook's earlier cells, an editor's cached results): steps read
+    /// them as they read this run's results.
+    pub known: Arc<Map<String, Value>>,
+    /// Run only these steps and the steps they read from that have no known result; `None` runs the whole plan.
+    pub only: Option<Vec<String>>,
+}
+
+impl<'a> RunRequest<'a> {
+    /// The whole plan, nothing known.
+    pub fn new(plan: &'a Plan, run_id: Uuid) -> Self {
+        Self {
+            plan,
+            run_id,
+            known: Arc::default(),
+            only: None,
+        }
+    }
+
+    pub fn known(mut self, known: Arc<Map<String, Value>>) -> Self {
+        self.known = known;
+        self
+    }
+
+    pub fn only(mut self, steps: Vec<String>) -> Self {
+        self.only = Some(steps);
+        self
+    }
+}
+
+/// Runs plans: the one scheduler of every front end (`odp run`, the kernel, the editor). The in-process engine is
+/// the default; a distributed engine implements the same trait.
 pub trait Engine: Send + Sync {
+    fn execute<'a>(
+        &'a self,
+        request: RunRequest<'a>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'a, RunOutcome>;
+
+    /// Runs the whole plan with nothing known.
     fn run<'a>(
         &'a self,
         plan: &'a Plan,
         run_id: Uuid,
         cancel: CancellationToken,
-    ) -> BoxFuture<'a, RunOutcome>;
+    ) -> BoxFuture<'a, RunOutcome> {
+        self.execute(RunRequest::new(plan, run_id), cancel)
+    }
 }
 
 struct Shared {
@@ -115,28 +162,6 @@ impl InProcessEngine {
             concurrency: concurrency.max(1),
         }
     }
-
-    /// Runs one step against the given results (the kernel runs cells this way). Emits the step's events.
-    pub async fn run_step(
-        &self,
-        pipeline: &str,
-        run_id: Uuid,
-        step: &PlannedStep,
-        inputs: &Value,
-        results: &Map<String, Value>,
-        cancel: &CancellationToken,
-    ) -> (Result<Value, StepError>, u32, Duration) {
-        run_step(
-            &self.shared,
-            pipeline,
-            run_id,
-            step,
-            inputs,
-            results,
-            cancel,
-        )
-        .await
-    }
 }
 
 /// The wait before attempt `attempt + 1` (attempts count from 1).
@@ -150,28 +175,39 @@ pub fn backoff(retry: &odp_analysis::RetryPolicy, attempt: u32) -> Duration {
     Duration::from_millis(ms as u64)
 }
 
+/// What a step's templates read: the inputs, this run's results, then the results known before it.
+struct Scope<'a> {
+    inputs: &'a Value,
+    results: &'a Map<String, Value>,
+    known: &'a Map<String, Value>,
+}
+
+impl Scope<'_> {
+    fn lookup(&self, root: &str) -> Option<&Value> {
+        if root == "inputs" {
+            Some(self.inputs)
+        } else {
+            self.results.get(root).or_else(|| self.known.get(root))
+        }
+    }
+}
+
+type StepResult = (Result<Value, StepError>, u32, Duration);
+
 async fn run_step(
     shared: &Shared,
     pipeline: &str,
     run_id: Uuid,
     step: &PlannedStep,
-    inputs: &Value,
-    results: &Map<String, Value>,
+    scope: Scope<'_>,
     cancel: &CancellationToken,
-) -> (Result<Value, StepError>, u32, Duration) {
+) -> StepResult {
     let started = Instant::now();
     let event = |kind: EventKind, attempt: u32| {
         Event::new(run_id, pipeline, kind).step(&step.name, &step.method, attempt)
     };
     shared.events.emit(event(EventKind::StepStarted, 1));
-    let lookup = |root: &str| -> Option<&Value> {
-        if root == "inputs" {
-            Some(inputs)
-        } else {
-            results.get(root)
-        }
-    };
-    let params = match resolve_params(&step.params, &lookup) {
+    let params = match resolve_params(&step.params, &|root| scope.lookup(root)) {
         Ok(p) => p,
         Err(e) => {
             let err = StepError::Params(e.to_string());
@@ -285,39 +321,94 @@ fn skipped(step: &PlannedStep) -> StepReport {
     }
 }
 
+/// Runs one step in a task of its own, so that a bug in it (a panic) fails the step, not the run or its host.
+async fn spawn_step(
+    shared: Arc<Shared>,
+    pipeline: Arc<str>,
+    run_id: Uuid,
+    step: PlannedStep,
+    inputs: Arc<Value>,
+    results: Arc<Map<String, Value>>,
+    known: Arc<Map<String, Value>>,
+    cancel: CancellationToken,
+) -> StepResult {
+    let task = tokio::spawn(async move {
+        let scope = Scope {
+            inputs: &inputs,
+            results: &results,
+            known: &known,
+        };
+        run_step(&shared, &pipeline, run_id, &step, scope, &cancel).await
+    });
+    task.await
+        .unwrap_or_else(|e| (Err(StepError::Internal(e.to_string())), 0, Duration::ZERO))
+}
+
 impl Engine for InProcessEngine {
-    fn run<'a>(
+    fn execute<'a>(
         &'a self,
-        plan: &'a Plan,
-        run_id: Uuid,
+        request: RunRequest<'a>,
         cancel: CancellationToken,
     ) -> BoxFuture<'a, RunOutcome> {
         Box::pin(async move {
             let shared = self.shared.clone();
             let started = Instant::now();
-            let pipeline = plan.pipeline.clone();
+            let run_id = request.run_id;
+            let pipeline: Arc<str> = Arc::from(request.plan.pipeline.as_str());
+            let known = request.known.clone();
             shared
                 .events
                 .emit(Event::new(run_id, &pipeline, EventKind::RunSubmitted));
+            let subset;
+            let plan = match &request.only {
+                None => request.plan,
+                Some(wanted) => match request.plan.subset(wanted, &known) {
+                    Ok(p) => {
+                        subset = p;
+                        &subset
+                    }
+                    Err(e) => {
+                        let error = e.to_string();
+                        shared.events.emit(
+                            Event::new(run_id, &pipeline, EventKind::RunFailed)
+                                .error(error.clone())
+                                .duration(started.elapsed()),
+                        );
+                        shared.events.flush().await;
+                        return RunOutcome {
+                            run_id,
+                            pipeline: pipeline.to_string(),
+                            status: RunStatus::Failed,
+                            duration_ms: started.elapsed().as_millis() as u64,
+                            error: Some(error),
+                            steps: Vec::new(),
+                            results: Map::new(),
+                        };
+                    }
+                },
+            };
             shared
                 .events
                 .emit(Event::new(run_id, &pipeline, EventKind::RunStarted));
             let inputs = Arc::new(Value::Object(plan.inputs.clone()));
-            let mut results = Map::new();
+            // Shared with each running step; a finished step's task has dropped its handle, so adding its result
+            // changes the map in place instead of copying every result (which would make n steps cost n²).
+            let mut results = Arc::new(Map::new());
             let mut reports: Vec<Option<StepReport>> = vec![None; plan.sources.len()];
             let mut failure: Option<String> = None;
 
             // Sources: concurrently, at most `concurrency` at once. The first failure cancels the others.
             let sources_cancel = cancel.child_token();
             let semaphore = Arc::new(Semaphore::new(self.concurrency));
-            let empty = Arc::new(Map::new());
+            let no_results = Arc::new(Map::new());
             let mut set = tokio::task::JoinSet::new();
             for (i, step) in plan.sources.iter().enumerate() {
-                let (shared, step, inputs, empty, cancel, semaphore, pipeline) = (
+                let (shared, step, inputs, no_results, known, cancel, semaphore, pipeline) = (
                     shared.clone(),
                     step.clone(),
                     inputs.clone(),
-                    empty.clone(),
+                    no_results.clone(),
+                    known.clone(),
                     sources_cancel.clone(),
                     semaphore.clone(),
                     pipeline.clone(),
@@ -327,7 +418,8 @@ impl Engine for InProcessEngine {
                         p = semaphore.acquire_owned() => p.expect("the semaphore is never closed"),
                         _ = cancel.cancelled() => return (i, step, Err(StepError::Cancelled), 0, Duration::ZERO),
                     };
-                    let (r, attempts, d) = run_step(&shared, &pipeline, run_id, &step, &inputs, &empty, &cancel).await;
+                    let scope = Scope { inputs: &inputs, results: &no_results, known: &known };
+                    let (r, attempts, d) = run_step(&shared, &pipeline, run_id, &step, scope, &cancel).await;
                     (i, step, r, attempts, d)
                 });
             }
@@ -340,7 +432,7 @@ impl Engine for InProcessEngine {
                 reports[i] = Some(report(&step, &result, attempts, d));
                 match result {
                     Ok(v) => {
-                        results.insert(step.name.clone(), v);
+                        Arc::make_mut(&mut results).insert(step.name.clone(), v);
                     }
                     Err(StepError::Cancelled) => {}
                     Err(e) => {
@@ -363,12 +455,21 @@ impl Engine for InProcessEngine {
                     steps.push(skipped(step));
                     continue;
                 }
-                let (result, attempts, d) =
-                    run_step(&shared, &pipeline, run_id, step, &inputs, &results, &cancel).await;
+                let (result, attempts, d) = spawn_step(
+                    shared.clone(),
+                    pipeline.clone(),
+                    run_id,
+                    step.clone(),
+                    inputs.clone(),
+                    results.clone(),
+                    known.clone(),
+                    cancel.clone(),
+                )
+                .await;
                 steps.push(report(step, &result, attempts, d));
                 match result {
                     Ok(v) => {
-                        results.insert(step.name.clone(), v);
+                        Arc::make_mut(&mut results).insert(step.name.clone(), v);
                     }
                     Err(StepError::Cancelled) => {}
                     Err(e) => failure = Some(format!("step `{}` failed: {e}", step.name)),
@@ -386,13 +487,15 @@ impl Engine for InProcessEngine {
                 RunStatus::Completed => Event::new(run_id, &pipeline, EventKind::RunCompleted),
                 RunStatus::Failed => Event::new(run_id, &pipeline, EventKind::RunFailed)
                     .error(failure.clone().unwrap_or_default()),
-                RunStatus::Cancelled => Event::new(run_id, &pipeline, EventKind::RunCancelled),
+                RunStatus::Cancelled => {
+                    Event::new(run_id, &pipeline, EventKind::RunCancelled).error("cancelled")
+                }
             };
             shared.events.emit(final_event.duration(elapsed));
             shared.events.flush().await;
             RunOutcome {
                 run_id,
-                pipeline,
+                pipeline: pipeline.to_string(),
                 status,
                 duration_ms: elapsed.as_millis() as u64,
                 error: if status == RunStatus::Cancelled {
@@ -401,7 +504,7 @@ impl Engine for InProcessEngine {
                     failure
                 },
                 steps,
-                results,
+                results: Arc::unwrap_or_clone(results),
             }
         })
     }

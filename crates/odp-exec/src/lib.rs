@@ -20,7 +20,7 @@ use std::pin::Pin;
 pub use breaker::{BreakerConfig, CircuitBreaker};
 pub use client::{CallError, HttpMethodClient, MethodCall, MethodClient, ServiceEndpoint};
 pub use engine::{
-    Engine, InProcessEngine, RunOutcome, RunStatus, StepError, StepReport, StepStatus,
+    Engine, InProcessEngine, RunOutcome, RunRequest, RunStatus, StepError, StepReport, StepStatus,
 };
 pub use events::{Event, EventKind, EventSink};
 pub use odp_secret::{Redactor, Secret};

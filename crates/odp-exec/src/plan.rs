@@ -19,6 +19,30 @@ pub struct PlannedStep {
     pub timeout: Duration,
 }
 
+impl PlannedStep {
+    /// The names its templates read from (other steps' results; `inputs` excluded), in first-use order. Iterative:
+    /// the params' nesting is the input's.
+    pub fn dependencies(&self) -> Vec<String> {
+        let mut deps: Vec<String> = Vec::new();
+        let mut stack: Vec<&Value> = self.params.values().collect();
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::String(s) if odp_analysis::template::may_contain_template(s) => {
+                    for t in odp_analysis::template::parse(s).templates {
+                        if t.path.root != "inputs" && !deps.contains(&t.path.root) {
+                            deps.push(t.path.root);
+                        }
+                    }
+                }
+                Value::Array(items) => stack.extend(items.iter().rev()),
+                Value::Object(map) => stack.extend(map.values().rev()),
+                _ => {}
+            }
+        }
+        deps
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub pipeline: String,
@@ -27,8 +51,58 @@ pub struct Plan {
     pub inputs: Map<String, Value>,
 }
 
+impl Plan {
+    /// The plan cut to the steps `wanted` and, transitively, the steps they read from that have no result in
+    /// `known`, in the plan's order. `None` names a step the plan does not have.
+    pub fn subset(&self, wanted: &[String], known: &Map<String, Value>) -> Result<Plan, PlanError> {
+        let all: Vec<&PlannedStep> = self.sources.iter().chain(&self.transforms).collect();
+        let index: std::collections::HashMap<&str, usize> = all
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        let mut keep = vec![false; all.len()];
+        let mut queue = Vec::new();
+        for name in wanted {
+            let i = *index
+                .get(name.as_str())
+                .ok_or_else(|| PlanError::UnknownStep(name.clone()))?;
+            queue.push(i);
+        }
+        // A work list, not recursion: the chain of dependencies is as long as the pipeline.
+        while let Some(i) = queue.pop() {
+            if std::mem::replace(&mut keep[i], true) {
+                continue;
+            }
+            for dep in all[i].dependencies() {
+                if let Some(&j) = index
+                    .get(dep.as_str())
+                    .filter(|_| !known.contains_key(&dep))
+                {
+                    queue.push(j);
+                }
+            }
+        }
+        let n = self.sources.len();
+        Ok(Plan {
+            pipeline: self.pipeline.clone(),
+            sources: (0..n)
+                .filter(|&i| keep[i])
+                .map(|i| all[i].clone())
+                .collect(),
+            transforms: (n..all.len())
+                .filter(|&i| keep[i])
+                .map(|i| all[i].clone())
+                .collect(),
+            inputs: self.inputs.clone(),
+        })
+    }
+}
+
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum PlanError {
+    #[error("the pipeline has no step `{0}`")]
+    UnknownStep(String),
     #[error("the pipeline has {0} error(s); fix them first (see `odp check`)")]
     Invalid(usize),
     #[error("input `{0}` is required and has no default: set it with --set {0}=VALUE")]

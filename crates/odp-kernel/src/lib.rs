@@ -4,8 +4,8 @@
 //!
 //! - [`cell`]: a cell's YAML wrapped into a fragment pipeline for the checker, with offsets mapped back;
 //! - [`session`]: the session's state and everything a cell does apart from IO (pure, unit-tested);
-//! - [`runner`]: a cell's steps on the executor; [`draft`]: `%%draft` cells (a language model's draft goes into
-//!   the next cell);
+//! - [`draft`]: `%%draft` cells (a language model's draft goes into the next cell); a cell's steps run on the
+//!   executor's engine ([`session::RunJob::run`]), the one scheduler `odp run` uses too;
 //! - [`mime`]: what results look like (JSON, an HTML table of records, a text summary);
 //! - [`server`]: the Jupyter protocol over ZeroMQ; [`services`]: where calls and events go;
 //! - [`install`] and [`cli`]: `odp kernel install` and `odp kernel --connection-file`; [`stats`]: `%stats`.
@@ -15,7 +15,6 @@ pub mod cli;
 pub mod draft;
 pub mod install;
 pub mod mime;
-pub mod runner;
 pub mod server;
 pub mod services;
 pub mod session;

@@ -33,7 +33,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use zeromq::{SocketRecv, SocketSend};
 
-use crate::runner;
 use crate::session::{
     Begin, CellError, CellOutput, Completeness, HISTORY_SESSION, Output, Session, byte_to_char,
     char_to_byte,
@@ -347,7 +346,6 @@ struct Kernel {
     engine: Arc<InProcessEngine>,
     events: Arc<dyn EventSink>,
     banner: String,
-    concurrency: usize,
     shutdown: CancellationToken,
     /// A note for the first cell that runs steps (the built-in stubs are in use), taken when shown.
     services_note: Mutex<Option<String>>,
@@ -462,7 +460,7 @@ impl Kernel {
             },
             Ok(Begin::Done(out)) => out,
             Ok(Begin::Draft(job)) => self.draft(parent, job, count, silent).await,
-            Ok(Begin::Run(job)) => {
+            Ok(Begin::Run(mut job)) => {
                 let mut before = CellOutput {
                     outputs: job.before.clone(),
                     ..CellOutput::default()
@@ -482,21 +480,14 @@ impl Kernel {
                 let token = CancellationToken::new();
                 *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
                 let lost_before = self.events.lost();
-                let runs = runner::run_job(
-                    self.engine.clone(),
-                    self.events.clone(),
-                    &job,
-                    token,
-                    self.concurrency,
-                )
-                .await;
-                // The cell's events are delivered or kept before its reply, so a loss shows on the cell that had it.
-                self.events.flush().await;
+                // The engine flushes its sinks when the run ends: the cell's events are delivered or kept before
+                // its reply, so a loss shows on the cell that had it.
+                let outcome = job.run(self.engine.as_ref(), token).await;
                 let lost = self.events.lost().saturating_sub(lost_before);
                 *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.progress.set_parent(None);
                 let mut out = match isolate("execute_request", || {
-                    self.session().finish(job, runs, count)
+                    self.session().finish(job, &outcome, count)
                 }) {
                     Ok(out) => out,
                     Err(e) => CellOutput {
@@ -997,7 +988,6 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         engine: services.engine.clone(),
         events: services.events.clone(),
         banner,
-        concurrency: setup.options.concurrency.max(1),
         shutdown: CancellationToken::new(),
         services_note: Mutex::new(note),
         draft_section: setup.config.config.draft.clone(),

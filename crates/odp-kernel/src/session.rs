@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cell::{self, Shape, Wrapped};
 use crate::mime::{self, Bundle};
-use crate::runner::{StepRun, StepStatus};
+use odp_exec::{Engine, Plan, RunOutcome, RunRequest, StepReport, StepStatus};
 
 /// The pipeline name in events and plans of notebook cells.
 pub const PIPELINE: &str = "notebook";
@@ -152,6 +152,32 @@ pub struct RunJob {
     /// Earlier cells' results by step name.
     pub results: Map<String, Value>,
     defs: Vec<StepDef>,
+}
+
+impl RunJob {
+    /// Runs the cell's steps on the engine (the one scheduler of every front end), the session's earlier results
+    /// known to them. One run, with its `run.*` events, per cell.
+    pub async fn run(
+        &mut self,
+        engine: &dyn Engine,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> RunOutcome {
+        let plan = Plan {
+            pipeline: PIPELINE.to_string(),
+            sources: std::mem::take(&mut self.sources),
+            transforms: std::mem::take(&mut self.transforms),
+            inputs: match &self.inputs {
+                Value::Object(map) => map.clone(),
+                _ => Map::new(),
+            },
+        };
+        let known = Arc::new(std::mem::take(&mut self.results));
+        let request = RunRequest::new(&plan, uuid::Uuid::now_v7()).known(known);
+        let outcome = engine.execute(request, cancel).await;
+        self.sources = plan.sources;
+        self.transforms = plan.transforms;
+        outcome
+    }
 }
 
 pub enum Begin {
@@ -742,7 +768,8 @@ impl Session {
 
     /// Keeps the steps that completed (a failed or interrupted step leaves the session as it was) and shows the
     /// last result.
-    pub fn finish(&mut self, job: RunJob, runs: Vec<StepRun>, count: usize) -> CellOutput {
+    pub fn finish(&mut self, job: RunJob, outcome: &RunOutcome, count: usize) -> CellOutput {
+        let runs = &outcome.steps;
         let mut out = CellOutput::default();
         let mut kept: Vec<String> = Vec::new();
         let mut last: Option<(String, String, Value)> = None;
@@ -754,8 +781,12 @@ impl Session {
             .enumerate()
             .map(|(i, s)| (s.name.clone(), i))
             .collect();
-        for run in &runs {
-            let StepStatus::Done(result) = &run.status else {
+        for run in runs {
+            let Some(result) = outcome
+                .results
+                .get(&run.name)
+                .filter(|_| run.status == StepStatus::Completed)
+            else {
                 continue;
             };
             let Some(def) = defs.get(run.name.as_str()) else {
@@ -787,9 +818,9 @@ impl Session {
         let interrupted = runs
             .iter()
             .any(|r| matches!(r.status, StepStatus::Cancelled));
-        let failed: Vec<&StepRun> = runs
+        let failed: Vec<&StepReport> = runs
             .iter()
-            .filter(|r| matches!(r.status, StepStatus::Failed(_)))
+            .filter(|r| matches!(r.status, StepStatus::Failed))
             .collect();
         let skipped: Vec<&str> = runs
             .iter()
@@ -804,23 +835,18 @@ impl Session {
             details.push(format!("not run: {}", skipped.join(", ")));
         }
         if let Some(first) = failed.first() {
-            let StepStatus::Failed(message) = &first.status else {
-                unreachable!()
-            };
-            let message = escape_control(message);
+            let message = escape_control(first.error.as_deref().unwrap_or_default());
             let mut traceback = vec![format!(
                 "StepFailed: step `{}` ({}) failed: {message}",
                 first.name, first.method
             )];
             for other in &failed[1..] {
-                if let StepStatus::Failed(m) = &other.status {
-                    traceback.push(format!(
-                        "step `{}` ({}) failed: {}",
-                        other.name,
-                        other.method,
-                        escape_control(m)
-                    ));
-                }
+                traceback.push(format!(
+                    "step `{}` ({}) failed: {}",
+                    other.name,
+                    other.method,
+                    escape_control(other.error.as_deref().unwrap_or_default())
+                ));
             }
             traceback.extend(details);
             traceback.push(
@@ -1504,5 +1530,7 @@ impl Session {
     }
 }
 
+#[cfg(test)]
+mod engine_tests;
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use odp_analysis::Registry;
 use odp_draft::{Drafter, LlmSettings, Secret};
+use odp_exec::{RunOutcome, RunStatus, StepReport, StepStatus};
 use odp_kernel::draft::{self, DraftJob};
-use odp_kernel::runner::{StepRun, StepStatus};
 use odp_kernel::server::payloads;
 use odp_kernel::session::{Begin, Session};
 use odp_stubs::{ChatReply, StubConfig, StubServer};
@@ -52,14 +52,25 @@ fn draft_job(cell: &str) -> (Session, DraftJob) {
     ) else {
         panic!("the tweets cell does not run")
     };
-    let runs = vec![StepRun {
-        name: "tweets".into(),
-        method: "social.twitter.search".into(),
-        status: StepStatus::Done(json!({"results": [], "count": 0})),
-        attempts: 1,
+    let mut results = serde_json::Map::new();
+    results.insert("tweets".into(), json!({"results": [], "count": 0}));
+    let outcome = RunOutcome {
+        run_id: uuid::Uuid::nil(),
+        pipeline: "notebook".into(),
+        status: RunStatus::Completed,
         duration_ms: 1,
-    }];
-    assert!(s.finish(job, runs, count).error.is_none());
+        error: None,
+        steps: vec![StepReport {
+            name: "tweets".into(),
+            method: "social.twitter.search".into(),
+            status: StepStatus::Completed,
+            attempts: 1,
+            duration_ms: 1,
+            error: None,
+        }],
+        results,
+    };
+    assert!(s.finish(job, &outcome, count).error.is_none());
     let count = s.start_cell(true);
     let Begin::Draft(job) = s.begin(cell, count) else {
         panic!("not a draft cell")

@@ -4,7 +4,43 @@ use odp_analysis::Registry;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::runner::{StepRun, StepStatus};
+use odp_exec::{RunOutcome, RunStatus, StepReport, StepStatus};
+
+/// A step's report as the engine makes it: its result when it completed, its error when it failed.
+fn report(
+    name: &str,
+    method: &str,
+    status: StepStatus,
+    attempts: u32,
+    error: Option<&str>,
+) -> StepReport {
+    StepReport {
+        name: name.into(),
+        method: method.into(),
+        status,
+        attempts,
+        duration_ms: 4,
+        error: error.map(str::to_owned),
+    }
+}
+
+/// A run's outcome from its steps' reports and the results of those that completed.
+fn outcome(steps: Vec<StepReport>, results: &dyn Fn(&str) -> Value) -> RunOutcome {
+    let results = steps
+        .iter()
+        .filter(|r| r.status == StepStatus::Completed)
+        .map(|r| (r.name.clone(), results(&r.name)))
+        .collect();
+    RunOutcome {
+        run_id: uuid::Uuid::nil(),
+        pipeline: PIPELINE.into(),
+        status: RunStatus::Completed,
+        duration_ms: 4,
+        error: None,
+        steps,
+        results,
+    }
+}
 
 fn session() -> Session {
     Session::new(Registry::bundled(), std::env::temp_dir())
@@ -20,16 +56,10 @@ fn run_cell(s: &mut Session, code: &str, results: &dyn Fn(&str) -> Value) -> Cel
                 .sources
                 .iter()
                 .chain(&job.transforms)
-                .map(|p| StepRun {
-                    name: p.name.clone(),
-                    method: p.method.clone(),
-                    status: StepStatus::Done(results(&p.name)),
-                    attempts: 1,
-                    duration_ms: 3,
-                })
+                .map(|p| report(&p.name, &p.method, StepStatus::Completed, 1, None))
                 .collect();
             let before = job.before.clone();
-            let mut out = s.finish(job, runs, count);
+            let mut out = s.finish(job, &outcome(runs, results), count);
             out.outputs.splice(0..0, before);
             out
         }
@@ -79,13 +109,16 @@ fn a_step_cell_is_checked_planned_and_kept() {
     assert_eq!(job.inputs, json!({"topic": "rust"}));
     let out = s.finish(
         job,
-        vec![StepRun {
-            name: "tweets".into(),
-            method: "social.twitter.search".into(),
-            status: StepStatus::Done(posts("tweets")),
-            attempts: 1,
-            duration_ms: 4,
-        }],
+        &outcome(
+            vec![report(
+                "tweets",
+                "social.twitter.search",
+                StepStatus::Completed,
+                1,
+                None,
+            )],
+            &|n| posts(n),
+        ),
         count,
     );
     let Some(Output::Result(bundle)) = out.outputs.last() else {
@@ -205,13 +238,16 @@ fn failures_and_interrupts_keep_the_session() {
     };
     let out = s.finish(
         job,
-        vec![StepRun {
-            name: "tweets".into(),
-            method: "social.twitter.search".into(),
-            status: StepStatus::Failed("HTTP 503 (after 3 attempts)".into()),
-            attempts: 3,
-            duration_ms: 10,
-        }],
+        &outcome(
+            vec![report(
+                "tweets",
+                "social.twitter.search",
+                StepStatus::Failed,
+                3,
+                Some("HTTP 503 (after 3 attempts)"),
+            )],
+            &posts,
+        ),
         count,
     );
     let text = error_text(&out);
@@ -227,13 +263,16 @@ fn failures_and_interrupts_keep_the_session() {
     };
     let out = s.finish(
         job,
-        vec![StepRun {
-            name: "mood".into(),
-            method: "nlp.sentiment.analyze".into(),
-            status: StepStatus::Cancelled,
-            attempts: 1,
-            duration_ms: 10,
-        }],
+        &outcome(
+            vec![report(
+                "mood",
+                "nlp.sentiment.analyze",
+                StepStatus::Cancelled,
+                1,
+                None,
+            )],
+            &posts,
+        ),
         count,
     );
     assert_eq!(out.error.as_ref().unwrap().ename, "Interrupted");
@@ -497,13 +536,16 @@ fn errors_escape_control_characters_from_the_cell_and_the_services() {
     };
     let out = s.finish(
         job,
-        vec![StepRun {
-            name: "tweets".into(),
-            method: "social.twitter.search".into(),
-            status: StepStatus::Failed("HTTP 500: \u{1b}[31mboom\r".into()),
-            attempts: 1,
-            duration_ms: 10,
-        }],
+        &outcome(
+            vec![report(
+                "tweets",
+                "social.twitter.search",
+                StepStatus::Failed,
+                1,
+                Some("HTTP 500: \u{1b}[31mboom\r"),
+            )],
+            &posts,
+        ),
         count,
     );
     let text = error_text(&out);
