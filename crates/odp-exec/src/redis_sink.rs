@@ -112,6 +112,22 @@ pub struct FlushReport {
 }
 
 impl FlushReport {
+    /// One warning per outbox line the flush set aside, saying where it went.
+    pub fn set_aside_lines(&self, outbox: &Outbox) -> Vec<String> {
+        self.quarantined
+            .iter()
+            .map(|damaged| {
+                format!(
+                    "warning: {} line {} is damaged ({}): set aside in {}",
+                    outbox.path().display(),
+                    damaged.line,
+                    damaged.reason,
+                    outbox.quarantine_path().display()
+                )
+            })
+            .collect()
+    }
+
     /// Whether the outbox is empty now.
     pub fn is_complete(&self) -> bool {
         self.error.is_none()

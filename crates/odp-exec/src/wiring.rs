@@ -1,5 +1,7 @@
-//! Settings shared by the front ends that run pipelines (`odp run`, the Jupyter kernel): service URLs and keys by
-//! precedence, checked before anything runs, and the event sink a run writes to.
+//! How every front end that runs pipelines (`odp run`, the Jupyter kernel, the editor) turns its configuration into
+//! an engine: service URLs and keys by precedence, checked before anything runs ([`ServiceSettings`]); the event
+//! sink a run writes to ([`event_sink`]); and [`Services::start`], which builds the method client, the sinks and
+//! the engine, and starts the built-in stubs when no service is configured, with the same notice everywhere.
 
 use std::sync::Arc;
 
@@ -33,6 +35,18 @@ pub enum WiringError {
     },
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error("cannot start the built-in stubs: {0}")]
+    Stubs(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    /// A plan calls a service that has no URL (the other one has).
+    #[error(
+        "the pipeline calls the {service} service, but no URL is set: use {var} or --{service}-url"
+    )]
+    ServiceUnset {
+        service: &'static str,
+        var: &'static str,
+    },
 }
 
 /// Where the crawler and model services are and their API keys, as configured: each URL from its flag, else its
@@ -133,6 +147,154 @@ impl ServiceSettings {
             endpoint(&self.model_url, &self.model_key),
         )
     }
+}
+
+/// What [`Services::start`] needs besides the configuration file's `[services]`.
+pub struct ServicesRequest<'a> {
+    pub settings: ServiceSettings,
+    /// The `--events` flag ([`EventSinkSpec`]).
+    pub events: Option<&'a str>,
+    pub config: &'a ServicesConfig,
+    /// The registry the built-in stubs answer for.
+    pub registry: Arc<odp_analysis::Registry>,
+    /// The front end's own view of the events (progress lines); the configured sinks get them too.
+    pub progress: Arc<dyn EventSink>,
+    pub concurrency: usize,
+}
+
+/// A front end's connection to the services: the engine to run on, the configured sinks and, when nothing is
+/// configured, the built-in stubs it serves.
+pub struct Services {
+    pub engine: Arc<crate::InProcessEngine>,
+    /// The configured sinks (not the progress): their `lost()` counts events neither delivered nor kept.
+    pub events: Arc<dyn EventSink>,
+    /// The Redis URL, when events go to Redis.
+    pub redis_url: Option<String>,
+    /// The built-in stubs, when no service is configured.
+    pub stubs: Option<odp_stubs::StubServer>,
+    /// Where calls go, in one line: the same words in every front end.
+    pub description: String,
+    settings: ServiceSettings,
+}
+
+impl Services {
+    /// Builds the method client, the sinks and the engine from the configuration. Must run inside a tokio runtime
+    /// (the stubs serve on it).
+    pub async fn start(request: ServicesRequest<'_>) -> Result<Services, WiringError> {
+        let settings = request.settings;
+        let (events, redis_url) = event_sink(request.events, request.config)?;
+        let mut stubs = None;
+        let description = if settings.wants_stubs() {
+            let server = odp_stubs::StubServer::start(
+                request.registry.clone(),
+                "127.0.0.1:0".parse().expect("an address"),
+                odp_stubs::StubConfig::default(),
+            )
+            .await
+            .map_err(|e| WiringError::Stubs(e.to_string()))?;
+            let description = stubs_notice(&server.base_url());
+            stubs = Some(server);
+            description
+        } else {
+            format!(
+                "crawler {}, model {}",
+                settings.crawler_url.as_deref().unwrap_or("(not set)"),
+                settings.model_url.as_deref().unwrap_or("(not set)")
+            )
+        };
+        let (crawler, model) = settings.endpoints(stubs.as_ref().map(|s| s.base_url()).as_deref());
+        let client =
+            crate::HttpMethodClient::new(crawler, model, crate::DEFAULT_MAX_RESPONSE_BYTES)
+                .map_err(|e| WiringError::Client(e.to_string()))?;
+        let sink: Arc<dyn EventSink> = Arc::new(crate::events::FanOut(vec![
+            events.clone(),
+            request.progress,
+        ]));
+        let engine = crate::InProcessEngine::new(
+            Arc::new(client),
+            Arc::new(crate::CircuitBreaker::new(Default::default())),
+            sink,
+            request.concurrency.max(1),
+        );
+        Ok(Services {
+            engine: Arc::new(engine),
+            events,
+            redis_url,
+            stubs,
+            description,
+            settings,
+        })
+    }
+
+    /// Whether the built-in stubs answer the calls.
+    pub fn stubbed(&self) -> bool {
+        self.stubs.is_some()
+    }
+
+    /// A service the plan calls that has no URL (only possible when the other one is configured).
+    pub fn check_plan(&self, plan: &crate::Plan) -> Result<(), WiringError> {
+        if self.stubs.is_some() {
+            return Ok(());
+        }
+        let needs = |service: odp_analysis::Service| {
+            plan.sources
+                .iter()
+                .chain(&plan.transforms)
+                .any(|s| s.service == service)
+        };
+        if needs(odp_analysis::Service::Crawler) && self.settings.crawler_url.is_none() {
+            return Err(WiringError::ServiceUnset {
+                service: "crawler",
+                var: "ODP_CRAWLER_API_URL",
+            });
+        }
+        if needs(odp_analysis::Service::Model) && self.settings.model_url.is_none() {
+            return Err(WiringError::ServiceUnset {
+                service: "model",
+                var: "ODP_MODEL_API_URL",
+            });
+        }
+        Ok(())
+    }
+
+    /// Delivers the events an earlier run could not (events to Redis only). Returns the lines to tell the user.
+    pub async fn flush_outbox(&self) -> Vec<String> {
+        let Some(mut conn) = self
+            .redis_url
+            .as_ref()
+            .and_then(|url| crate::redis_sink::connection(url).ok())
+        else {
+            return Vec::new();
+        };
+        let outbox = Outbox::new(&odp_workspace::state_dir());
+        if outbox.is_empty() {
+            return Vec::new();
+        }
+        let report = crate::redis_sink::flush_outbox(&mut conn, &outbox).await;
+        let mut lines = report.set_aside_lines(&outbox);
+        lines.push(match report.error {
+            None => format!(
+                "delivered {} events kept from an earlier run",
+                report.delivered
+            ),
+            Some(e) => format!("warning: {e}"),
+        });
+        lines
+    }
+
+    /// Stops the built-in stubs, if they were started.
+    pub async fn shutdown(self) {
+        if let Some(server) = self.stubs {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// What every front end says when it serves the built-in stubs.
+pub fn stubs_notice(base_url: &str) -> String {
+    format!(
+        "no services configured (ODP_CRAWLER_API_URL, ODP_MODEL_API_URL): using the built-in stubs at {base_url}; their data is made up"
+    )
 }
 
 /// The sink events go to: `spec` (the `--events` flag), else `ODP_REDIS_URL`, else `[services] redis-url`, else

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use jupyter_protocol::JupyterMessageContent;
 use jupyter_zmq_client::RawMessage;
 use odp_analysis::Registry;
-use odp_kernel::runner::{StepRun, StepStatus};
+use odp_exec::{RunOutcome, RunStatus, StepReport, StepStatus};
 use odp_kernel::server::decode;
 use odp_kernel::session::{Begin, Session, byte_to_char, char_to_byte};
 use ring::hmac;
@@ -99,15 +99,31 @@ pub fn run(data: &[u8]) {
                     .iter()
                     .chain(&job.transforms)
                     .enumerate()
-                    .map(|(i, step)| StepRun {
-                        name: step.name.clone(),
-                        method: step.method.clone(),
-                        status: StepStatus::Done(results[i % results.len()].clone()),
-                        attempts: 1,
-                        duration_ms: 0,
+                    .map(|(i, step)| {
+                        let report = StepReport {
+                            name: step.name.clone(),
+                            method: step.method.clone(),
+                            status: StepStatus::Completed,
+                            attempts: 1,
+                            duration_ms: 0,
+                            error: None,
+                        };
+                        (report, results[i % results.len()].clone())
                     })
-                    .collect();
-                let out = session.finish(job, runs, count);
+                    .collect::<Vec<_>>();
+                let outcome = RunOutcome {
+                    run_id: uuid::Uuid::nil(),
+                    pipeline: "notebook".into(),
+                    status: RunStatus::Completed,
+                    duration_ms: 0,
+                    error: None,
+                    results: runs
+                        .iter()
+                        .map(|(r, v)| (r.name.clone(), v.clone()))
+                        .collect(),
+                    steps: runs.into_iter().map(|(r, _)| r).collect(),
+                };
+                let out = session.finish(job, &outcome, count);
                 let text = out.result_text();
                 session.end_cell(count, &req.code, text, req.store_history);
                 // The session's steps are now in scope: the same cell again is checked against them.

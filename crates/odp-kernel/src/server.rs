@@ -27,7 +27,7 @@ use jupyter_zmq_client::{
     create_kernel_heartbeat_connection, create_kernel_iopub_connection,
     create_kernel_shell_connection, create_kernel_stdin_connection,
 };
-use odp_exec::{BoxFuture, Event, EventKind, EventSink, InProcessEngine};
+use odp_exec::{BoxFuture, Event, EventSink, InProcessEngine};
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -100,29 +100,6 @@ impl ProgressSink {
     }
 }
 
-/// One progress line for a step event.
-pub fn progress_line(e: &Event) -> Option<String> {
-    let step = e.step.clone().unwrap_or_default();
-    let method = e.method.clone().unwrap_or_default();
-    let attempt = e.attempt.unwrap_or(1);
-    let attempts = format!("{attempt} attempt{}", if attempt == 1 { "" } else { "s" });
-    let ms = e.duration_ms.unwrap_or(0);
-    Some(match e.kind {
-        EventKind::StepStarted => format!("… {step} ({method}) started\n"),
-        EventKind::StepRetrying => format!(
-            "↻ {step}: attempt {attempt} failed ({}); retrying in {} ms\n",
-            e.error.clone().unwrap_or_default(),
-            e.delay_ms.unwrap_or(0)
-        ),
-        EventKind::StepCompleted => format!("✓ {step} ({method}) done: {attempts}, {ms} ms\n"),
-        EventKind::StepFailed => format!(
-            "✗ {step} ({method}) failed: {attempts}, {ms} ms: {}\n",
-            e.error.clone().unwrap_or_default()
-        ),
-        _ => return None,
-    })
-}
-
 impl EventSink for ProgressSink {
     fn emit(&self, event: Event) {
         let parent = self
@@ -130,9 +107,9 @@ impl EventSink for ProgressSink {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if let (Some(parent), Some(line)) = (parent, progress_line(&event)) {
+        if let (Some(parent), Some(line)) = (parent, odp_exec::events::progress_line(&event)) {
             self.iopub
-                .send(StreamContent::stdout(&line).as_child_of(&parent));
+                .send(StreamContent::stdout(&format!("{line}\n")).as_child_of(&parent));
         }
     }
 

@@ -124,14 +124,8 @@ async fn events_async(args: EventsArgs) -> anyhow::Result<u8> {
 
 /// Says on stderr which outbox lines a flush set aside, and where.
 pub fn report_set_aside(report: &FlushReport, outbox: &Outbox) {
-    for damaged in &report.quarantined {
-        eprintln!(
-            "warning: {} line {} is damaged ({}): set aside in {}",
-            outbox.path().display(),
-            damaged.line,
-            damaged.reason,
-            outbox.quarantine_path().display()
-        );
+    for line in report.set_aside_lines(outbox) {
+        eprintln!("{line}");
     }
 }
 

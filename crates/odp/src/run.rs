@@ -140,9 +140,8 @@ impl Progress {
         }
     }
 
-    /// A line of progress. It quotes step names and the services' errors: control characters are escaped.
+    /// A line of progress ([`odp_exec::events::progress_line`]: control characters already escaped).
     fn line(&self, text: String) {
-        let text = escape_control(&text);
         match &self.bars {
             Some(bars) => {
                 let _ = bars.println(text);
@@ -155,45 +154,35 @@ impl Progress {
 impl EventSink for Progress {
     fn emit(&self, e: Event) {
         let step = e.step.clone().unwrap_or_default();
-        let method = e.method.clone().unwrap_or_default();
-        let attempt = e.attempt.unwrap_or(1);
+        // On a terminal, a spinner per running step; the lines are the ones every front end shows.
         match e.kind {
             EventKind::StepStarted => {
                 if let Some(bars) = &self.bars {
                     let bar = bars.add(indicatif::ProgressBar::new_spinner());
-                    bar.set_message(format!("{step} ({method})"));
+                    bar.set_message(format!("{step} ({})", e.method.clone().unwrap_or_default()));
                     bar.enable_steady_tick(Duration::from_millis(100));
                     self.running.lock().expect("lock").insert(step, bar);
-                } else {
-                    self.line(format!("… {step} ({method})"));
+                    return;
                 }
             }
             EventKind::StepRetrying => {
-                let text = format!(
-                    "↻ {step}: attempt {attempt} failed ({}); retrying in {} ms",
-                    e.error.unwrap_or_default(),
-                    e.delay_ms.unwrap_or(0)
-                );
                 if let Some(bar) = self.running.lock().expect("lock").get(&step) {
-                    bar.set_message(format!("{step} ({method}), attempt {}", attempt + 1));
+                    bar.set_message(format!(
+                        "{step} ({}), attempt {}",
+                        e.method.clone().unwrap_or_default(),
+                        e.attempt.unwrap_or(1) + 1
+                    ));
                 }
-                self.line(text);
             }
             EventKind::StepCompleted | EventKind::StepFailed => {
                 if let Some(bar) = self.running.lock().expect("lock").remove(&step) {
                     bar.finish_and_clear();
                 }
-                let ms = e.duration_ms.unwrap_or(0);
-                let attempts = format!("{attempt} attempt{}", if attempt == 1 { "" } else { "s" });
-                self.line(match e.kind {
-                    EventKind::StepCompleted => format!("✓ {step} ({method}) {attempts}, {ms} ms"),
-                    _ => format!(
-                        "✗ {step} ({method}) {attempts}, {ms} ms: {}",
-                        e.error.unwrap_or_default()
-                    ),
-                });
             }
             _ => {}
+        }
+        if let Some(line) = odp_exec::events::progress_line(&e) {
+            self.line(line);
         }
     }
 

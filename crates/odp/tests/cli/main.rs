@@ -49,7 +49,7 @@ fn runs_an_example_on_the_built_in_stubs() {
     let stderr = text(&o.stderr);
     assert!(stderr.contains("using the built-in stubs"), "{stderr}");
     assert!(
-        stderr.contains("✓ tweets (social.twitter.search) 1 attempt"),
+        stderr.contains("✓ tweets (social.twitter.search) done: 1 attempt"),
         "{stderr}"
     );
 }
