@@ -59,6 +59,9 @@ const MARKER: &str = "\u{1e}odp-jq-answer:";
 struct Request {
     expression: String,
     input: Value,
+    /// The child's CPU-time limit (`RLIMIT_CPU`): the timeout, rounded up, plus a second. The parent kills the
+    /// child at the timeout; this stops an orphan whose parent was killed before it could.
+    cpu_seconds: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -119,7 +122,7 @@ pub fn child_main() {
             serde_json::to_string(&Answer::Error(format!("cannot write the result: {e}")))
                 .unwrap_or_default()
         });
-        let _ = write!(out, "{MARKER}{text}\n");
+        let _ = writeln!(out, "{MARKER}{text}");
         let _ = out.flush();
         std::process::exit(0);
     }
@@ -135,6 +138,7 @@ fn run_child() -> Answer {
         Ok(r) => r,
         Err(e) => return Answer::Error(format!("invalid request: {e}")),
     };
+    limit_cpu(request.cpu_seconds);
     let worker = std::thread::Builder::new()
         .name("jq".into())
         .stack_size(STACK_SIZE)
@@ -175,8 +179,21 @@ fn mapped_at_start() -> Option<u64> {
     Some(kib * 1024)
 }
 
+#[cfg(unix)]
+fn limit_cpu(seconds: u64) {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    let limit = Rlimit {
+        current: Some(seconds),
+        maximum: Some(seconds + 1),
+    };
+    let _ = setrlimit(Resource::Cpu, limit);
+}
+
 #[cfg(not(unix))]
 fn limit_memory() {}
+
+#[cfg(not(unix))]
+fn limit_cpu(_seconds: u64) {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Evaluation (in the child; in-process only in unit tests)
@@ -231,7 +248,9 @@ pub(crate) fn evaluate(expression: &str, input: &Value) -> Result<Value, String>
     let mut outputs = filter.id.run((ctx, input)).map(unwrap_valr);
     let first = match outputs.next() {
         None => {
-            return Err("the expression produced no output; it must produce one JSON object".into());
+            return Err(
+                "the expression produced no output; it must produce one JSON object".into(),
+            );
         }
         Some(Err(e)) => return Err(format!("the expression failed: {e}")),
         Some(Ok(v)) => v,
@@ -363,6 +382,7 @@ pub(crate) async fn transform(params: &Value, timeout: Duration) -> Result<Value
             .unwrap_or_default()
             .to_string(),
         input: params.get("input").cloned().unwrap_or(Value::Null),
+        cpu_seconds: timeout.as_secs() + 2,
     };
     let body = serde_json::to_vec(&request).map_err(|e| Refusal::internal(e.to_string()))?;
     let exe = std::env::current_exe()
@@ -414,8 +434,10 @@ pub(crate) async fn transform(params: &Value, timeout: Duration) -> Result<Value
         };
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success() {
-        // Not our child at all: the host never called `child_main`.
+    // The evaluator only ends without an answer when it is killed (a signal: stack overflow and allocation
+    // failure abort). An ordinary exit means the host never called `child_main`: `odp` without it says
+    // "unrecognized subcommand" and exits with 2, a test binary runs no test and exits with 0.
+    if output.status.code().is_some() {
         return Err(Refusal::internal(format!(
             "{} did not evaluate the expression: a program hosting the stubs must call \
              odp_stubs::jq::child_main() first thing in main",
