@@ -233,7 +233,7 @@ def test_completion_lists_the_live_results_fields(kernel):
     _, kc = kernel
     reply, _ = run(
         kc,
-        'name: shaped\nmethod: data.custom.transform\nparams:\n  input: {alpha: 1, beta: [x, y]}\n  expression: "."\n',
+        'name: shaped\nmethod: data.custom.transform\nparams:\n  input: {alpha: 1, beta: [x, y]}\n  expression: "{output: .}"\n',
     )
     assert reply["status"] == "ok", reply
     code = 'name: next\nmethod: data.custom.transform\nparams:\n  input: "{{shaped.output.'
@@ -246,7 +246,7 @@ def test_completion_lists_the_live_results_fields(kernel):
     types = {t["text"]: t["type"] for t in reply["metadata"]["_jupyter_types_experimental"]}
     assert types == {"alpha": "integer", "beta": "list<string>"}
     # A cell that uses a field the result does not have fails the check.
-    reply, outputs = run(kc, code + 'gamma}}"\n  expression: "."\n')
+    reply, outputs = run(kc, code + 'gamma}}"\n  expression: "{output: .}"\n')
     assert reply["status"] == "error"
     assert "has no field `gamma`" in strip_ansi("\n".join(reply["traceback"]))
     # Completion counts Unicode characters.

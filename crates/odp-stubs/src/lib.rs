@@ -8,6 +8,7 @@
 
 mod faults;
 mod generate;
+pub mod jq;
 mod openai;
 
 use std::collections::HashMap;
@@ -46,6 +47,9 @@ pub struct StubConfig {
     pub max_results: usize,
     /// When set, method calls without `Authorization: Bearer <token>` are answered with `401`.
     pub require_token: Option<String>,
+    /// How long the expression of a `data.custom.transform` call may run before it is stopped
+    /// ([`jq::DEFAULT_TIMEOUT`]; lower in tests).
+    pub transform_timeout: Duration,
 }
 
 impl Default for StubConfig {
@@ -57,6 +61,7 @@ impl Default for StubConfig {
             seed: 0,
             max_results: 50,
             require_token: None,
+            transform_timeout: jq::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -500,6 +505,12 @@ async fn answer(
                 details,
             );
         }
+    }
+    if method.id() == jq::METHOD {
+        return match jq::transform(&params, s.config.transform_timeout).await {
+            Ok(result) => Json(result).into_response(),
+            Err(refusal) => error_response(refusal.status, refusal.message, vec![]),
+        };
     }
     match generate::respond(method, &params, &s.config, &s.outputs) {
         Ok(result) => Json(result).into_response(),

@@ -523,3 +523,123 @@ methods:
         "closed after shutdown"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// data.custom.transform: jq in a child process (this test binary, started as `<binary> __jq_eval`)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The stubs' jq evaluator when this binary is started as `<binary> __jq_eval`; a no-op test otherwise.
+#[test]
+fn __jq_eval() {
+    odp_stubs::jq::child_main();
+}
+
+const TRANSFORM: &str = "/v1/data/custom/transform";
+
+async fn transform(server: &StubServer, input: Value, expression: &str) -> (u16, Value) {
+    let response = post(
+        server,
+        TRANSFORM,
+        json!({"input": input, "expression": expression}),
+    )
+    .await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn short_timeout() -> StubConfig {
+    StubConfig {
+        transform_timeout: Duration::from_millis(700),
+        ..StubConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn transform_evaluates_its_jq_expression() {
+    let server = start(StubConfig::default()).await;
+    let input = json!([{"name": "Battery", "size": 4}, {"name": "Range", "size": 2}]);
+    let (status, body) = transform(&server, input, "{rows: [.[] | {label: .name}]}").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"rows": [{"label": "Battery"}, {"label": "Range"}]})
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn transform_refusals_are_400_with_the_reason() {
+    let server = start(StubConfig::default()).await;
+    let (status, body) = transform(&server, json!([]), "{rows: [.[] | {label: .name}]").await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("jq syntax error at 1:30: expected closing brace"),
+        "{error}"
+    );
+    let (status, body) = transform(&server, json!({}), "{keys: ($ENV | keys)}").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("undefined variable `$ENV`"),
+        "{body}"
+    );
+    let (status, body) = transform(&server, json!([1, 2]), "map(. * 2)").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("is an array, not a JSON object"),
+        "{body}"
+    );
+    let response = post(
+        &server,
+        TRANSFORM,
+        json!({"input": {}, "expression": "$", "engine": "jsonata"}),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("engine jsonata is not supported by the built-in stubs"),
+        "{body}"
+    );
+    server.shutdown().await;
+}
+
+/// Runaway expressions end in the child: stopped at the timeout, or dead of its stack or memory limit. The
+/// server (and this process, which hosts it) keeps answering.
+#[tokio::test]
+async fn runaway_expressions_are_stopped_and_the_host_is_unharmed() {
+    let server = start(short_timeout()).await;
+    for (expression, expected) in [
+        ("def f: 1 + f; f", "the expression ran out of stack"),
+        ("def f: f; f", "did not finish within 700ms"),
+        ("{n: last(repeat(1))}", "did not finish within 700ms"),
+        (
+            "{n: (reduce range(64) as $i (\"x\"; . + .) | length)}",
+            "the expression ran out of memory",
+        ),
+    ] {
+        // A stub that never stops the expression fails here rather than hanging.
+        let (status, body) = tokio::time::timeout(
+            Duration::from_secs(8),
+            transform(&server, json!({}), expression),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{expression}: not stopped within 8 s"));
+        assert_eq!(status, 400, "{expression}: {body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains(expected), "{expression}: {error}");
+        // Still serving, and still evaluating.
+        let (status, body) = transform(&server, json!({"a": 1}), "{b: .a}").await;
+        assert_eq!((status, body), (200, json!({"b": 1})));
+    }
+    server.shutdown().await;
+}

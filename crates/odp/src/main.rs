@@ -70,6 +70,9 @@ mod run;
 mod stop;
 
 fn main() -> ExitCode {
+    // `odp __jq_eval`, started by the built-in stubs to evaluate one jq expression (not a user command, so not
+    // in `--help`): it evaluates and exits here, before anything else starts.
+    odp_stubs::jq::child_main();
     let cli = Cli::parse();
     let json_logs =
         matches!(&cli.command, Command::Run(args) if args.log_format == run::LogFormat::Json);

@@ -150,6 +150,13 @@ async fn sources_run_in_parallel_and_transforms_in_order() {
     stubs.shutdown().await;
 }
 
+/// The stubs' jq evaluator (`data.custom.transform`) when this binary is started as `<binary> __jq_eval`; a no-op
+/// test otherwise.
+#[test]
+fn __jq_eval() {
+    odp_stubs::jq::child_main();
+}
+
 #[tokio::test]
 async fn whole_templates_keep_their_type_and_interpolation_renders() {
     let stubs = stubs().await;
@@ -157,9 +164,9 @@ async fn whole_templates_keep_their_type_and_interpolation_renders() {
     let text = pipeline(
         &[&search("tweets")],
         &[
-            "  - name: count\n    method: data.custom.transform\n    params: {input: \"{{tweets.count}}\", expression: \".\"}\n",
-            "  - name: texts\n    method: data.custom.transform\n    params: {input: \"{{tweets.results[*].text}}\", expression: \".\"}\n",
-            "  - name: line\n    method: data.custom.transform\n    params: {input: \"n={{tweets.count}} q={{inputs.q}}\", expression: \".\"}\n",
+            "  - name: count\n    method: data.custom.transform\n    params: {input: \"{{tweets.count}}\", expression: \"{output: .}\"}\n",
+            "  - name: texts\n    method: data.custom.transform\n    params: {input: \"{{tweets.results[*].text}}\", expression: \"{output: .}\"}\n",
+            "  - name: line\n    method: data.custom.transform\n    params: {input: \"n={{tweets.count}} q={{inputs.q}}\", expression: \"{output: .}\"}\n",
         ],
     );
     let outcome = run(&h, &text).await;

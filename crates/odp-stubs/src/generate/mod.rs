@@ -84,9 +84,7 @@ fn specific(id: &str, p: &Value, config: &StubConfig) -> Result<Option<Value>, S
         "data.records.dedupe" => records::dedupe(p),
         "data.records.filter" => records::filter(p)?,
         "data.records.sort" => records::sort(p),
-        "data.custom.transform" => {
-            json!({ "output": p.get("input").cloned().unwrap_or(Value::Null) })
-        }
+        // "data.custom.transform" is evaluated by `crate::jq`, before this is reached.
         _ => return Ok(None),
     }))
 }
