@@ -233,15 +233,18 @@ impl Services {
 
     /// A service the plan calls that has no URL (only possible when the other one is configured).
     pub fn check_plan(&self, plan: &crate::Plan) -> Result<(), WiringError> {
+        self.check_steps(plan.sources.iter().chain(&plan.transforms))
+    }
+
+    /// [`Services::check_plan`] for the steps about to run.
+    pub fn check_steps<'s>(
+        &self,
+        steps: impl Iterator<Item = &'s crate::PlannedStep> + Clone,
+    ) -> Result<(), WiringError> {
         if self.stubs.is_some() {
             return Ok(());
         }
-        let needs = |service: odp_analysis::Service| {
-            plan.sources
-                .iter()
-                .chain(&plan.transforms)
-                .any(|s| s.service == service)
-        };
+        let needs = |service: odp_analysis::Service| steps.clone().any(|s| s.service == service);
         if needs(odp_analysis::Service::Crawler) && self.settings.crawler_url.is_none() {
             return Err(WiringError::ServiceUnset {
                 service: "crawler",

@@ -27,7 +27,7 @@ use jupyter_zmq_client::{
     create_kernel_heartbeat_connection, create_kernel_iopub_connection,
     create_kernel_shell_connection, create_kernel_stdin_connection,
 };
-use odp_exec::{BoxFuture, Event, EventSink, InProcessEngine};
+use odp_exec::{BoxFuture, Event, EventSink};
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -320,8 +320,8 @@ struct Kernel {
     current: Mutex<Option<CancellationToken>>,
     iopub: Iopub,
     progress: Arc<ProgressSink>,
-    engine: Arc<InProcessEngine>,
-    events: Arc<dyn EventSink>,
+    /// The engine, the configured sinks and the built-in stubs, as `odp run` has them.
+    services: Arc<odp_exec::wiring::Services>,
     banner: String,
     shutdown: CancellationToken,
     /// A note for the first cell that runs steps (the built-in stubs are in use), taken when shown.
@@ -437,7 +437,7 @@ impl Kernel {
             },
             Ok(Begin::Done(out)) => out,
             Ok(Begin::Draft(job)) => self.draft(parent, job, count, silent).await,
-            Ok(Begin::Run(mut job)) => {
+            Ok(Begin::Run(mut job)) => 'run: {
                 let mut before = CellOutput {
                     outputs: job.before.clone(),
                     ..CellOutput::default()
@@ -454,13 +454,27 @@ impl Kernel {
                     self.publish_outputs(parent, &before, count);
                     self.progress.set_parent(Some(Arc::new(parent.clone())));
                 }
+                if let Err(e) = self
+                    .services
+                    .check_steps(job.sources.iter().chain(&job.transforms))
+                {
+                    let out = CellOutput {
+                        error: Some(CellError {
+                            ename: "ConfigError".into(),
+                            evalue: e.to_string(),
+                            traceback: vec![format!("ConfigError: {e}")],
+                        }),
+                        ..CellOutput::default()
+                    };
+                    break 'run out;
+                }
                 let token = CancellationToken::new();
                 *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
-                let lost_before = self.events.lost();
+                let lost_before = self.services.events.lost();
                 // The engine flushes its sinks when the run ends: the cell's events are delivered or kept before
                 // its reply, so a loss shows on the cell that had it.
-                let outcome = job.run(self.engine.as_ref(), token).await;
-                let lost = self.events.lost().saturating_sub(lost_before);
+                let outcome = job.run(self.services.engine.as_ref(), token).await;
+                let lost = self.services.events.lost().saturating_sub(lost_before);
                 *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.progress.set_parent(None);
                 let mut out = match isolate("execute_request", || {
@@ -943,14 +957,13 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         progress.clone(),
     )
     .await?;
+    let services = Arc::new(services);
     tracing::info!(services = %services.description, "odp kernel services");
     session.services = services.description.clone();
-    let note = services.stubs.as_ref().map(|s| {
-        format!(
-            "odp: no services configured (ODP_CRAWLER_API_URL, ODP_MODEL_API_URL): using the built-in stubs at {}; their data is made up\n",
-            s.base_url()
-        )
-    });
+    let note = services
+        .stubs
+        .as_ref()
+        .map(|s| format!("odp: {}\n", odp_exec::wiring::stubs_notice(&s.base_url())));
     let banner = format!(
         "odp kernel {} — ODP pipeline steps in YAML, cell by cell ({} registry methods).\nServices: {}.\n%help lists the magics.",
         env!("CARGO_PKG_VERSION"),
@@ -962,8 +975,7 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         current: Mutex::new(None),
         iopub: iopub.clone(),
         progress,
-        engine: services.engine.clone(),
-        events: services.events.clone(),
+        services: services.clone(),
         banner,
         shutdown: CancellationToken::new(),
         services_note: Mutex::new(note),
@@ -1032,9 +1044,11 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         }
     }
     iopub.flush().await;
-    kernel.events.flush().await;
-    if let Some(stubs) = services.stubs {
-        stubs.shutdown().await;
+    kernel.services.events.flush().await;
+    drop(kernel);
+    // The control loop and the signal task hold the kernel too: the stubs stop with the process if they do.
+    if let Ok(services) = Arc::try_unwrap(services) {
+        services.shutdown().await;
     }
     Ok(())
 }
