@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod render;
+pub mod service_args;
 mod snippet;
 
 #[cfg(test)]
@@ -13,6 +14,7 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 
 pub use check::{CheckArgs, run_check};
+pub use service_args::ServiceArgs;
 
 /// Process exit codes, the same for every subcommand.
 pub mod exit {
