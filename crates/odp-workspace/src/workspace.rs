@@ -35,7 +35,8 @@ pub struct LoadOptions {
     pub cwd: PathBuf,
     /// A `--registry` flag: a path, an http(s) URL or `bundled`.
     pub registry: Option<String>,
-    /// A `--config FILE` flag: this file for every directory instead of the nearest `odp.toml`.
+    /// A `--config FILE` flag: this file for every directory instead of the nearest `odp.toml`. It is read as
+    /// written (relative to the process's current directory) and named so in messages.
     pub config_file: Option<PathBuf>,
 }
 
@@ -130,7 +131,7 @@ impl Loader {
     /// the defaults rooted at `cwd`.
     pub fn config(&self, dir: &Path) -> Result<Arc<LoadedConfig>, WorkspaceError> {
         let found = match &self.options.config_file {
-            Some(file) => Some(self.options.cwd.join(file)),
+            Some(file) => Some(file.clone()),
             None => find_config(&self.options.cwd.join(dir)),
         };
         let key = found.clone().unwrap_or_default();
