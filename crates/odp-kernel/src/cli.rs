@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use jupyter_zmq_client::ConnectionInfo;
-use odp_exec::wiring::ServiceSettings;
 use odp_analysis::escape_control;
+use odp_exec::wiring::ServiceSettings;
 use odp_workspace::load_workspace;
 
 use crate::install::{self, Location};

@@ -111,7 +111,10 @@ impl std::fmt::Debug for LoadedRegistry {
 
 /// The workspace for `dir` in a one-off command: the current directory for paths from `registry_flag` and
 /// `ODP_REGISTRY`, no `--config`. See the module documentation for the rules.
-pub fn load_workspace(dir: &Path, registry_flag: Option<&str>) -> Result<Workspace, WorkspaceError> {
+pub fn load_workspace(
+    dir: &Path,
+    registry_flag: Option<&str>,
+) -> Result<Workspace, WorkspaceError> {
     Loader::new(LoadOptions::in_current_dir(registry_flag)?).load(dir)
 }
 
@@ -262,13 +265,20 @@ mod tests {
     fn finds_the_nearest_config_and_its_registry_with_their_warnings() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::write(root.join("odp.toml"), "registry = \"reg.yaml\"\ncolour = 1\n").unwrap();
+        std::fs::write(
+            root.join("odp.toml"),
+            "registry = \"reg.yaml\"\ncolour = 1\n",
+        )
+        .unwrap();
         std::fs::write(root.join("reg.yaml"), REGISTRY).unwrap();
         std::fs::create_dir(root.join("sub")).unwrap();
         let loader = Loader::new(options(Path::new("/elsewhere"), None));
         let ws = loader.load(&root.join("sub")).unwrap();
         assert_eq!(ws.config.path.as_deref(), Some(&*root.join("odp.toml")));
-        assert_eq!(ws.registry_source, RegistrySource::File(root.join("reg.yaml")));
+        assert_eq!(
+            ws.registry_source,
+            RegistrySource::File(root.join("reg.yaml"))
+        );
         assert!(ws.registry.get("my.own.source").is_some());
         assert_eq!(ws.warnings.len(), 2, "{:?}", ws.warnings);
         assert!(ws.warnings[0].contains("unknown key `colour`"));

@@ -136,8 +136,7 @@ fn stubs(args: StubsArgs) -> u8 {
     let registry = match std::env::current_dir()
         .map_err(|e| format!("cannot read the current directory: {e}"))
         .and_then(|cwd| {
-            odp_workspace::load_workspace(&cwd, args.registry.as_deref())
-                .map_err(|e| e.to_string())
+            odp_workspace::load_workspace(&cwd, args.registry.as_deref()).map_err(|e| e.to_string())
         }) {
         Ok(workspace) => {
             for w in &workspace.warnings {
