@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use odp_analysis::{Applicability, Environment, Registry, Severity, analyze, escape_control};
+use odp_analysis::{Applicability, Environment, Severity, analyze, escape_control};
 use odp_workspace::{
-    Ignores, LoadedConfig, PipelineMatcher, RegistrySource, WorkspaceError, find_config,
-    load_config, load_registry, registry_source,
+    Ignores, LoadOptions, LoadedConfig, Loader, PipelineMatcher, Workspace, WorkspaceError,
 };
 use rayon::prelude::*;
 
@@ -60,44 +59,31 @@ pub struct CheckArgs {
     pub diff: bool,
 }
 
-/// Configurations and registries by directory, loaded once each.
+/// Configurations and registries by directory (the one loader, which loads each once), and ignores by
+/// configuration.
 struct Workspaces {
-    explicit: Option<LoadedConfig>,
-    registry_flag: Option<String>,
-    cwd: PathBuf,
-    configs: Mutex<HashMap<PathBuf, Arc<LoadedConfig>>>,
-    registries: Mutex<HashMap<RegistrySource, Arc<Registry>>>,
+    loader: Loader,
     ignores: Mutex<HashMap<PathBuf, Arc<Ignores>>>,
     warnings: Mutex<Vec<String>>,
 }
 
 impl Workspaces {
+    /// Keeps the warnings the loader met so far, in the order met.
+    fn collect_warnings(&self) {
+        let new = self.loader.take_warnings();
+        self.warnings.lock().expect("lock").extend(new);
+    }
+
     fn config_for(&self, dir: &Path) -> Result<Arc<LoadedConfig>, WorkspaceError> {
-        if let Some(c) = &self.explicit {
-            return Ok(Arc::new(c.clone()));
-        }
-        let found = find_config(dir);
-        let key = found.clone().unwrap_or_default();
-        if let Some(c) = self.configs.lock().expect("lock").get(&key) {
-            return Ok(c.clone());
-        }
-        let loaded = match &found {
-            Some(path) => load_config(path)?,
-            None => LoadedConfig {
-                root: self.cwd.clone(),
-                ..LoadedConfig::default()
-            },
-        };
-        self.warnings
-            .lock()
-            .expect("lock")
-            .extend(loaded.warnings.iter().cloned());
-        let loaded = Arc::new(loaded);
-        self.configs
-            .lock()
-            .expect("lock")
-            .insert(key, loaded.clone());
-        Ok(loaded)
+        let config = self.loader.config(dir);
+        self.collect_warnings();
+        config
+    }
+
+    fn workspace_for(&self, dir: &Path) -> Result<Workspace, WorkspaceError> {
+        let workspace = self.loader.load(dir);
+        self.collect_warnings();
+        workspace
     }
 
     fn ignores_for(&self, config: &LoadedConfig) -> Result<Arc<Ignores>, WorkspaceError> {
@@ -113,20 +99,6 @@ impl Workspaces {
             .expect("lock")
             .insert(key, ignores.clone());
         Ok(ignores)
-    }
-
-    fn registry_for(&self, config: &LoadedConfig) -> Result<Arc<Registry>, WorkspaceError> {
-        let source = registry_source(self.registry_flag.as_deref(), config, &self.cwd);
-        if let Some(r) = self.registries.lock().expect("lock").get(&source) {
-            return Ok(r.clone());
-        }
-        let loaded = load_registry(&source)?;
-        self.warnings.lock().expect("lock").extend(loaded.warnings);
-        self.registries
-            .lock()
-            .expect("lock")
-            .insert(source, loaded.registry.clone());
-        Ok(loaded.registry)
     }
 }
 
@@ -332,26 +304,15 @@ impl From<String> for Failures {
 fn check_inner(args: &CheckArgs) -> Result<Outcome, Failures> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let explicit = match &args.config {
-        Some(path) => Some(load_config(path).map_err(|e| e.to_string())?),
-        None => None,
-    };
     let workspaces = Workspaces {
-        explicit,
-        registry_flag: args.registry.clone(),
-        cwd: cwd.clone(),
-        configs: Mutex::default(),
-        registries: Mutex::default(),
+        loader: Loader::new(LoadOptions {
+            cwd: cwd.clone(),
+            registry: args.registry.clone(),
+            config_file: args.config.clone(),
+        }),
         ignores: Mutex::default(),
         warnings: Mutex::default(),
     };
-    if let Some(c) = &workspaces.explicit {
-        workspaces
-            .warnings
-            .lock()
-            .expect("lock")
-            .extend(c.warnings.iter().cloned());
-    }
     // Discovery follows the configuration of the current directory (or --config).
     let discovery_config = workspaces.config_for(&cwd).map_err(|e| e.to_string())?;
     let matcher = PipelineMatcher::new(&discovery_config).map_err(|e| e.to_string())?;
@@ -378,12 +339,11 @@ fn check_inner(args: &CheckArgs) -> Result<Outcome, Failures> {
             let text =
                 odp_workspace::read_pipeline(path, Path::new(&shown)).map_err(|e| e.to_string())?;
             let dir = path.parent().unwrap_or(Path::new("."));
-            let config = workspaces.config_for(dir).map_err(|e| e.to_string())?;
-            let registry = workspaces
-                .registry_for(&config)
+            let workspace = workspaces.workspace_for(dir).map_err(|e| e.to_string())?;
+            let ignores = workspaces
+                .ignores_for(&workspace.config)
                 .map_err(|e| e.to_string())?;
-            let ignores = workspaces.ignores_for(&config).map_err(|e| e.to_string())?;
-            let env = Environment::new(&registry);
+            let env = Environment::new(&workspace.registry);
             let filter = |d: &mut Vec<odp_analysis::Diagnostic>| ignores.filter(path, d);
             if !fixing {
                 let mut diagnostics = analyze(&text, &env).diagnostics;

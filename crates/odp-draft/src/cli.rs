@@ -98,16 +98,18 @@ pub fn run(args: DraftArgs, io: Io<'_>) -> u8 {
             return exit::USAGE;
         }
     };
-    let (config, registry) = match load_workspace(&io.cwd, args.registry.as_deref()) {
+    let workspace = match load_workspace(&io.cwd, args.registry.as_deref()) {
         Ok(x) => x,
         Err(e) => {
             errln(&format!("error: {e}"));
             return exit::USAGE;
         }
     };
-    for w in &config.warnings {
+    // The configuration's warnings and the registry's.
+    for w in &workspace.warnings {
         errln(&format!("warning: {w}"));
     }
+    let (config, registry) = (&*workspace.config, workspace.registry.clone());
     if let Some(path) = &args.eval
         && args.retrieval_only
     {

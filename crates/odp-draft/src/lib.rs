@@ -409,15 +409,19 @@ impl Drafter {
     }
 
     /// For a workspace directory: the nearest `odp.toml` (its `[draft]` section and registry) and the process
-    /// environment. Blocking IO (reading files, perhaps fetching a registry URL): call it outside async code or
+    /// environment. Warnings about the configuration and the registry are logged. Blocking IO (reading files, perhaps fetching a registry URL): call it outside async code or
     /// in `spawn_blocking`.
     pub fn from_workspace(dir: &Path) -> Result<Drafter, DraftError> {
-        let (config, registry) = load_workspace(dir, None)?;
-        let settings = LlmSettings::from_environment(&config.config.draft)?;
+        let workspace = load_workspace(dir, None)?;
+        for w in &workspace.warnings {
+            tracing::warn!("{w}");
+        }
+        let section = &workspace.config.config.draft;
+        let settings = LlmSettings::from_environment(section)?;
         Ok(Drafter::from_settings(
             &settings,
-            registry,
-            &config.config.draft,
+            workspace.registry.clone(),
+            section,
         )?)
     }
 
@@ -436,24 +440,19 @@ impl Drafter {
 }
 
 /// The `odp.toml` for `dir` (or a default one) and the registry it names (`registry_flag` first, then
-/// `ODP_REGISTRY`, then `odp.toml`, then the bundled one).
+/// `ODP_REGISTRY`, then `odp.toml`, then the bundled one), with their warnings for the caller to show: the one
+/// loader of `odp_workspace::workspace`, with `dir` as the current directory.
 pub fn load_workspace(
     dir: &Path,
     registry_flag: Option<&str>,
-) -> Result<(odp_workspace::LoadedConfig, Arc<Registry>), DraftError> {
-    let config = match odp_workspace::find_config(dir) {
-        Some(path) => {
-            odp_workspace::load_config(&path).map_err(|e| DraftError::Workspace(e.to_string()))?
-        }
-        None => odp_workspace::LoadedConfig {
-            root: dir.to_path_buf(),
-            ..Default::default()
-        },
-    };
-    let source = odp_workspace::registry_source(registry_flag, &config, dir);
-    let loaded =
-        odp_workspace::load_registry(&source).map_err(|e| DraftError::Workspace(e.to_string()))?;
-    Ok((config, loaded.registry))
+) -> Result<odp_workspace::Workspace, DraftError> {
+    odp_workspace::Loader::new(odp_workspace::LoadOptions {
+        cwd: dir.to_path_buf(),
+        registry: registry_flag.map(str::to_string),
+        config_file: None,
+    })
+    .load(dir)
+    .map_err(|e| DraftError::Workspace(e.to_string()))
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use jupyter_zmq_client::ConnectionInfo;
+use odp_analysis::escape_control;
 use odp_exec::wiring::ServiceSettings;
-use odp_workspace::{LoadedConfig, find_config, load_config, load_registry, registry_source};
+use odp_workspace::load_workspace;
 
 use crate::install::{self, Location};
 use crate::services::ServiceOptions;
@@ -139,39 +140,25 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
         return exit::USAGE;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let config = match find_config(&cwd) {
-        Some(path) => match load_config(&path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::USAGE;
-            }
-        },
-        None => LoadedConfig {
-            root: cwd.clone(),
-            ..Default::default()
-        },
+    // The one loader (odp_workspace::workspace), before the runtime starts: a remote registry is fetched with a
+    // blocking client.
+    let loaded = match load_workspace(&cwd, args.registry.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {}", escape_control(&e.to_string()));
+            return exit::USAGE;
+        }
     };
-    for w in &config.warnings {
-        eprintln!("warning: {w}");
+    for w in &loaded.warnings {
+        eprintln!("warning: {}", escape_control(w));
     }
+    let config = Arc::unwrap_or_clone(loaded.config);
     // The same rule as `odp run`'s, before the kernel starts serving.
     if let Err(e) =
         odp_exec::sink_spec::EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)
     {
         eprintln!("error: {e}");
         return exit::USAGE;
-    }
-    // Loaded before the runtime starts: a remote registry is fetched with a blocking client.
-    let loaded = match load_registry(&registry_source(args.registry.as_deref(), &config, &cwd)) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
     }
     // Checked before anything starts: a service URL or API key that cannot work is a configuration error.
     let services = match ServiceSettings::resolve(

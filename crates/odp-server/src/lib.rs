@@ -24,7 +24,7 @@ use lsp_types as lsp;
 use odp_analysis::{Analysis, Environment, Registry, analyze_incremental};
 use odp_ide::{CompletionKind, FoldKind, Snapshot, SymbolKind, TokenKind};
 use odp_workspace::{
-    Ignores, LoadedConfig, PipelineMatcher, RegistrySource, find_config, load_config, load_registry,
+    Ignores, LoadOptions, LoadedConfig, Loader, PipelineMatcher, RegistrySource, find_config,
 };
 use ropey::Rope;
 use serde_json::{Value, json};
@@ -518,53 +518,39 @@ impl Server {
         if let Some(w) = self.workspaces.get(&key) {
             return w.clone();
         }
-        let config = match &config_path {
-            Some(p) => match load_config(p) {
-                Ok(c) => c,
-                Err(e) => {
-                    self.show_message(lsp::MessageType::ERROR, format!("odp: {e}"));
-                    LoadedConfig {
-                        root: dir.clone(),
-                        ..Default::default()
-                    }
-                }
-            },
-            None => LoadedConfig {
-                root: self.root.clone().unwrap_or(dir.clone()),
-                ..Default::default()
-            },
-        };
-        for w in &config.warnings {
+        // The one loader, with its fallback for the language server: a broken odp.toml or registry is shown (the
+        // same message as every command prints) and the defaults serve. Paths in the settings and ODP_REGISTRY are
+        // relative to the workspace root (without one: the directory of odp.toml, else of the file).
+        let cwd = self.root.clone().unwrap_or_else(|| {
+            config_path
+                .as_deref()
+                .and_then(Path::parent)
+                .map_or_else(|| dir.clone(), Path::to_path_buf)
+        });
+        let loader = Loader::new(LoadOptions {
+            cwd,
+            registry: self.registry_override.clone(),
+            config_file: None,
+        });
+        let (loaded, fallbacks) = loader.load_or_fallback(&dir);
+        for fallback in &fallbacks {
+            self.show_message(lsp::MessageType::ERROR, format!("odp: {fallback}"));
+        }
+        for w in &loaded.warnings {
             self.show_message(lsp::MessageType::WARNING, format!("odp: {w}"));
         }
-        let source = match &self.registry_override {
-            Some(spec) => RegistrySource::parse(spec, self.root.as_deref().unwrap_or(&config.root)),
-            None => odp_workspace::registry_source(None, &config, &config.root),
-        };
-        let registry_path = match &source {
+        // The configured registry file, also when it could not be loaded: editing it reloads.
+        let registry_path = match loader.registry_source(&loaded.config) {
             RegistrySource::File(p) => Some(p.clone()),
             _ => None,
         };
-        let registry = match load_registry(&source) {
-            Ok(loaded) => {
-                for w in loaded.warnings {
-                    self.show_message(lsp::MessageType::WARNING, format!("odp: {w}"));
-                }
-                loaded.registry
-            }
-            Err(e) => {
-                self.show_message(
-                    lsp::MessageType::ERROR,
-                    format!("odp: {e}; using the bundled registry"),
-                );
-                Registry::bundled()
-            }
-        };
-        let matcher = PipelineMatcher::new(&config).unwrap_or_else(|e| {
+        let registry = loaded.registry;
+        let config = &*loaded.config;
+        let matcher = PipelineMatcher::new(config).unwrap_or_else(|e| {
             self.show_message(lsp::MessageType::ERROR, format!("odp: {e}"));
             PipelineMatcher::new(&LoadedConfig::default()).expect("an empty config is valid")
         });
-        let (ignores, warnings) = Ignores::new(&config).unwrap_or_default();
+        let (ignores, warnings) = Ignores::new(config).unwrap_or_default();
         for w in warnings {
             self.show_message(lsp::MessageType::WARNING, format!("odp: {w}"));
         }

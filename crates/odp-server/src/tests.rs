@@ -688,6 +688,43 @@ fn registry_edits_reload_without_restart() {
     client.shutdown();
 }
 
+/// The one loader's fallback rule: a broken odp.toml gives the message every command prints (`odp check`, `run`,
+/// `kernel`, `draft`, `stubs`: crates/odp/tests/cli/config_loader.rs), shown as an error, and the server carries on
+/// with the defaults.
+#[test]
+fn a_broken_odp_toml_is_shown_with_the_same_message_as_every_command_and_the_defaults_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("odp.toml"), "registry = [\n").unwrap();
+    let uri = format!("file://{}/p.odp.yaml", root.display());
+    let mut client = Client::start_in(
+        json!({}),
+        false,
+        json!(format!("file://{}", root.display())),
+    );
+    client.open(&uri, PIPELINE);
+    // Answered after the document is opened: its workspace is loaded by then.
+    client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let errors: Vec<String> = client
+        .pending
+        .iter()
+        .filter(|n| n.method == "window/showMessage" && n.params["type"] == 1)
+        .map(|n| n.params["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    let expected = format!(
+        "odp: {}:1:13: unclosed array, expected `]`",
+        root.join("odp.toml").display()
+    );
+    assert_eq!(errors, vec![expected]);
+    // The defaults serve: the bundled registry knows the pipeline's methods.
+    let diags = client.diagnostics(&uri, 1);
+    assert!(diags.is_empty(), "{diags:?}");
+    client.shutdown();
+}
+
 // ---- AI drafts --------------------------------------------------------------------------------------------------
 
 mod drafts {

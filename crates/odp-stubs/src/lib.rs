@@ -88,38 +88,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("invalid duration `{text}`: {e}"))
 }
 
-/// Reads a registry file. Methods with errors are left out and come back as `path:line:col: message` warnings;
-/// a file that cannot be read or defines no method is an error.
-pub fn registry_from_file(path: &std::path::Path) -> Result<(Arc<Registry>, Vec<String>), String> {
-    use odp_analysis::{LineIndex, PositionEncoding};
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let (registry, errors) = Registry::from_yaml(&text);
-    let index = LineIndex::new(&text);
-    let located: Vec<String> = errors
-        .iter()
-        .map(|e| {
-            let lc = index.line_col(&text, e.range.start(), PositionEncoding::Utf32);
-            format!(
-                "{}:{}:{}: {}",
-                path.display(),
-                lc.line + 1,
-                lc.col + 1,
-                e.message
-            )
-        })
-        .collect();
-    if registry.is_empty() {
-        let why = if located.is_empty() {
-            "it defines no methods".to_string()
-        } else {
-            located.join("\n")
-        };
-        return Err(format!("invalid registry {}: {why}", path.display()));
-    }
-    Ok((Arc::new(registry), located))
-}
-
 /// A running stub server. Dropping it stops the server too, without waiting.
 pub struct StubServer {
     addr: SocketAddr,

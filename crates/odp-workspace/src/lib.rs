@@ -1,11 +1,13 @@
 //! The workspace layer of odp: configuration (`odp.toml`), which files are pipelines, and where the registry
-//! comes from. This is where the front ends' IO lives; the analysis core below does none.
+//! comes from. This is where the front ends' IO lives; the analysis core below does none. Front ends load their
+//! configuration and registry through [`workspace`], which states the one fallback rule.
 
 pub mod base_url;
 pub mod config;
 pub mod discover;
 pub mod ignores;
 pub mod registry_source;
+pub mod workspace;
 
 use std::path::PathBuf;
 
@@ -17,6 +19,7 @@ pub use discover::{
 };
 pub use ignores::Ignores;
 pub use registry_source::{LoadedRegistry, RegistrySource, load_registry};
+pub use workspace::{Fallback, LoadOptions, Loader, Workspace, load_workspace};
 
 /// The most bytes odp reads of one HTTP response: a service's answer to a method call, a registry fetched from a
 /// URL. A larger one is refused as it arrives, never held whole.

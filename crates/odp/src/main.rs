@@ -126,25 +126,31 @@ struct StubsArgs {
     /// The status of `--error-rate` errors.
     #[arg(long, default_value_t = 503)]
     error_status: u16,
-    /// Registry file to serve [default: the bundled registry].
-    #[arg(long, value_name = "PATH")]
-    registry: Option<std::path::PathBuf>,
+    /// The method registry to serve: a YAML file or an http(s) URL [default: ODP_REGISTRY, else from odp.toml,
+    /// else the bundled one].
+    #[arg(long, value_name = "PATH|URL")]
+    registry: Option<String>,
 }
 
 /// `odp stubs`: serves until Ctrl-C.
 fn stubs(args: StubsArgs) -> u8 {
-    let registry = match &args.registry {
-        None => odp_stubs::Registry::bundled(),
-        Some(path) => match odp_stubs::registry_from_file(path) {
-            Ok((registry, warnings)) => {
-                warnings.iter().for_each(|w| eprintln!("warning: {w}"));
-                registry
+    // The one loader (odp_workspace::workspace), as every command: the flag, ODP_REGISTRY, odp.toml, the bundled
+    // registry. Before the runtime starts: a registry at a URL is fetched with a blocking client.
+    let registry = match std::env::current_dir()
+        .map_err(|e| format!("cannot read the current directory: {e}"))
+        .and_then(|cwd| {
+            odp_workspace::load_workspace(&cwd, args.registry.as_deref()).map_err(|e| e.to_string())
+        }) {
+        Ok(workspace) => {
+            for w in &workspace.warnings {
+                eprintln!("warning: {}", odp_analysis::escape_control(w));
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::USAGE;
-            }
-        },
+            workspace.registry
+        }
+        Err(e) => {
+            eprintln!("error: {}", odp_analysis::escape_control(&e));
+            return exit::USAGE;
+        }
     };
     let config = odp_stubs::StubConfig {
         latency: args.latency,

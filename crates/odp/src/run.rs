@@ -15,9 +15,7 @@ use odp_exec::{
     BoxFuture, CircuitBreaker, Engine, Event, EventKind, HttpMethodClient, InProcessEngine,
     RunStatus,
 };
-use odp_workspace::{
-    LoadedConfig, find_config, load_config, load_registry, registry_source, state_dir,
-};
+use odp_workspace::{load_workspace, state_dir};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -223,27 +221,18 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let cwd = std::env::current_dir()?;
-    let config = match find_config(&std::path::absolute(dir)?) {
-        Some(path) => load_config(&path)?,
-        None => LoadedConfig {
-            root: cwd.clone(),
-            ..Default::default()
-        },
-    };
-    for w in &config.warnings {
-        eprintln!("warning: {}", escape_control(w));
-    }
-    // Checked before anything starts; the sink itself is opened just before the run.
-    EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)?;
-    let source = registry_source(args.registry.as_deref(), &config, &cwd);
-    // A registry at a URL is fetched with a blocking client, which must not run (nor be dropped) on the runtime.
-    let loaded = tokio::task::spawn_blocking(move || load_registry(&source))
+    // The one loader (odp_workspace::workspace); a registry at a URL is fetched with a blocking client, which must
+    // not run (nor be dropped) on the runtime.
+    let (dir, flag) = (std::path::absolute(dir)?, args.registry.clone());
+    let loaded = tokio::task::spawn_blocking(move || load_workspace(&dir, flag.as_deref()))
         .await
-        .context("loading the registry stopped")??;
+        .context("loading the configuration stopped")??;
     for w in &loaded.warnings {
         eprintln!("warning: {}", escape_control(w));
     }
+    let config = &*loaded.config;
+    // Checked before anything starts; the sink itself is opened just before the run.
+    EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)?;
     let registry: Arc<Registry> = loaded.registry;
     let analysis = odp_analysis::analyze(&text, &Environment::new(&registry));
     if analysis.has_errors() {

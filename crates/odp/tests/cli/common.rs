@@ -53,6 +53,11 @@ pub fn text(b: &[u8]) -> String {
 /// Starts `odp kernel` with ARGS on a connection file of its own and waits for it to exit. A kernel that passed
 /// its startup checks would serve until Jupyter stops it: after 60 s it is stopped and `None` is returned.
 pub fn kernel(args: &[&str], envs: &[(&str, &str)]) -> Option<Output> {
+    kernel_in(&repo(), args, envs)
+}
+
+/// [`kernel`] started in the directory `cwd`.
+pub fn kernel_in(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Option<Output> {
     use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let connection = dir.path().join("kernel.json");
@@ -65,6 +70,7 @@ pub fn kernel(args: &[&str], envs: &[(&str, &str)]) -> Option<Output> {
     let mut argv = vec!["kernel", "--connection-file", connection.to_str().unwrap()];
     argv.extend_from_slice(args);
     let (mut cmd, _state) = command(&argv, envs);
+    cmd.current_dir(cwd);
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -3,6 +3,7 @@
 use std::process::{Command, Output};
 
 mod common;
+mod config_loader;
 mod examples;
 mod secrets;
 mod service_config;
