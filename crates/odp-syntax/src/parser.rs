@@ -17,12 +17,11 @@ pub fn parse(text: &str) -> Parse {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
     line_starts.push(bom as u32);
-    line_starts.extend(
-        text.bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i as u32 + 1),
-    );
+    let bytes = text.as_bytes();
+    line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i as u32 + 1));
+    // YAML reads a carriage return not followed by a line feed as a line break; the parser reads lines at `\n` only,
+    // so such a file is reported rather than read differently.
+    let bare_cr = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n'));
     let mut p = Parser {
         text,
         b: text.as_bytes(),
@@ -36,7 +35,7 @@ pub fn parse(text: &str) -> Parse {
         tab_error_line: usize::MAX,
     };
     let root = p.document();
-    if let Some(cr) = bare_carriage_return(text) {
+    if let Some(cr) = bare_cr {
         p.error(
             SyntaxErrorKind::Unsupported,
             TextRange::new(cr, cr + 1),
@@ -69,11 +68,8 @@ pub(crate) fn parse_sequence_item(
     let mut line_starts = Vec::with_capacity((region.end - region.start) / 32 + 1);
     line_starts.push(region.start as u32);
     line_starts.extend(
-        part.bytes()
-            .enumerate()
-            .skip(region.start)
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i as u32 + 1),
+        memchr::memchr_iter(b'\n', &part.as_bytes()[region.start..])
+            .map(|i| (region.start + i) as u32 + 1),
     );
     let mut p = Parser {
         text: part,
@@ -1874,21 +1870,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The first carriage return that is not followed by a line feed. YAML reads it as a line break; the parser reads
-/// lines at `\n` only, so such a file is reported rather than read differently.
-fn bare_carriage_return(text: &str) -> Option<usize> {
-    let b = text.as_bytes();
-    let mut from = 0;
-    while let Some(found) = memchr(b'\r', &b[from..]) {
-        let at = from + found;
-        if b.get(at + 1) != Some(&b'\n') {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
-}
-
 fn null_at(at: usize) -> Node {
     Node {
         range: TextRange::empty(at),
@@ -1969,5 +1950,5 @@ fn fold_block(lines: &[Option<&str>]) -> String {
 }
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
+    memchr::memchr(needle, haystack)
 }

@@ -58,6 +58,11 @@ pub const INT_RANGE: std::ops::RangeInclusive<i128> = i64::MIN as i128..=u64::MA
 
 /// Whether a plain scalar is an integer of the core schema that lies outside [`INT_RANGE`].
 pub(crate) fn is_int_out_of_range(v: &str) -> bool {
+    // 18 characters hold at most 18 decimal digits (< 2^63), `0x` and 16 hex digits (< 2^64) or `0o` and 16 octal
+    // digits: nothing that short is out of range, and most numbers are that short.
+    if v.len() <= 18 {
+        return false;
+    }
     let radix_digits = |prefix: &str, radix: u32| {
         v.strip_prefix(prefix)
             .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_digit(radix)))
