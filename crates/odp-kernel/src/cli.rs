@@ -28,22 +28,8 @@ pub struct KernelArgs {
     /// The connection file Jupyter wrote (ports, key); Jupyter passes it through the kernelspec.
     #[arg(long, short = 'f', value_name = "FILE")]
     pub connection_file: Option<PathBuf>,
-    /// The method registry: a YAML file or an http(s) URL [default: from odp.toml, else the bundled one].
-    #[arg(long, value_name = "PATH|URL")]
-    pub registry: Option<String>,
-    /// Where lifecycle events go: `redis://…`, `rediss://…`, `unix://…`, a file path (with a `/` or ending in
-    /// `.jsonl`), or `none` [default: ODP_REDIS_URL, else odp.toml services.redis-url, else none].
-    #[arg(long, value_name = "SINK")]
-    pub events: Option<String>,
-    /// The crawler API's base URL [env: ODP_CRAWLER_API_URL; odp.toml services.crawler-url].
-    #[arg(long, value_name = "URL")]
-    pub crawler_url: Option<String>,
-    /// The model API's base URL [env: ODP_MODEL_API_URL; odp.toml services.model-url].
-    #[arg(long, value_name = "URL")]
-    pub model_url: Option<String>,
-    /// How many sources of a cell run at once.
-    #[arg(long, default_value_t = odp_exec::engine::DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
+    #[command(flatten)]
+    pub services: odp_cli::ServiceArgs,
 }
 
 #[derive(Clone, Debug, Subcommand)]
@@ -142,7 +128,7 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     // The one loader (odp_workspace::workspace), before the runtime starts: a remote registry is fetched with a
     // blocking client.
-    let loaded = match load_workspace(&cwd, args.registry.as_deref()) {
+    let loaded = match load_workspace(&cwd, args.services.registry.as_deref()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {}", escape_control(&e.to_string()));
@@ -154,16 +140,17 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
     }
     let config = Arc::unwrap_or_clone(loaded.config);
     // The same rule as `odp run`'s, before the kernel starts serving.
-    if let Err(e) =
-        odp_exec::sink_spec::EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)
-    {
+    if let Err(e) = odp_exec::sink_spec::EventSinkSpec::resolve(
+        args.services.events.as_deref(),
+        &config.config.services,
+    ) {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
     // Checked before anything starts: a service URL or API key that cannot work is a configuration error.
     let services = match ServiceSettings::resolve(
-        args.crawler_url.as_deref(),
-        args.model_url.as_deref(),
+        args.services.crawler_url.as_deref(),
+        args.services.model_url.as_deref(),
         &config.config.services,
     ) {
         Ok(services) => services,
@@ -179,8 +166,8 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
         config,
         options: ServiceOptions {
             services,
-            events: args.events.clone(),
-            concurrency: args.concurrency,
+            events: args.services.events.clone(),
+            concurrency: args.services.concurrency,
         },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -7,15 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
-use odp_analysis::{Environment, Registry, Service, escape_control};
-use odp_exec::events::{EventSink, FanOut};
-use odp_exec::redis_sink::Outbox;
+use odp_analysis::{Environment, Registry, escape_control};
+use odp_exec::events::EventSink;
 use odp_exec::sink_spec::EventSinkSpec;
-use odp_exec::{
-    BoxFuture, CircuitBreaker, Engine, Event, EventKind, HttpMethodClient, InProcessEngine,
-    RunStatus,
-};
-use odp_workspace::{load_workspace, state_dir};
+use odp_exec::wiring::{Services, ServicesRequest};
+use odp_exec::{BoxFuture, Engine, Event, EventKind, RunStatus};
+use odp_workspace::load_workspace;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -52,25 +49,11 @@ pub struct RunArgs {
     /// Read inputs from a JSON or YAML file (a mapping of input names to values).
     #[arg(long, value_name = "FILE")]
     pub inputs: Option<PathBuf>,
-    /// How many sources run at once.
-    #[arg(long, default_value_t = odp_exec::engine::DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
     /// Write the result here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Where lifecycle events go: `redis://…`, `rediss://…`, `unix://…`, a file path (with a `/` or ending in
-    /// `.jsonl`), or `none` [default: ODP_REDIS_URL, else odp.toml services.redis-url, else none].
-    #[arg(long, value_name = "SINK")]
-    pub events: Option<String>,
-    /// The crawler API's base URL [env: ODP_CRAWLER_API_URL; odp.toml services.crawler-url].
-    #[arg(long, value_name = "URL")]
-    pub crawler_url: Option<String>,
-    /// The model API's base URL [env: ODP_MODEL_API_URL; odp.toml services.model-url].
-    #[arg(long, value_name = "URL")]
-    pub model_url: Option<String>,
-    /// The method registry: a YAML file or an http(s) URL [default: from odp.toml, else the bundled one].
-    #[arg(long, value_name = "PATH|URL")]
-    pub registry: Option<String>,
+    #[command(flatten)]
+    pub services: odp_cli::ServiceArgs,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -223,7 +206,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         .unwrap_or(Path::new("."));
     // The one loader (odp_workspace::workspace); a registry at a URL is fetched with a blocking client, which must
     // not run (nor be dropped) on the runtime.
-    let (dir, flag) = (std::path::absolute(dir)?, args.registry.clone());
+    let (dir, flag) = (std::path::absolute(dir)?, args.services.registry.clone());
     let loaded = tokio::task::spawn_blocking(move || load_workspace(&dir, flag.as_deref()))
         .await
         .context("loading the configuration stopped")??;
@@ -232,7 +215,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
     }
     let config = &*loaded.config;
     // Checked before anything starts; the sink itself is opened just before the run.
-    EventSinkSpec::resolve(args.events.as_deref(), &config.config.services)?;
+    EventSinkSpec::resolve(args.services.events.as_deref(), &config.config.services)?;
     let registry: Arc<Registry> = loaded.registry;
     let analysis = odp_analysis::analyze(&text, &Environment::new(&registry));
     if analysis.has_errors() {
@@ -260,77 +243,37 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
 
     // Services: configured URLs, or the built-in stubs when none is configured at all. URLs and keys are checked
     // first: a URL or key that cannot work is a configuration error before anything starts.
-    let services = odp_exec::wiring::ServiceSettings::resolve(
-        args.crawler_url.as_deref(),
-        args.model_url.as_deref(),
+    let settings = odp_exec::wiring::ServiceSettings::resolve(
+        args.services.crawler_url.as_deref(),
+        args.services.model_url.as_deref(),
         &config.config.services,
     )?;
-    let mut stubs = None;
-    if services.wants_stubs() {
-        let server = odp_stubs::StubServer::start(
-            registry.clone(),
-            "127.0.0.1:0".parse().expect("an address"),
-            odp_stubs::StubConfig::default(),
-        )
-        .await
-        .map_err(|e| anyhow!("cannot start the built-in stubs: {e}"))?;
-        eprintln!(
-            "odp: no services configured (ODP_CRAWLER_API_URL, ODP_MODEL_API_URL): using the built-in stubs at {}",
-            server.base_url()
-        );
-        stubs = Some(server);
+    let services = Services::start(ServicesRequest {
+        settings,
+        events: args.services.events.as_deref(),
+        config: &config.config.services,
+        registry: registry.clone(),
+        progress: Arc::new(Progress::new()),
+        concurrency: args.services.concurrency,
+    })
+    .await?;
+    if services.stubbed() {
+        eprintln!("odp: {}", services.description);
     }
-    let (crawler, model) = services.endpoints(stubs.as_ref().map(|s| s.base_url()).as_deref());
-    let needs = |service: Service| {
-        plan.sources
-            .iter()
-            .chain(&plan.transforms)
-            .any(|s| s.service == service)
-    };
-    if needs(Service::Crawler) && crawler.is_none() {
-        bail!(
-            "the pipeline calls the crawler service, but no URL is set: use ODP_CRAWLER_API_URL or --crawler-url"
-        );
-    }
-    if needs(Service::Model) && model.is_none() {
-        bail!(
-            "the pipeline calls the model service, but no URL is set: use ODP_MODEL_API_URL or --model-url"
-        );
-    }
-    let client = HttpMethodClient::new(crawler, model, odp_exec::DEFAULT_MAX_RESPONSE_BYTES)
-        .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
-
-    let (events, redis_url) =
-        odp_exec::wiring::event_sink(args.events.as_deref(), &config.config.services)?;
-    if let Some(url) = &redis_url {
-        // Events an earlier run could not deliver go first.
-        if let Ok(mut conn) = odp_exec::redis_sink::connection(url) {
-            let outbox = Outbox::new(&state_dir());
-            if !outbox.is_empty() {
-                let report = odp_exec::redis_sink::flush_outbox(&mut conn, &outbox).await;
-                crate::events_cmd::report_set_aside(&report, &outbox);
-                match report.error {
-                    None => eprintln!(
-                        "odp: delivered {} events kept from an earlier run",
-                        report.delivered
-                    ),
-                    Some(e) => eprintln!("warning: {e}"),
-                }
-            }
+    services.check_plan(&plan)?;
+    // Events an earlier run could not deliver go first.
+    for line in services.flush_outbox().await {
+        if line.starts_with("warning: ") {
+            eprintln!("{line}");
+        } else {
+            eprintln!("odp: {line}");
         }
     }
-    let sink: Arc<dyn EventSink> =
-        Arc::new(FanOut(vec![events.clone(), Arc::new(Progress::new())]));
-    let engine = InProcessEngine::new(
-        Arc::new(client),
-        Arc::new(CircuitBreaker::new(Default::default())),
-        sink,
-        args.concurrency,
-    );
+    let engine = services.engine.clone();
     let run_id = uuid::Uuid::now_v7();
     let outcome = engine.run(&plan, run_id, cancel).await;
     let mut result = serde_json::to_value(&outcome)?;
-    result["stubbed"] = Value::Bool(stubs.is_some());
+    result["stubbed"] = Value::Bool(services.stubbed());
     let mut json = serde_json::to_string_pretty(&result)?;
     json.push('\n');
     match &args.output {
@@ -341,9 +284,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
             out.write_all(json.as_bytes())?;
         }
     }
-    if let Some(server) = stubs {
-        server.shutdown().await;
-    }
+    let events = services.events.clone();
+    services.shutdown().await;
     eprintln!(
         "odp: run {} {} in {} ms",
         outcome.run_id,
