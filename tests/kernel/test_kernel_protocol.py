@@ -407,6 +407,7 @@ def test_events_go_to_the_configured_sink(tmp_path: Path):
     lines = [json.loads(line) for line in events.read_text().splitlines()]
     kinds = [(e["kind"], e.get("step")) for e in lines]
     assert kinds == [
+        ("run.submitted", None),
         ("run.started", None),
         ("step.started", "page"),
         ("step.completed", "page"),
@@ -437,8 +438,8 @@ def test_a_cell_whose_events_cannot_be_written_says_so(tmp_path: Path):
         stderr = "".join(
             m["content"]["text"] for m in outputs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"
         )
-        # run.started, step.started, step.completed, run.completed
-        assert "4 lifecycle events of this cell could be neither delivered nor kept" in stderr, outputs
+        # run.submitted, run.started, step.started, step.completed, run.completed: as `odp run` emits them
+        assert "5 lifecycle events of this cell could be neither delivered nor kept" in stderr, outputs
         kc.shutdown()
         assert proc.wait(timeout=10) == 0
     finally:
