@@ -1,0 +1,109 @@
+//! What a worker thread answers from: an immutable snapshot of one document version and its workspace, and the
+//! analyses shared between workers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use lsp_types as lsp;
+use odp_analysis::{Analysis, Environment, analyze_incremental};
+use ropey::Rope;
+
+use crate::global_state::Workspace;
+
+/// What a worker needs to answer about one document version.
+#[derive(Clone)]
+pub(crate) struct DocSnapshot {
+    pub(crate) uri: lsp::Uri,
+    pub(crate) version: i32,
+    /// The text, made from the rope on a worker (not on the main loop) when first needed.
+    pub(crate) text: Arc<OnceLock<String>>,
+    pub(crate) rope: Rope,
+    pub(crate) workspace: Arc<Workspace>,
+    pub(crate) path: Option<PathBuf>,
+    /// The document's step bodies checked in earlier versions (shared by all its snapshots).
+    pub(crate) checks: Arc<Mutex<odp_analysis::CheckCache>>,
+}
+
+/// Analyses shared between workers, by URI: the latest version analysed.
+/// The workspace is part of the key: after a reload, an analysis made with the old registry is not reused.
+pub(crate) type Cache = Arc<Mutex<HashMap<String, (i32, usize, Arc<Analysis>)>>>;
+
+impl DocSnapshot {
+    pub(crate) fn text(&self) -> &str {
+        self.text.get_or_init(|| self.rope.to_string())
+    }
+
+    pub(crate) fn analysis(&self, cache: &Cache) -> Arc<Analysis> {
+        self.analysis_keeping_old(cache).0
+    }
+
+    /// The analysis, and the one it replaced in the cache: dropping a large analysis takes milliseconds, so the
+    /// caller drops it after publishing.
+    pub(crate) fn analysis_keeping_old(
+        &self,
+        cache: &Cache,
+    ) -> (Arc<Analysis>, Option<Arc<Analysis>>) {
+        let key = self.uri.as_str().to_string();
+        let workspace_id = Arc::as_ptr(&self.workspace) as usize;
+        if let Some((v, w, a)) = cache.lock().expect("cache lock").get(&key)
+            && *v == self.version
+            && *w == workspace_id
+        {
+            return (a.clone(), None);
+        }
+        let env = Environment::new(&self.workspace.registry);
+        // The previous version's analysis leaves the cache now, and its tree goes back to the document's
+        // `CheckCache`, which re-parses only the steps the edit touched. The rest is dropped by the caller after
+        // publishing.
+        let previous = {
+            let mut cache = cache.lock().expect("cache lock");
+            match cache.get(&key) {
+                Some((v, _, _)) if *v < self.version => cache.remove(&key).map(|(_, _, a)| a),
+                _ => None,
+            }
+        };
+        let previous = previous.map(|a| match Arc::try_unwrap(a) {
+            Ok(mut a) => {
+                a.parse = Arc::default();
+                Arc::new(a)
+            }
+            Err(shared) => shared, // a request still reads it: the text is parsed in full
+        });
+        let mut analysis = {
+            // A panic while the lock was held (answered as an error elsewhere) leaves a cache that may be half
+            // updated: start it afresh.
+            let mut checks = self.checks.lock().unwrap_or_else(|poisoned| {
+                let mut checks = poisoned.into_inner();
+                *checks = odp_analysis::CheckCache::default();
+                checks
+            });
+            let started = std::time::Instant::now();
+            let analysis = analyze_incremental(self.text(), &env, &mut checks);
+            tracing::debug!(
+                version = self.version,
+                micros = started.elapsed().as_micros() as u64,
+                reparsed = checks.last_reparsed(),
+                reused_steps = checks.last_hits(),
+                "analysed"
+            );
+            analysis
+        };
+        if let Some(path) = &self.path {
+            self.workspace
+                .ignores
+                .filter(path, &mut analysis.diagnostics);
+        }
+        let analysis = Arc::new(analysis);
+        let mut cache = cache.lock().expect("cache lock");
+        let newer = cache.get(&key).is_some_and(|(v, _, _)| *v > self.version);
+        let old = if newer {
+            None
+        } else {
+            cache
+                .insert(key, (self.version, workspace_id, analysis.clone()))
+                .map(|(_, _, a)| a)
+        };
+        (analysis, old.or(previous))
+    }
+}

@@ -1,0 +1,264 @@
+//! The core's values to LSP: ranges, diagnostics, completions, symbols, folds, semantic tokens and edits.
+
+use std::collections::HashMap;
+
+use lsp_types as lsp;
+use odp_analysis::{Analysis, TextRange};
+use odp_ide::{CompletionKind, FoldKind, SymbolKind, TokenKind};
+use ropey::Rope;
+use serde_json::json;
+
+use crate::document::{Encoding, offset_to_position, range_to_lsp};
+
+pub(crate) fn range(rope: &Rope, range: TextRange, encoding: Encoding) -> lsp::Range {
+    range_to_lsp(rope, range, encoding)
+}
+
+pub(crate) fn location(
+    uri: &lsp::Uri,
+    rope: &Rope,
+    r: TextRange,
+    encoding: Encoding,
+) -> lsp::Location {
+    lsp::Location {
+        uri: uri.clone(),
+        range: range(rope, r, encoding),
+    }
+}
+
+pub(crate) fn diagnostics(
+    uri: &lsp::Uri,
+    rope: &Rope,
+    analysis: &Analysis,
+    encoding: Encoding,
+) -> Vec<lsp::Diagnostic> {
+    analysis
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let mut message = d.message.clone();
+            if let Some(help) = &d.help {
+                message.push_str(&format!("\nhelp: {help}"));
+            }
+            lsp::Diagnostic {
+                range: range(rope, d.range, encoding),
+                severity: Some(match d.severity {
+                    odp_analysis::Severity::Error => lsp::DiagnosticSeverity::ERROR,
+                    odp_analysis::Severity::Warning => lsp::DiagnosticSeverity::WARNING,
+                }),
+                code: Some(lsp::NumberOrString::String(d.code.id().into())),
+                code_description: d
+                    .code
+                    .doc_url()
+                    .parse()
+                    .ok()
+                    .map(|href| lsp::CodeDescription { href }),
+                source: Some("odp".into()),
+                message,
+                related_information: (!d.related.is_empty()).then(|| {
+                    d.related
+                        .iter()
+                        .map(|r| lsp::DiagnosticRelatedInformation {
+                            location: location(uri, rope, r.range, encoding),
+                            message: r.message.clone(),
+                        })
+                        .collect()
+                }),
+                tags: None,
+                data: Some(json!({"name": d.code.name()})),
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn completion_item(
+    item: &odp_ide::CompletionItem,
+    rope: &Rope,
+    encoding: Encoding,
+    snippets: bool,
+) -> lsp::CompletionItem {
+    let (text, format) = if item.snippet && snippets {
+        (item.insert_text.clone(), lsp::InsertTextFormat::SNIPPET)
+    } else if item.snippet {
+        (
+            strip_snippet(&item.insert_text),
+            lsp::InsertTextFormat::PLAIN_TEXT,
+        )
+    } else {
+        (item.insert_text.clone(), lsp::InsertTextFormat::PLAIN_TEXT)
+    };
+    lsp::CompletionItem {
+        label: item.label.clone(),
+        kind: Some(match item.kind {
+            CompletionKind::Key => lsp::CompletionItemKind::PROPERTY,
+            CompletionKind::Method => lsp::CompletionItemKind::FUNCTION,
+            CompletionKind::Param => lsp::CompletionItemKind::FIELD,
+            CompletionKind::Value => lsp::CompletionItemKind::ENUM_MEMBER,
+            CompletionKind::Step => lsp::CompletionItemKind::VARIABLE,
+            CompletionKind::Input => lsp::CompletionItemKind::VARIABLE,
+            CompletionKind::Field => lsp::CompletionItemKind::FIELD,
+        }),
+        detail: item.detail.clone(),
+        documentation: item.documentation.as_ref().map(|d| {
+            lsp::Documentation::MarkupContent(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value: d.clone(),
+            })
+        }),
+        sort_text: Some(item.sort_text.clone()),
+        filter_text: Some(item.label.clone()),
+        insert_text_format: Some(format),
+        text_edit: Some(lsp::CompletionTextEdit::Edit(lsp::TextEdit {
+            range: range(rope, item.replace, encoding),
+            new_text: text,
+        })),
+        ..Default::default()
+    }
+}
+
+/// Edits of one document, as a workspace edit.
+// lsp_types keys workspace edits by `Uri`, which clippy flags for interior mutability it never uses here.
+#[allow(clippy::mutable_key_type)]
+pub(crate) fn workspace_edit(
+    uri: &lsp::Uri,
+    rope: &Rope,
+    edits: &[odp_analysis::TextEdit],
+    encoding: Encoding,
+) -> lsp::WorkspaceEdit {
+    let mut changes = HashMap::new();
+    changes.insert(
+        uri.clone(),
+        edits
+            .iter()
+            .map(|e| lsp::TextEdit {
+                range: range(rope, e.range, encoding),
+                new_text: e.new_text.clone(),
+            })
+            .collect(),
+    );
+    lsp::WorkspaceEdit {
+        changes: Some(changes),
+        ..Default::default()
+    }
+}
+
+/// A document symbol with its children. Recursion is bounded: symbols nest pipeline → section → step or input,
+/// whatever the document holds.
+pub(crate) fn document_symbol(
+    s: odp_ide::Symbol,
+    rope: &Rope,
+    encoding: Encoding,
+) -> lsp::DocumentSymbol {
+    #[allow(deprecated)]
+    lsp::DocumentSymbol {
+        name: s.name,
+        detail: s.detail,
+        kind: match s.kind {
+            SymbolKind::Pipeline => lsp::SymbolKind::MODULE,
+            SymbolKind::Section => lsp::SymbolKind::NAMESPACE,
+            SymbolKind::Step => lsp::SymbolKind::FUNCTION,
+            SymbolKind::Input => lsp::SymbolKind::VARIABLE,
+        },
+        tags: None,
+        deprecated: None,
+        range: range(rope, s.range, encoding),
+        selection_range: range(rope, s.selection_range, encoding),
+        children: Some(
+            s.children
+                .into_iter()
+                .map(|c| document_symbol(c, rope, encoding))
+                .collect(),
+        ),
+    }
+}
+
+pub(crate) fn folding_range(f: odp_ide::Fold) -> lsp::FoldingRange {
+    lsp::FoldingRange {
+        start_line: f.start_line,
+        end_line: f.end_line,
+        kind: Some(match f.kind {
+            FoldKind::Region => lsp::FoldingRangeKind::Region,
+            FoldKind::Comment => lsp::FoldingRangeKind::Comment,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Semantic tokens, relative to each other as LSP encodes them; tokens across lines are left out.
+pub(crate) fn semantic_tokens(
+    tokens: impl IntoIterator<Item = odp_ide::SemanticToken>,
+    rope: &Rope,
+    encoding: Encoding,
+) -> lsp::SemanticTokens {
+    let mut data = Vec::new();
+    let (mut prev_line, mut prev_start) = (0u32, 0u32);
+    for t in tokens {
+        let start = offset_to_position(rope, t.range.start(), encoding);
+        let end = offset_to_position(rope, t.range.end(), encoding);
+        if start.line != end.line {
+            continue;
+        }
+        let delta_line = start.line - prev_line;
+        let delta_start = if delta_line == 0 {
+            start.character - prev_start
+        } else {
+            start.character
+        };
+        data.push(lsp::SemanticToken {
+            delta_line,
+            delta_start,
+            length: end.character - start.character,
+            token_type: TokenKind::LEGEND
+                .iter()
+                .position(|k| *k == t.kind)
+                .unwrap_or(0) as u32,
+            token_modifiers_bitset: 0,
+        });
+        prev_line = start.line;
+        prev_start = start.character;
+    }
+    lsp::SemanticTokens {
+        result_id: None,
+        data,
+    }
+}
+
+/// A snippet as plain text, for clients without snippet support: placeholders become their first choice or
+/// nothing.
+pub(crate) fn strip_snippet(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+            continue;
+        }
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'{') {
+            chars.next();
+            let mut inner = String::new();
+            for n in chars.by_ref() {
+                if n == '}' {
+                    break;
+                }
+                inner.push(n);
+            }
+            // `1|a,b|` → `a`; `1:default` → `default`.
+            if let Some((_, rest)) = inner.split_once('|') {
+                out.push_str(rest.split([',', '|']).next().unwrap_or(""));
+            } else if let Some((_, default)) = inner.split_once(':') {
+                out.push_str(default);
+            }
+        } else {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+        }
+    }
+    out
+}
