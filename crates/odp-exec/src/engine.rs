@@ -322,6 +322,8 @@ fn skipped(step: &PlannedStep) -> StepReport {
 }
 
 /// Runs one step in a task of its own, so that a bug in it (a panic) fails the step, not the run or its host.
+// Each argument is moved into the task (it must be 'static): a struct for them would only be unpacked again.
+#[allow(clippy::too_many_arguments)]
 async fn spawn_step(
     shared: Arc<Shared>,
     pipeline: Arc<str>,

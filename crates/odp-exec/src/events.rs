@@ -252,6 +252,32 @@ impl EventSink for FanOut {
     }
 }
 
+/// The one progress line of a step event, as every front end shows it (`odp run` on stderr, a notebook cell's
+/// stdout, the editor's progress): `… s (m) started`, `↻ s: attempt 1 failed (…); retrying in 20 ms`,
+/// `✓ s (m) done: 1 attempt, 12 ms`, `✗ s (m) failed: 3 attempts, 40 ms: …`. `None` for run-level events. Step
+/// names and the services' errors are quoted with control characters escaped.
+pub fn progress_line(e: &Event) -> Option<String> {
+    let step = e.step.as_deref().unwrap_or_default();
+    let method = e.method.as_deref().unwrap_or_default();
+    let attempt = e.attempt.unwrap_or(1);
+    let attempts = format!("{attempt} attempt{}", if attempt == 1 { "" } else { "s" });
+    let ms = e.duration_ms.unwrap_or(0);
+    let error = e.error.as_deref().unwrap_or_default();
+    let line = match e.kind {
+        EventKind::StepStarted => format!("… {step} ({method}) started"),
+        EventKind::StepRetrying => format!(
+            "↻ {step}: attempt {attempt} failed ({error}); retrying in {} ms",
+            e.delay_ms.unwrap_or(0)
+        ),
+        EventKind::StepCompleted => format!("✓ {step} ({method}) done: {attempts}, {ms} ms"),
+        EventKind::StepFailed => {
+            format!("✗ {step} ({method}) failed: {attempts}, {ms} ms: {error}")
+        }
+        _ => return None,
+    };
+    Some(odp_analysis::escape_control(&line).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,30 +402,4 @@ mod tests {
         null.flush().await;
         assert_eq!(null.lost(), 0);
     }
-}
-
-/// The one progress line of a step event, as every front end shows it (`odp run` on stderr, a notebook cell's
-/// stdout, the editor's progress): `… s (m) started`, `↻ s: attempt 1 failed (…); retrying in 20 ms`,
-/// `✓ s (m) done: 1 attempt, 12 ms`, `✗ s (m) failed: 3 attempts, 40 ms: …`. `None` for run-level events. Step
-/// names and the services' errors are quoted with control characters escaped.
-pub fn progress_line(e: &Event) -> Option<String> {
-    let step = e.step.as_deref().unwrap_or_default();
-    let method = e.method.as_deref().unwrap_or_default();
-    let attempt = e.attempt.unwrap_or(1);
-    let attempts = format!("{attempt} attempt{}", if attempt == 1 { "" } else { "s" });
-    let ms = e.duration_ms.unwrap_or(0);
-    let error = e.error.as_deref().unwrap_or_default();
-    let line = match e.kind {
-        EventKind::StepStarted => format!("… {step} ({method}) started"),
-        EventKind::StepRetrying => format!(
-            "↻ {step}: attempt {attempt} failed ({error}); retrying in {} ms",
-            e.delay_ms.unwrap_or(0)
-        ),
-        EventKind::StepCompleted => format!("✓ {step} ({method}) done: {attempts}, {ms} ms"),
-        EventKind::StepFailed => {
-            format!("✗ {step} ({method}) failed: {attempts}, {ms} ms: {error}")
-        }
-        _ => return None,
-    };
-    Some(odp_analysis::escape_control(&line).into_owned())
 }

@@ -7,41 +7,14 @@
 
 use std::sync::Arc;
 
-use odp_analysis::{ExternalInput, ExternalStep, Registry};
+use odp_analysis::Registry;
 use odp_draft::{DraftError, DraftOutcome, Drafter, LlmSettings, Progress};
 use tokio_util::sync::CancellationToken;
 
 use crate::session::{CellError, CellOutput, Output};
 
-/// A `%%draft` cell, ready for the model.
-#[derive(Clone, Debug)]
-pub struct DraftJob {
-    /// What the magics before `%%draft` showed.
-    pub before: CellOutput,
-    /// The text after `%%draft` on its line and the lines that follow.
-    pub request: String,
-    /// The session's steps and inputs, as the cell checker sees them.
-    pub external_steps: Vec<ExternalStep>,
-    pub external_inputs: Vec<ExternalInput>,
-}
-
-/// The request of a `%%draft` magic (as [`crate::cell::split_magics`] gives it: the rest of the cell), or `None`
-/// for other magics.
-pub fn request_of(magic: &str) -> Option<String> {
-    let (first, body) = magic.split_once('\n').unwrap_or((magic, ""));
-    let args = first.trim_start().strip_prefix("%%draft")?;
-    if !(args.is_empty() || args.starts_with(char::is_whitespace)) {
-        return None;
-    }
-    let mut request = args.trim().to_string();
-    if !body.trim().is_empty() {
-        if !request.is_empty() {
-            request.push('\n');
-        }
-        request.push_str(body.trim());
-    }
-    Some(request)
-}
+/// The job is built by the session (it recognises `%%draft` among the magics); named here too, where it is run.
+pub use crate::session::DraftJob;
 
 /// The drafter for a cell: the model from the environment and `odp.toml`'s `[draft]` section, the kernel's
 /// registry, the cell's scope. Reads only the environment (no IO).
@@ -145,21 +118,6 @@ pub fn outcome_output(result: Option<Result<DraftOutcome, DraftError>>) -> CellO
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_request_is_the_rest_of_the_cell() {
-        assert_eq!(
-            request_of("%%draft tweets about rust").as_deref(),
-            Some("tweets about rust")
-        );
-        assert_eq!(
-            request_of("%%draft\ntweets\nand mood\n").as_deref(),
-            Some("tweets\nand mood")
-        );
-        assert_eq!(request_of("%%draft  ").as_deref(), Some(""));
-        assert_eq!(request_of("%%drafts x"), None);
-        assert_eq!(request_of("%echo x"), None);
-    }
 
     #[test]
     fn an_interrupt_is_an_error_and_keeps_no_draft() {

@@ -555,3 +555,18 @@ fn errors_escape_control_characters_from_the_cell_and_the_services() {
     );
     assert_escaped(&text);
 }
+
+#[test]
+fn the_request_is_the_rest_of_the_cell() {
+    assert_eq!(
+        request_of("%%draft tweets about rust").as_deref(),
+        Some("tweets about rust")
+    );
+    assert_eq!(
+        request_of("%%draft\ntweets\nand mood\n").as_deref(),
+        Some("tweets\nand mood")
+    );
+    assert_eq!(request_of("%%draft  ").as_deref(), Some(""));
+    assert_eq!(request_of("%%drafts x"), None);
+    assert_eq!(request_of("%echo x"), None);
+}
