@@ -139,6 +139,14 @@ fn on_request(state: &mut GlobalState, req: Request) {
     if req.method == Shutdown::METHOD {
         state.shutdown = true;
         state.drafts.cancel_all();
+        // Every request gets an answer: those still waiting for a workspace too.
+        for waiting in std::mem::take(&mut state.deferred) {
+            state.send(Message::Response(Response::new_err(
+                waiting.id,
+                ErrorCode::InvalidRequest as i32,
+                "the server is shutting down".into(),
+            )));
+        }
         state.send(Message::Response(Response::new_ok(req.id, ())));
         return;
     }
