@@ -24,7 +24,7 @@ pub use engine::{
 };
 pub use events::{Event, EventKind, EventSink};
 pub use odp_secret::{Redactor, Secret};
-pub use plan::{Plan, PlanError, PlannedStep, coerce_input, plan};
+pub use plan::{Plan, PlanError, PlannedStep, coerce_input, plan, template_roots};
 
 /// A boxed, sendable future (what the object-safe traits here return).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -20,27 +20,32 @@ pub struct PlannedStep {
 }
 
 impl PlannedStep {
-    /// The names its templates read from (other steps' results; `inputs` excluded), in first-use order. Iterative:
-    /// the params' nesting is the input's.
+    /// The names its templates read from (other steps' results; `inputs` excluded), in first-use order.
     pub fn dependencies(&self) -> Vec<String> {
-        let mut deps: Vec<String> = Vec::new();
-        let mut stack: Vec<&Value> = self.params.values().collect();
-        while let Some(v) = stack.pop() {
-            match v {
-                Value::String(s) if odp_analysis::template::may_contain_template(s) => {
-                    for t in odp_analysis::template::parse(s).templates {
-                        if t.path.root != "inputs" && !deps.contains(&t.path.root) {
-                            deps.push(t.path.root);
-                        }
+        template_roots(&self.params)
+    }
+}
+
+/// The names the templates in a step's params read from (other steps' results; `inputs` excluded), in first-use
+/// order. Iterative: the params' nesting is the input's.
+pub fn template_roots(params: &Map<String, Value>) -> Vec<String> {
+    let mut deps: Vec<String> = Vec::new();
+    let mut stack: Vec<&Value> = params.values().collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if odp_analysis::template::may_contain_template(s) => {
+                for t in odp_analysis::template::parse(s).templates {
+                    if t.path.root != "inputs" && !deps.contains(&t.path.root) {
+                        deps.push(t.path.root);
                     }
                 }
-                Value::Array(items) => stack.extend(items.iter().rev()),
-                Value::Object(map) => stack.extend(map.values().rev()),
-                _ => {}
             }
+            Value::Array(items) => stack.extend(items.iter().rev()),
+            Value::Object(map) => stack.extend(map.values().rev()),
+            _ => {}
         }
-        deps
     }
+    deps
 }
 
 #[derive(Clone, Debug)]

@@ -43,6 +43,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // The server hosts the built-in stubs for runs from the editor; their jq evaluator runs as a child of this
+    // executable, which answers here and exits.
+    odp_stubs::jq::child_main();
     let cli = Cli::parse();
     odp_cli::init_logging(cli.log_level.as_deref());
     let code = match cli.command {

@@ -70,9 +70,18 @@ pub(crate) fn server_capabilities(encoding: Encoding) -> lsp::ServerCapabilities
             ),
         ),
         execute_command_provider: Some(lsp::ExecuteCommandOptions {
-            commands: vec![crate::draft::COMMAND.into()],
+            commands: vec![
+                crate::draft::COMMAND.into(),
+                crate::runs::RUN_PIPELINE.into(),
+                crate::runs::RUN_STEP.into(),
+                crate::runs::CANCEL_RUN.into(),
+            ],
             ..Default::default()
         }),
+        code_lens_provider: Some(lsp::CodeLensOptions {
+            resolve_provider: Some(false),
+        }),
+        inlay_hint_provider: Some(lsp::OneOf::Left(true)),
         ..Default::default()
     }
 }

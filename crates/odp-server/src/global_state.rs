@@ -25,6 +25,10 @@ pub(crate) struct Workspace {
     pub(crate) registry_path: Option<PathBuf>,
     /// The `[draft]` section of odp.toml: the model behind `odp.generateDraft`.
     pub(crate) draft: odp_workspace::DraftSection,
+    /// The `[services]` section of odp.toml: where runs from the editor go.
+    pub(crate) services_config: odp_workspace::config::ServicesConfig,
+    /// The engine and services of runs from the editor, started with the first run.
+    pub(crate) services: tokio::sync::OnceCell<Arc<odp_exec::wiring::Services>>,
 }
 
 /// A workspace by the `odp.toml` that configures it: ready, or loading on a thread of its own (a registry at a URL
@@ -46,6 +50,8 @@ pub(crate) enum Internal {
     },
     /// A draft (`odp.generateDraft`) ended.
     Draft(draft::DraftDone),
+    /// A run from the editor ended.
+    Run(crate::runs::RunDone),
     /// A workspace finished loading; `generation` tells a load from before a reload.
     WorkspaceLoaded {
         key: PathBuf,
@@ -93,6 +99,16 @@ pub(crate) struct GlobalState {
     pub(crate) progress_support: bool,
     /// The client takes `workspace/applyEdit`.
     pub(crate) apply_edit_support: bool,
+    /// The client takes `workspace/codeLens/refresh` and `workspace/inlayHint/refresh`.
+    pub(crate) refresh_support: (bool, bool),
+    /// Runs under way, by document.
+    pub(crate) running: HashMap<String, crate::runs::Running>,
+    /// The results of runs, by document (dropped on close).
+    pub(crate) results: HashMap<String, Arc<crate::runs::DocResults>>,
+    /// Where runs' step events go.
+    pub(crate) router: Arc<crate::runs::ProgressRouter>,
+    /// The runtime runs from the editor run on, started with the first.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// What the client said in `initialize` that the state keeps.
@@ -104,6 +120,7 @@ pub(crate) struct ClientSettings {
     pub(crate) testing: bool,
     pub(crate) progress_support: bool,
     pub(crate) apply_edit_support: bool,
+    pub(crate) refresh_support: (bool, bool),
 }
 
 impl GlobalState {
@@ -133,6 +150,40 @@ impl GlobalState {
             drafts: draft::Drafts::default(),
             progress_support: client.progress_support,
             apply_edit_support: client.apply_edit_support,
+            refresh_support: client.refresh_support,
+            running: HashMap::new(),
+            results: HashMap::new(),
+            router: Arc::default(),
+            runtime: None,
+        }
+    }
+
+    /// The runtime of runs from the editor, started when first needed.
+    pub(crate) fn runtime(&mut self) -> std::io::Result<tokio::runtime::Handle> {
+        if self.runtime.is_none() {
+            self.runtime = Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("odp-run")
+                    .enable_all()
+                    .build()?,
+            );
+        }
+        Ok(self
+            .runtime
+            .as_ref()
+            .expect("just started")
+            .handle()
+            .clone())
+    }
+
+    /// Cancels the runs under way and stops their runtime without waiting for them.
+    pub(crate) fn stop_runs(&mut self) {
+        for running in self.running.values() {
+            running.cancel.cancel();
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 
@@ -329,7 +380,7 @@ impl GlobalState {
     }
 
     /// A snapshot of an open document; `None` while its workspace loads (the document is analysed then).
-    fn snapshot(&mut self, uri: &lsp::Uri) -> Option<DocSnapshot> {
+    pub(crate) fn snapshot(&mut self, uri: &lsp::Uri) -> Option<DocSnapshot> {
         let key = uri.as_str().to_string();
         let (_, doc) = self.docs.get(&key)?;
         let (version, rope, checks) = (doc.version, doc.rope.clone(), doc.checks.clone());
@@ -343,6 +394,8 @@ impl GlobalState {
             workspace,
             path,
             checks,
+            results: self.results.get(&key).cloned(),
+            running: self.running.contains_key(&key),
         })
     }
 
@@ -496,6 +549,8 @@ fn load_workspace(
         registry: loaded.registry,
         registry_path,
         draft: config.config.draft.clone(),
+        services_config: config.config.services.clone(),
+        services: tokio::sync::OnceCell::new(),
     };
     (workspace, messages)
 }

@@ -20,6 +20,7 @@ mod from_proto;
 mod global_state;
 mod handlers;
 mod main_loop;
+mod runs;
 mod snapshot;
 mod surrogates;
 mod to_proto;

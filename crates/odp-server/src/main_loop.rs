@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::dispatch::{NotificationDispatcher, RequestDispatcher};
 use crate::global_state::{ClientSettings, GlobalState, Internal, Job};
-use crate::handlers::{command, debug, notification, request};
+use crate::handlers::{command, debug, notification, request, run};
 use crate::{ServerError, capabilities, from_proto};
 
 /// Runs the server on a connection (stdio, or in memory for tests) until shutdown and exit.
@@ -51,6 +51,7 @@ pub fn run(connection: Connection) -> Result<(), ServerError> {
     let mut state = GlobalState::new(connection.sender.clone(), internal_tx, jobs_tx, client);
     state.register_watchers(&params);
     let result = main_loop(&mut state, &connection.receiver, &internal_rx);
+    state.stop_runs();
     drop(state);
     // Workers finish their jobs; a workspace loader still waiting on a registry URL is not waited for.
     for w in workers {
@@ -96,6 +97,18 @@ fn client_settings(params: &lsp::InitializeParams) -> ClientSettings {
             .as_ref()
             .and_then(|w| w.apply_edit)
             .unwrap_or(false),
+        refresh_support: (
+            caps.workspace
+                .as_ref()
+                .and_then(|w| w.code_lens.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
+            caps.workspace
+                .as_ref()
+                .and_then(|w| w.inlay_hint.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
+        ),
     }
 }
 
@@ -122,6 +135,7 @@ fn main_loop(
                     state.publish(uri, version, diagnostics);
                 }
                 Ok(Internal::Draft(done)) => command::draft_done(state, done),
+                Ok(Internal::Run(done)) => run::run_done(state, done),
                 Ok(Internal::WorkspaceLoaded { key, generation, workspace, messages }) => {
                     state.workspace_loaded(key, generation, workspace, messages);
                     // The requests that waited for it; those whose workspace is still loading wait again.
@@ -172,6 +186,8 @@ fn on_request(state: &mut GlobalState, req: Request) {
         .on::<DocumentSymbolRequest>(request::document_symbol)
         .on::<FoldingRangeRequest>(request::folding_range)
         .on::<SemanticTokensFullRequest>(request::semantic_tokens_full)
+        .on::<CodeLensRequest>(run::code_lens)
+        .on::<InlayHintRequest>(run::inlay_hint)
         .on_sync::<ExecuteCommand>(command::execute_command);
     if testing {
         d.on_sync::<debug::DebugText>(debug::debug_text)

@@ -23,6 +23,10 @@ pub(crate) struct DocSnapshot {
     pub(crate) path: Option<PathBuf>,
     /// The document's step bodies checked in earlier versions (shared by all its snapshots).
     pub(crate) checks: Arc<Mutex<odp_analysis::CheckCache>>,
+    /// The results of its runs from the editor.
+    pub(crate) results: Option<Arc<crate::runs::DocResults>>,
+    /// Whether a run of it is under way.
+    pub(crate) running: bool,
 }
 
 /// Analyses shared between workers, by URI: the latest version analysed.

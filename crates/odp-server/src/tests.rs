@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 mod drafts;
 mod malformed;
+mod runs;
 
 struct Client {
     conn: Connection,

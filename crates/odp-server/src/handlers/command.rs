@@ -17,6 +17,15 @@ pub(crate) fn execute_command(
     let fail = |id: RequestId, code: ErrorCode, message: String| {
         Message::Response(Response::new_err(id, code as i32, message))
     };
+    if [
+        crate::runs::RUN_PIPELINE,
+        crate::runs::RUN_STEP,
+        crate::runs::CANCEL_RUN,
+    ]
+    .contains(&params.command.as_str())
+    {
+        return super::run::execute(state, req, params);
+    }
     if params.command != draft::COMMAND {
         state.send(fail(
             req.id,

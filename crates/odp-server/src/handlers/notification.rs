@@ -57,6 +57,10 @@ pub(crate) fn did_change_unreadable(state: &mut GlobalState, params: &Value, e: 
 pub(crate) fn did_close(state: &mut GlobalState, p: lsp::DidCloseTextDocumentParams) {
     let key = p.text_document.uri.as_str().to_string();
     state.docs.remove(&key);
+    state.results.remove(&key);
+    if let Some(running) = state.running.remove(&key) {
+        running.cancel.cancel();
+    }
     state.latest.lock().expect("lock").remove(&key);
     state.cache.lock().expect("cache lock").remove(&key);
     state.notify::<lsp::notification::PublishDiagnostics>(lsp::PublishDiagnosticsParams {

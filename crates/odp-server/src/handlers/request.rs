@@ -24,16 +24,17 @@ pub(crate) fn completion(
 }
 
 pub(crate) fn hover(ctx: &DocContext, p: lsp::HoverParams) -> HandlerResult<Option<lsp::Hover>> {
-    Ok(ctx
-        .ide()
-        .hover(ctx.offset(p.text_document_position_params.position))
-        .map(|h| lsp::Hover {
-            contents: lsp::HoverContents::Markup(lsp::MarkupContent {
-                kind: lsp::MarkupKind::Markdown,
-                value: h.markdown,
-            }),
-            range: Some(ctx.range(h.range)),
-        }))
+    let offset = ctx.offset(p.text_document_position_params.position);
+    if let Some(hover) = super::run::result_hover(ctx, offset) {
+        return Ok(Some(hover));
+    }
+    Ok(ctx.ide().hover(offset).map(|h| lsp::Hover {
+        contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value: h.markdown,
+        }),
+        range: Some(ctx.range(h.range)),
+    }))
 }
 
 pub(crate) fn definition(

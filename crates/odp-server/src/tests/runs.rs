@@ -1,0 +1,176 @@
+//! Runs from the editor: the commands on the shared engine with the built-in stubs inside the server, their
+//! progress, and the results in hovers, inlay hints and later runs.
+
+use super::*;
+
+fn command(client: &mut Client, command: &str, arguments: Value) -> Result<Value, (i32, String)> {
+    let id = client.send_request(
+        "workspace/executeCommand",
+        json!({"command": command, "arguments": arguments}),
+    );
+    client.response(id)
+}
+
+fn hints(client: &mut Client) -> Vec<String> {
+    let hints = client.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 100, "character": 0}}}),
+    );
+    hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `$/progress` values the server sent, in order: `begin`, `report` messages, `end`.
+fn progress(client: &mut Client) -> Vec<String> {
+    client
+        .pending
+        .drain(..)
+        .filter(|n| n.method == "$/progress")
+        .map(|n| {
+            let value = &n.params["value"];
+            match value["kind"].as_str().unwrap() {
+                "report" => value["message"].as_str().unwrap_or("").to_string(),
+                kind => kind.to_string(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_pipeline_and_a_step_run_from_the_editor_and_their_results_show() {
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(URI, PIPELINE);
+    client.diagnostics(URI, 1);
+
+    let run = command(&mut client, "odp.runPipeline", json!([URI])).unwrap();
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["stubbed"], true);
+    let steps: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["tweets", "mood"]);
+    let progress = progress(&mut client);
+    assert_eq!(
+        progress.first().map(String::as_str),
+        Some("begin"),
+        "{progress:?}"
+    );
+    assert_eq!(
+        progress.last().map(String::as_str),
+        Some("end"),
+        "{progress:?}"
+    );
+    let done = |step: &str| {
+        progress
+            .iter()
+            .position(|p| p.starts_with(&format!("✓ {step} ")))
+    };
+    assert!(
+        done("tweets").unwrap() < done("mood").unwrap(),
+        "{progress:?}"
+    );
+
+    // The results show after the steps' names and on hover.
+    let shown = hints(&mut client);
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(
+        shown[0].starts_with(" ✓ ") && shown[0].contains("results"),
+        "{shown:?}"
+    );
+    let hover = client.request(
+        "textDocument/hover",
+        pos_params(json!({"line": 4, "character": 12})),
+    );
+    let hover = hover["contents"]["value"].as_str().unwrap();
+    assert!(hover.contains("last run: ✓"), "{hover}");
+    assert!(hover.contains("\"results\""), "{hover}");
+
+    // A step runs alone when what it reads has a current result.
+    let run = command(&mut client, "odp.runStep", json!([URI, "mood"])).unwrap();
+    assert_eq!(run["steps"].as_array().unwrap().len(), 1, "{run}");
+    assert_eq!(run["steps"][0]["name"], "mood");
+
+    // Editing a step makes its result and its dependents' stale; running the step again needs its source.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2},
+               "contentChanges": [{"text": PIPELINE.replace("{{inputs.query}}", "{{inputs.query}} news")}]}),
+    );
+    client.diagnostics(URI, 2);
+    let shown = hints(&mut client);
+    assert!(shown.iter().all(|h| h.ends_with("(stale)")), "{shown:?}");
+    let run = command(&mut client, "odp.runStep", json!([URI, "mood"])).unwrap();
+    let steps: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["tweets", "mood"]);
+    let shown = hints(&mut client);
+    assert!(shown.iter().all(|h| !h.contains("stale")), "{shown:?}");
+    client.shutdown();
+}
+
+#[test]
+fn required_inputs_without_a_value_are_named_and_a_run_with_them_goes() {
+    let mut client = Client::start(json!({"testing": true}), false);
+    let text = PIPELINE.replace(
+        "query: {type: string, default: ai}",
+        "query: {type: string, required: true}",
+    );
+    client.open(URI, &text);
+    client.diagnostics(URI, 1);
+    let (code, message) = command(&mut client, "odp.runPipeline", json!([URI])).unwrap_err();
+    assert_eq!(code, -32602);
+    assert!(
+        message.contains("required input without a value: query"),
+        "{message}"
+    );
+    let run = command(
+        &mut client,
+        "odp.runPipeline",
+        json!([URI, {"inputs": {"query": "rust"}}]),
+    )
+    .unwrap();
+    assert_eq!(run["status"], "completed", "{run}");
+    client.shutdown();
+}
+
+#[test]
+fn lenses_offer_the_runs_and_a_pipeline_with_errors_runs_nothing() {
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(URI, PIPELINE);
+    client.diagnostics(URI, 1);
+    let lenses = client.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    let titles: Vec<&str> = lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["command"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["▶ Run pipeline", "▶ Run step", "▶ Run step"]);
+    assert_eq!(lenses[2]["command"]["arguments"], json!([URI, "mood"]));
+
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2},
+               "contentChanges": [{"text": PIPELINE.replace("nlp.sentiment.analyze", "nlp.sentiment.analyse")}]}),
+    );
+    client.diagnostics(URI, 2);
+    let (_, message) = command(&mut client, "odp.runPipeline", json!([URI])).unwrap_err();
+    assert!(message.contains("1 error(s): nothing ran"), "{message}");
+    let cancelled = command(&mut client, "odp.cancelRun", json!([URI])).unwrap();
+    assert_eq!(cancelled, json!({"cancelled": false}));
+    client.shutdown();
+}
