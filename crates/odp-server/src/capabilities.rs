@@ -75,6 +75,7 @@ pub(crate) fn server_capabilities(encoding: Encoding) -> lsp::ServerCapabilities
                 crate::runs::RUN_PIPELINE.into(),
                 crate::runs::RUN_STEP.into(),
                 crate::runs::CANCEL_RUN.into(),
+                crate::runs::SHOW_RESULT.into(),
             ],
             ..Default::default()
         }),

@@ -20,6 +20,7 @@ use uuid::Uuid;
 pub(crate) const RUN_PIPELINE: &str = "odp.runPipeline";
 pub(crate) const RUN_STEP: &str = "odp.runStep";
 pub(crate) const CANCEL_RUN: &str = "odp.cancelRun";
+pub(crate) const SHOW_RESULT: &str = "odp.showResult";
 
 /// How much of its results' JSON a document keeps; the oldest results go first. The server's memory stays bounded
 /// whatever the services answer.

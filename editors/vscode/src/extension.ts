@@ -23,7 +23,30 @@ export const COMMANDS = {
   restartServer: 'odp.restartServer',
   showOutput: 'odp.showOutput',
   generateDraft: 'odp.generateDraft',
+  runPipeline: 'odp.runPipeline',
+  runStep: 'odp.runStep',
+  showResult: 'odp.showResult',
 } as const;
+
+/** The scheme of the read-only documents that show a step's whole result. */
+export const RESULT_SCHEME = 'odp-result';
+
+/** The URI of a step's result document: `odp-result:STEP.json?DOCUMENT-URI`. */
+export function resultUri(documentUri: string, step: string): string {
+  return `${RESULT_SCHEME}:${encodeURIComponent(step)}.json?${encodeURIComponent(documentUri)}`;
+}
+
+/** The document and step a result URI names. */
+export function parseResultUri(path: string, query: string): { uri: string; step: string } {
+  return { uri: decodeURIComponent(query), step: decodeURIComponent(path.replace(/\.json$/, '')) };
+}
+
+/** The inputs a server's "required inputs without a value" error names (its `data.missingInputs`). */
+export function missingInputs(error: unknown): string[] {
+  const data = (error as { data?: { missingInputs?: unknown } } | undefined)?.data;
+  const names = data?.missingInputs;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+}
 
 /** The LSP command that drafts a pipeline; its argument is `{uri, request}` (and `range`, from a code action). */
 export const DRAFT_LSP_COMMAND = 'odp.generateDraft';
@@ -91,6 +114,16 @@ export class OdpExtension implements vscode.Disposable {
       vscode.commands.registerCommand(COMMANDS.restartServer, () => this.restart()),
       vscode.commands.registerCommand(COMMANDS.showOutput, () => this.output.show(true)),
       vscode.commands.registerCommand(COMMANDS.generateDraft, (args?: unknown) => this.generateDraft(args)),
+      vscode.commands.registerCommand(COMMANDS.runPipeline, (uri?: unknown, options?: unknown) =>
+        this.run(COMMANDS.runPipeline, uri, undefined, options),
+      ),
+      vscode.commands.registerCommand(COMMANDS.runStep, (uri?: unknown, step?: unknown, options?: unknown) =>
+        this.run(COMMANDS.runStep, uri, step, options),
+      ),
+      vscode.commands.registerCommand(COMMANDS.showResult, (uri?: unknown, step?: unknown) => this.showResult(uri, step)),
+      vscode.workspace.registerTextDocumentContentProvider(RESULT_SCHEME, {
+        provideTextDocumentContent: (uri: vscode.Uri) => this.resultText(uri),
+      }),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (RESTART_SETTINGS.some((section) => event.affectsConfiguration(section))) {
           this.output.appendLine('Settings changed: restarting the server.');
@@ -153,6 +186,77 @@ export class OdpExtension implements vscode.Disposable {
       );
     } catch (error) {
       void this.showError(`ODP: drafting the pipeline failed: ${errorMessage(error)}`);
+    }
+  }
+
+  /**
+   * Runs the pipeline (or a step) of a document on the server. The server names the required inputs that have no
+   * value: each is asked for, and the command runs again with them.
+   */
+  async run(command: string, uri?: unknown, step?: unknown, options?: unknown): Promise<unknown> {
+    const documentUri = typeof uri === 'string' ? uri : vscode.window.activeTextEditor?.document.uri.toString();
+    if (documentUri === undefined) {
+      void vscode.window.showErrorMessage('ODP: open a pipeline to run it.');
+      return undefined;
+    }
+    await this.queue;
+    const client = this.client;
+    if (client === undefined || !client.isRunning()) {
+      void this.showError('ODP: the language server is not running, so it cannot run the pipeline.');
+      return undefined;
+    }
+    const given = (options as { inputs?: Record<string, unknown> } | undefined)?.inputs ?? {};
+    const inputs: Record<string, unknown> = { ...given };
+    for (;;) {
+      const args = step === undefined ? [documentUri, { inputs }] : [documentUri, step, { inputs }];
+      try {
+        return await client.sendRequest('workspace/executeCommand', { command, arguments: args });
+      } catch (error) {
+        const missing = missingInputs(error).filter((name) => !(name in inputs));
+        if (missing.length === 0) {
+          void this.showError(`ODP: the run failed: ${errorMessage(error)}`);
+          return undefined;
+        }
+        for (const name of missing) {
+          const value = await vscode.window.showInputBox({
+            title: `ODP: input \`${name}\``,
+            prompt: `The pipeline needs \`${name}\` and it has no default.`,
+            ignoreFocusOut: true,
+          });
+          if (value === undefined) {
+            return undefined;
+          }
+          inputs[name] = value;
+        }
+      }
+    }
+  }
+
+  /** Opens a step's whole result as a read-only JSON document. */
+  async showResult(uri?: unknown, step?: unknown): Promise<void> {
+    if (typeof uri !== 'string' || typeof step !== 'string') {
+      void vscode.window.showErrorMessage('ODP: showResult needs a document and a step.');
+      return;
+    }
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(resultUri(uri, step)));
+    await vscode.window.showTextDocument(await vscode.languages.setTextDocumentLanguage(document, 'json'));
+  }
+
+  /** The text of a result document: the server's `odp.showResult` answer, as JSON. */
+  async resultText(uri: vscode.Uri): Promise<string> {
+    const { uri: documentUri, step } = parseResultUri(uri.path, uri.query);
+    const client = this.client;
+    if (client === undefined || !client.isRunning()) {
+      return '// the language server is not running';
+    }
+    try {
+      const result = await client.sendRequest('workspace/executeCommand', {
+        command: COMMANDS.showResult,
+        arguments: [documentUri, step],
+      });
+      return `${JSON.stringify(result, null, 2)}\n`;
+    } catch (error) {
+      return `// ${errorMessage(error)}\n`;
     }
   }
 

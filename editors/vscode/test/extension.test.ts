@@ -65,7 +65,14 @@ describe('activation', () => {
   it('registers every command', async () => {
     await activate();
     assert.deepEqual([...mock.commands.keys()].sort(), Object.values(ext.COMMANDS).sort());
-    assert.deepEqual(Object.values(ext.COMMANDS).sort(), ['odp.generateDraft', 'odp.restartServer', 'odp.showOutput']);
+    assert.deepEqual(Object.values(ext.COMMANDS).sort(), [
+      'odp.generateDraft',
+      'odp.restartServer',
+      'odp.runPipeline',
+      'odp.runStep',
+      'odp.showOutput',
+      'odp.showResult',
+    ]);
   });
 
   it('starts one client with the default server command line', async () => {
@@ -147,7 +154,7 @@ describe('activation', () => {
     assert.ok(output.lines.some((line) => line.includes('Starting odp-lsp --stdio')));
     assert.ok(output.lines.some((line) => line.includes('did not start')));
     // The commands are there all the same, so the user can fix the setting and restart.
-    assert.equal(mock.commands.size, 3);
+    assert.equal(mock.commands.size, Object.values(ext.COMMANDS).length);
   });
 
   it('opens the settings from the start error', async () => {
@@ -375,5 +382,63 @@ describe('shieldClientCommands', () => {
   it('leaves a client without the feature alone', () => {
     const client = { getFeature: () => undefined };
     assert.doesNotThrow(() => ext.shieldClientCommands(client as never, ['odp.generateDraft']));
+  });
+});
+
+describe('runs from the editor', () => {
+  const uri = 'file:///work/proj/topic.odp.yaml';
+
+  it('asks for each required input the server names and runs again with them', async () => {
+    await activate();
+    let calls = 0;
+    clientMock.onRequest = async (_method, params) => {
+      calls += 1;
+      const inputs = ((params as { arguments: unknown[] }).arguments.at(-1) as { inputs: Record<string, unknown> })
+        .inputs;
+      if (!('topic' in inputs)) {
+        throw Object.assign(new Error('required input without a value: topic'), { data: { missingInputs: ['topic'] } });
+      }
+      return { status: 'completed' };
+    };
+    mock.inputBoxValue = 'rust';
+    const result = await mock.commands.get('odp.runStep')!(uri, 'tweets');
+    assert.deepEqual(result, { status: 'completed' });
+    assert.equal(calls, 2);
+    assert.equal(mock.inputBoxes.length, 1);
+    assert.match(String(mock.inputBoxes[0].title), /topic/);
+    assert.deepEqual(lastClient().requests.at(-1), {
+      method: 'workspace/executeCommand',
+      params: { command: 'odp.runStep', arguments: [uri, 'tweets', { inputs: { topic: 'rust' } }] },
+    });
+    assert.equal(mock.errors.length, 0);
+  });
+
+  it('stops when the prompt is dismissed, and shows other errors', async () => {
+    await activate();
+    clientMock.onRequest = async () => {
+      throw Object.assign(new Error('required input without a value: topic'), { data: { missingInputs: ['topic'] } });
+    };
+    mock.inputBoxValue = undefined;
+    assert.equal(await mock.commands.get('odp.runPipeline')!(uri), undefined);
+    assert.equal(lastClient().requests.length, 1);
+    clientMock.onRequest = async () => {
+      throw new Error('the pipeline has 1 error(s): nothing ran (see its diagnostics)');
+    };
+    await mock.commands.get('odp.runPipeline')!(uri);
+    assert.match(mock.errors.at(-1)!.message, /nothing ran/);
+  });
+
+  it("opens a step's whole result as a read-only JSON document", async () => {
+    await activate();
+    clientMock.onRequest = async (_method, params) => {
+      assert.deepEqual((params as { arguments: unknown[] }).arguments, [uri, 'tweets']);
+      return { step: 'tweets', status: 'completed', value: { results: [{ text: 'hi' }] } };
+    };
+    await mock.commands.get('odp.showResult')!(uri, 'tweets');
+    assert.equal(mock.shownDocuments.length, 1);
+    const shown = mock.shownDocuments[0];
+    assert.equal(shown.uri, ext.resultUri(uri, 'tweets'));
+    assert.equal(shown.languageId, 'json');
+    assert.deepEqual(JSON.parse(shown.text).value, { results: [{ text: 'hi' }] });
   });
 });

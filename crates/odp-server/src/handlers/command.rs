@@ -21,6 +21,7 @@ pub(crate) fn execute_command(
         crate::runs::RUN_PIPELINE,
         crate::runs::RUN_STEP,
         crate::runs::CANCEL_RUN,
+        crate::runs::SHOW_RESULT,
     ]
     .contains(&params.command.as_str())
     {

@@ -27,7 +27,7 @@ pub(crate) fn execute(state: &mut GlobalState, req: Request, params: lsp::Execut
             message,
         )));
     };
-    let with_step = params.command == runs::RUN_STEP;
+    let with_step = [runs::RUN_STEP, runs::SHOW_RESULT].contains(&params.command.as_str());
     let args = match runs::parse_args(&params.arguments, with_step) {
         Ok(args) => args,
         Err(e) => return fail(state, req.id, format!("{}: {e}", params.command)),
@@ -43,6 +43,31 @@ pub(crate) fn execute(state: &mut GlobalState, req: Request, params: lsp::Execut
             req.id,
             json!({"cancelled": cancelled}),
         )));
+        return;
+    }
+    if params.command == runs::SHOW_RESULT {
+        // The whole result, for a read-only document of the client's.
+        let step = args.step.unwrap_or_default();
+        let response = match state.results.get(&key).and_then(|r| r.steps.get(&step)) {
+            Some(result) => Response::new_ok(
+                req.id,
+                json!({
+                    "step": step,
+                    "summary": result.summary(),
+                    "status": result.status,
+                    "attempts": result.attempts,
+                    "durationMs": result.duration_ms,
+                    "error": result.error,
+                    "value": result.value.as_deref(),
+                }),
+            ),
+            None => Response::new_err(
+                req.id,
+                ErrorCode::InvalidParams as i32,
+                format!("step `{step}` has no result yet: run it first"),
+            ),
+        };
+        state.send(Message::Response(response));
         return;
     }
     let snapshot = match state.request_target(&args.uri) {

@@ -92,6 +92,13 @@ fn a_pipeline_and_a_step_run_from_the_editor_and_their_results_show() {
     assert!(hover.contains("last run: ✓"), "{hover}");
     assert!(hover.contains("\"results\""), "{hover}");
 
+    // The whole result, for the client's read-only document.
+    let shown = command(&mut client, "odp.showResult", json!([URI, "tweets"])).unwrap();
+    assert_eq!(shown["status"], "completed");
+    assert!(shown["value"]["results"].is_array(), "{shown}");
+    let (code, _) = command(&mut client, "odp.showResult", json!([URI, "nothing"])).unwrap_err();
+    assert_eq!(code, -32602);
+
     // A step runs alone when what it reads has a current result.
     let run = command(&mut client, "odp.runStep", json!([URI, "mood"])).unwrap();
     assert_eq!(run["steps"].as_array().unwrap().len(), 1, "{run}");

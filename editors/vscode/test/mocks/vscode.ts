@@ -36,12 +36,24 @@ export class Uri {
   private constructor(
     readonly scheme: string,
     readonly fsPath: string,
+    private readonly opaque = false,
   ) {}
   static file(fsPath: string): Uri {
     return new Uri('file', fsPath);
   }
+  /** `scheme:path?query` (enough for the extension's own schemes). */
+  static parse(value: string): Uri {
+    const colon = value.indexOf(':');
+    return new Uri(value.slice(0, colon), value.slice(colon + 1), true);
+  }
+  get path(): string {
+    return this.fsPath.split('?')[0];
+  }
+  get query(): string {
+    return this.fsPath.split('?')[1] ?? '';
+  }
   toString(): string {
-    return `${this.scheme}://${this.fsPath}`;
+    return this.opaque ? `${this.scheme}:${this.fsPath}` : `${this.scheme}://${this.fsPath}`;
   }
 }
 
@@ -107,6 +119,10 @@ export const mock = {
   inputBoxValue: undefined as string | undefined,
   progress: [] as { location: ProgressLocation; title?: string }[],
   activeTextEditor: undefined as { document: { uri: Uri; languageId: string } } | undefined,
+  /** Text document content providers, by scheme. */
+  contentProviders: new Map<string, { provideTextDocumentContent(uri: Uri): unknown }>(),
+  /** The documents shown (their URI and text). */
+  shownDocuments: [] as { uri: string; text: string; languageId?: string }[],
 
   /** Fires onDidChangeConfiguration for these full keys (a change affects its key and its parents). */
   changeSettings(changed: Record<string, unknown>): void {
@@ -134,6 +150,8 @@ export const mock = {
     mock.inputBoxValue = undefined;
     mock.progress = [];
     mock.activeTextEditor = undefined;
+    mock.contentProviders = new Map();
+    mock.shownDocuments = [];
   },
 };
 
@@ -173,12 +191,21 @@ export const window = {
     mock.inputBoxes.push(options);
     return mock.inputBoxValue;
   },
+  async showTextDocument(document: { uri: Uri; getText(): string; languageId?: string }): Promise<void> {
+    mock.shownDocuments.push({ uri: document.uri.toString(), text: document.getText(), languageId: document.languageId });
+  },
   async withProgress<R>(
     options: { location: ProgressLocation; title?: string },
     task: (progress: { report(value: unknown): void }, token: unknown) => Thenable<R>,
   ): Promise<R> {
     mock.progress.push(options);
     return task({ report: () => undefined }, { isCancellationRequested: false });
+  },
+};
+
+export const languages = {
+  async setTextDocumentLanguage<T extends { languageId?: string }>(document: T, languageId: string): Promise<T> {
+    return { ...document, languageId };
   },
 };
 
@@ -201,6 +228,18 @@ export const workspace = {
   },
   onDidChangeConfiguration(listener: Listener<ConfigurationChangeEvent>): Disposable {
     return mock.configListeners.event(listener);
+  },
+  registerTextDocumentContentProvider(
+    scheme: string,
+    provider: { provideTextDocumentContent(uri: Uri): unknown },
+  ): Disposable {
+    mock.contentProviders.set(scheme, provider);
+    return new Disposable(() => mock.contentProviders.delete(scheme));
+  },
+  async openTextDocument(uri: Uri): Promise<{ uri: Uri; getText(): string; languageId: string }> {
+    const provider = mock.contentProviders.get(uri.scheme);
+    const text = provider === undefined ? '' : String(await provider.provideTextDocumentContent(uri));
+    return { uri, getText: () => text, languageId: 'plaintext' };
   },
   createFileSystemWatcher(glob: string): MockWatcher {
     const watcher = new MockWatcher(glob);
