@@ -316,6 +316,34 @@ scenario('restart', function(d)
   d.client_count = #vim.lsp.get_clients({ name = 'odp' })
 end)
 
+-- 9. A step runs through :OdpRunStep, and its result shows as an inlay hint after its name (`tweets` was renamed
+-- by scenario 7: a step it left alone).
+scenario('run_step', function(d)
+  local buf = open('ai-sentiment.odp.yaml')
+  wait_attached(buf)
+  local odp = require('odp')
+  odp.last_run = nil
+  vim.cmd('OdpRunStep reddit_posts')
+  wait('the run of step reddit_posts', function()
+    return odp.last_run ~= nil
+  end)
+  d.run = odp.last_run
+  wait('an inlay hint after the step', function()
+    return #vim.lsp.inlay_hint.get({ bufnr = buf }) > 0
+  end)
+  d.hints = {}
+  for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = buf })) do
+    local label = h.inlay_hint.label
+    if type(label) == 'table' then
+      label = table.concat(vim.tbl_map(function(part)
+        return part.value
+      end, label))
+    end
+    table.insert(d.hints, { line = h.inlay_hint.position.line, label = label })
+  end
+  d.step_line = find_line(buf, '  - name: reddit_posts')
+end)
+
 results.notifications = _G.odp_test_notifications
 results.messages = vim.fn.execute('messages')
 

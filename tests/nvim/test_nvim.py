@@ -303,3 +303,12 @@ def test_restart_command(run: dict) -> None:
     assert d["good_buffer_attached"] is True
     assert d["client_count"] == 1, "one workspace, one server"
     assert [x["code"] for x in errors(d["diagnostics"])] == ["ODP300"], d["diagnostics"]
+
+
+def test_a_step_runs_from_the_editor_and_its_result_shows_as_a_hint(run: dict) -> None:
+    d = scenario(run, "run_step")
+    assert d["run"]["status"] == "completed", d
+    assert [s["name"] for s in d["run"]["steps"]] == ["reddit_posts"], d
+    hints = [h for h in d["hints"] if h["line"] == d["step_line"]]
+    assert len(hints) == 1, d
+    assert hints[0]["label"].strip().startswith("✓ "), d

@@ -102,11 +102,128 @@ function M.setup(opts)
   return true
 end
 
---- Defines :OdpRestart (idempotent).
+--- Defines :OdpRestart, :OdpRun, :OdpRunStep, :OdpCancel and :OdpResult (idempotent), and turns on the server's
+--- inlay hints (each step's last result) and code lenses (▶ Run pipeline, ▶ Run step) in its buffers.
 function M.create_commands()
   vim.api.nvim_create_user_command('OdpRestart', function()
     M.restart()
   end, { desc = 'Restart the odp language server (odp-lsp)', force = true })
+  vim.api.nvim_create_user_command('OdpRun', function()
+    M.run()
+  end, { desc = 'Run the pipeline of this buffer on the odp language server', force = true })
+  vim.api.nvim_create_user_command('OdpRunStep', function(a)
+    M.run(a.args ~= '' and a.args or M.step_at_cursor())
+  end, { nargs = '?', desc = 'Run a step (default: the one under the cursor) and what it reads', force = true })
+  vim.api.nvim_create_user_command('OdpCancel', function()
+    M.command('odp.cancelRun', {})
+  end, { desc = "Cancel this buffer's run", force = true })
+  vim.api.nvim_create_user_command('OdpResult', function(a)
+    M.show_result(a.args ~= '' and a.args or M.step_at_cursor())
+  end, { nargs = '?', desc = "Show a step's whole last result in a scratch buffer", force = true })
+  local group = vim.api.nvim_create_augroup('odp.runs', { clear = true })
+  vim.api.nvim_create_autocmd('LspAttach', {
+    group = group,
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if client == nil or client.name ~= M.name then
+        return
+      end
+      if vim.lsp.inlay_hint then
+        vim.lsp.inlay_hint.enable(true, { bufnr = ev.buf })
+      end
+      vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave', 'BufWritePost' }, {
+        group = group,
+        buffer = ev.buf,
+        callback = function()
+          pcall(vim.lsp.codelens.refresh, { bufnr = ev.buf })
+        end,
+      })
+      pcall(vim.lsp.codelens.refresh, { bufnr = ev.buf })
+    end,
+  })
+end
+
+--- The name of the step whose `- name:` line is at or above the cursor, if any.
+--- @return string|nil
+function M.step_at_cursor()
+  local row = vim.api.nvim_win_get_cursor(0)[1]
+  for i = row, 1, -1 do
+    local line = vim.api.nvim_buf_get_lines(0, i - 1, i, false)[1] or ''
+    local name = line:match('^%s*%-%s+name:%s*["\']?([%w_%-]+)')
+    if name then
+      return name
+    end
+  end
+  return nil
+end
+
+--- Sends an odp command for the current buffer (`[uri, ...args]`) and calls `on_result(err, result)`.
+function M.command(command, args, on_result)
+  local buf = vim.api.nvim_get_current_buf()
+  local client = vim.lsp.get_clients({ bufnr = buf, name = M.name })[1]
+  if client == nil then
+    notify('no odp language server serves this buffer', vim.log.levels.WARN)
+    return
+  end
+  local arguments = { vim.uri_from_bufnr(buf) }
+  vim.list_extend(arguments, args)
+  client:request('workspace/executeCommand', { command = command, arguments = arguments }, function(err, result)
+    if on_result then
+      on_result(err, result, buf)
+    elseif err then
+      notify(err.message, vim.log.levels.ERROR)
+    end
+  end, buf)
+end
+
+--- Runs the pipeline of the current buffer, or one `step` and what it reads that has no current result. A
+--- required input without a value is asked for with vim.ui.input, and the run starts again with it.
+--- @param step? string
+--- @param inputs? table
+function M.run(step, inputs)
+  inputs = inputs or vim.empty_dict()
+  local args = step and { step, { inputs = inputs } } or { { inputs = inputs } }
+  M.command(step and 'odp.runStep' or 'odp.runPipeline', args, function(err, result, buf)
+    if err then
+      local missing = err.data and err.data.missingInputs
+      if type(missing) == 'table' and #missing > 0 then
+        vim.ui.input({ prompt = 'odp: input ' .. missing[1] .. ': ' }, function(value)
+          if value ~= nil then
+            inputs[missing[1]] = value
+            vim.api.nvim_buf_call(buf, function()
+              M.run(step, inputs)
+            end)
+          end
+        end)
+        return
+      end
+      notify('the run failed: ' .. err.message, vim.log.levels.ERROR)
+      return
+    end
+    M.last_run = result
+    notify(string.format('run %s: %d step(s) in %d ms', result.status, #result.steps, result.durationMs))
+    pcall(vim.lsp.codelens.refresh, { bufnr = buf })
+  end)
+end
+
+--- Shows a step's whole last result as JSON in a scratch buffer.
+--- @param step string
+function M.show_result(step)
+  if not step then
+    notify('which step? :OdpResult {step}', vim.log.levels.WARN)
+    return
+  end
+  M.command('odp.showResult', { step }, function(err, result)
+    if err then
+      notify(err.message, vim.log.levels.ERROR)
+      return
+    end
+    local buf = vim.api.nvim_create_buf(false, true)
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(vim.json.encode(result), '\n'))
+    vim.bo[buf].filetype = 'json'
+    vim.bo[buf].modifiable = false
+    vim.api.nvim_set_current_buf(buf)
+  end)
 end
 
 --- Stops every odp client and starts the server again for every `yaml.odp` buffer (`:OdpRestart`).
