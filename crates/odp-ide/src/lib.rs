@@ -21,6 +21,9 @@ pub struct Snapshot<'a> {
     pub text: &'a str,
     pub analysis: &'a Analysis,
     pub env: &'a Environment<'a>,
+    /// The types of the steps' live results (an editor's last run), by step name. They feed completion only, where
+    /// a step's declared output does not know its fields (`dynamic` outputs): diagnostics never depend on them.
+    pub live: &'a [(String, Ty)],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -643,7 +646,17 @@ impl<'a> Snapshot<'a> {
                         .find(|e| e.name == *root)
                         .map(|e| e.output.clone())
                 });
-            base.and_then(|t| walk(t, rest))
+            let declared = base.and_then(|t| walk(t, rest));
+            // Where the declared output knows no fields, the live result's type does.
+            match declared {
+                Some(t) if !fields_of(&t).is_empty() => Some(t),
+                declared => self
+                    .live
+                    .iter()
+                    .find(|(name, _)| name == root)
+                    .and_then(|(_, t)| walk(t.clone(), rest))
+                    .or(declared),
+            }
         };
         let Some(ty) = ty else {
             return Vec::new();

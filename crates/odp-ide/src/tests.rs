@@ -37,6 +37,7 @@ fn with_cursor<T>(fixture: &str, f: impl FnOnce(Snapshot<'_>, usize) -> T) -> (S
             text: &text,
             analysis: &analysis,
             env: &env,
+            live: &[],
         },
         offset,
     );

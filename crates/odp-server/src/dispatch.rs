@@ -42,6 +42,8 @@ pub(crate) struct DocContext<'a> {
     pub(crate) env: Environment<'a>,
     pub(crate) encoding: Encoding,
     pub(crate) snippets: bool,
+    /// The types of the document's completed results (its last runs), by step name.
+    pub(crate) live: Vec<(String, odp_analysis::Ty)>,
 }
 
 impl DocContext<'_> {
@@ -50,6 +52,7 @@ impl DocContext<'_> {
             text: self.snap.text(),
             analysis: &self.analysis,
             env: &self.env,
+            live: &self.live,
         }
     }
 
@@ -126,6 +129,12 @@ impl<'a> RequestDispatcher<'a> {
                 env: Environment::new(&snap.workspace.registry),
                 encoding,
                 snippets,
+                live: snap
+                    .results
+                    .iter()
+                    .flat_map(|r| r.steps.iter())
+                    .filter_map(|(name, r)| Some((name.clone(), r.ty.clone()?)))
+                    .collect(),
             };
             let result = handler(&ctx, params)?;
             Ok(serde_json::to_value(result).expect("LSP results serialize"))

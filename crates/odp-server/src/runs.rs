@@ -34,6 +34,8 @@ pub(crate) struct StepResult {
     pub(crate) duration_ms: u64,
     pub(crate) error: Option<String>,
     pub(crate) value: Option<Arc<Value>>,
+    /// The value's type, for completion after `{{step.` (worked out off the main loop, when the run ends).
+    pub(crate) ty: Option<odp_analysis::Ty>,
     /// The step's text when it ran: a result whose step changed since (or whose inputs did) is stale.
     pub(crate) text: String,
     bytes: usize,
@@ -301,6 +303,11 @@ impl RunReport {
                         duration_ms: s.duration_ms,
                         error: s.error.clone(),
                         value: self.outcome.results.get(&s.name).cloned().map(Arc::new),
+                        ty: self
+                            .outcome
+                            .results
+                            .get(&s.name)
+                            .map(odp_analysis::Ty::of_value),
                         text: self.texts.get(&s.name).cloned().unwrap_or_default(),
                         bytes: 0,
                         seq: 0,
@@ -322,6 +329,7 @@ mod tests {
             duration_ms: 1,
             error: None,
             value: Some(Arc::new(json!({"results": ["x".repeat(size)]}))),
+            ty: None,
             text: String::new(),
             bytes: 0,
             seq: 0,

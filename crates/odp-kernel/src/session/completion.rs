@@ -60,6 +60,8 @@ impl Session {
             text: &wrapped.text,
             analysis: &analysis,
             env: &env,
+            // The session's live results come in as external steps.
+            live: &[],
         };
         let answer = feature(&snapshot, &wrapped);
         (answer, wrapped)

@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// The stubs' jq evaluator (`data.custom.transform`) when this binary is started as `<binary> __jq_eval`; a no-op
+/// test otherwise.
+#[test]
+fn __jq_eval() {
+    odp_stubs::jq::child_main();
+}
+
 fn command(client: &mut Client, command: &str, arguments: Value) -> Result<Value, (i32, String)> {
     let id = client.send_request(
         "workspace/executeCommand",
@@ -179,5 +186,59 @@ fn lenses_offer_the_runs_and_a_pipeline_with_errors_runs_nothing() {
     assert!(message.contains("1 error(s): nothing ran"), "{message}");
     let cancelled = command(&mut client, "odp.cancelRun", json!([URI])).unwrap();
     assert_eq!(cancelled, json!({"cancelled": false}));
+    client.shutdown();
+}
+
+/// After a run, completion after `{{step.` offers the fields of the step's live result where its declared output
+/// (`dynamic`) knows none.
+#[test]
+fn completion_offers_the_fields_only_the_live_result_has() {
+    const TEXT: &str = r#"name: live fields
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: rust
+transforms:
+  - name: shaped
+    method: data.custom.transform
+    params:
+      input: "{{tweets}}"
+      expression: "{shaped_count: .count, first_author: .results[0].author}"
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{shaped.}}"
+"#;
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(URI, TEXT);
+    client.diagnostics(URI, 1);
+    // After `{{shaped.`.
+    let position = json!({"line": 15, "character": 23});
+    let labels = |client: &mut Client| -> Vec<String> {
+        let items = client.request("textDocument/completion", pos_params(position.clone()));
+        items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!labels(&mut client).contains(&"shaped_count".to_string()));
+    // A run needs a text without errors: the template is finished, the step runs, and it is unfinished again.
+    let change = |client: &mut Client, version: i64, text: String| {
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+        client.diagnostics(URI, version);
+    };
+    change(&mut client, 2, TEXT.replace("{{shaped.}}", "{{shaped}}"));
+    let run = command(&mut client, "odp.runStep", json!([URI, "shaped"])).unwrap();
+    assert_eq!(run["status"], "completed", "{run}");
+    change(&mut client, 3, TEXT.to_string());
+    let after = labels(&mut client);
+    assert!(after.contains(&"shaped_count".to_string()), "{after:?}");
+    assert!(after.contains(&"first_author".to_string()), "{after:?}");
     client.shutdown();
 }
