@@ -107,6 +107,8 @@ pub(crate) struct GlobalState {
     pub(crate) results: HashMap<String, Arc<crate::runs::DocResults>>,
     /// Where runs' step events go.
     pub(crate) router: Arc<crate::runs::ProgressRouter>,
+    /// Whether inlay hints show each step's last result (the client's `odp.inlayHints.results`, on by default).
+    pub(crate) result_hints: bool,
     /// The runtime runs from the editor run on, started with the first.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -121,6 +123,7 @@ pub(crate) struct ClientSettings {
     pub(crate) progress_support: bool,
     pub(crate) apply_edit_support: bool,
     pub(crate) refresh_support: (bool, bool),
+    pub(crate) result_hints: bool,
 }
 
 impl GlobalState {
@@ -154,6 +157,7 @@ impl GlobalState {
             running: HashMap::new(),
             results: HashMap::new(),
             router: Arc::default(),
+            result_hints: client.result_hints,
             runtime: None,
         }
     }
@@ -396,6 +400,7 @@ impl GlobalState {
             checks,
             results: self.results.get(&key).cloned(),
             running: self.running.contains_key(&key),
+            result_hints: self.result_hints,
         })
     }
 

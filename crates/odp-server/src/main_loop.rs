@@ -87,6 +87,10 @@ fn client_settings(params: &lsp::InitializeParams) -> ClientSettings {
             .map(str::to_string),
         root,
         testing: flag("testing"),
+        result_hints: options
+            .pointer("/inlayHints/results")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
         progress_support: caps
             .window
             .as_ref()

@@ -27,6 +27,8 @@ pub(crate) struct DocSnapshot {
     pub(crate) results: Option<Arc<crate::runs::DocResults>>,
     /// Whether a run of it is under way.
     pub(crate) running: bool,
+    /// Whether inlay hints show the results.
+    pub(crate) result_hints: bool,
 }
 
 /// Analyses shared between workers, by URI: the latest version analysed.

@@ -81,7 +81,7 @@ export function draftArguments(value: unknown): DraftArguments | undefined {
 export const DOCUMENT_SELECTOR: DocumentSelector = [{ language: LANGUAGE_ID }, { language: 'yaml' }];
 
 /** Settings whose change restarts the server (the trace level is applied by the client itself). */
-export const RESTART_SETTINGS = ['odp.server.path', 'odp.server.extraArgs', 'odp.registry'] as const;
+export const RESTART_SETTINGS = ['odp.server.path', 'odp.server.extraArgs', 'odp.registry', 'odp.inlayHints.results'] as const;
 
 /** Files the server is told about when they change on disk. */
 export const WATCHED_FILES = ['**/odp.toml', '**/*.odp.{yaml,yml}'] as const;
@@ -90,6 +90,7 @@ interface Settings {
   path: string | undefined;
   extraArgs: unknown[];
   registry: string | undefined;
+  resultHints: boolean;
 }
 
 /** The extension's state: one output channel for its lifetime, one client per (re)start. */
@@ -281,6 +282,7 @@ export class OdpExtension implements vscode.Disposable {
       path: config.get<string>('server.path'),
       extraArgs: Array.isArray(extraArgs) ? extraArgs : [],
       registry: config.get<string>('registry'),
+      resultHints: config.get<boolean>('inlayHints.results', true) !== false,
     };
   }
 
@@ -301,7 +303,11 @@ export class OdpExtension implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_SELECTOR,
       outputChannel: this.output,
-      initializationOptions: registry === undefined ? {} : { registry },
+      // Only what differs from the server's defaults (result hints are on by default).
+      initializationOptions: {
+        ...(registry === undefined ? {} : { registry }),
+        ...(settings.resultHints ? {} : { inlayHints: { results: false } }),
+      },
       synchronize: { fileEvents: this.watchers },
     };
     return { command, serverOptions: { run: executable, debug: executable }, clientOptions };

@@ -442,3 +442,14 @@ describe('runs from the editor', () => {
     assert.deepEqual(JSON.parse(shown.text).value, { results: [{ text: 'hi' }] });
   });
 });
+
+describe('odp.inlayHints.results', () => {
+  it('is passed to the server only when it is turned off, and restarts the server when it changes', async () => {
+    await activate();
+    assert.deepEqual(lastClient().clientOptions.initializationOptions, {});
+    mock.changeSettings({ 'odp.inlayHints.results': false });
+    await settle();
+    assert.equal(clientMock.instances.length, 2);
+    assert.deepEqual(lastClient().clientOptions.initializationOptions, { inlayHints: { results: false } });
+  });
+});

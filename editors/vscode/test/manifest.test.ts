@@ -112,6 +112,7 @@ describe('package.json', () => {
       assert.ok(key in properties, `the code reads ${key}, which package.json does not declare`);
     }
     assert.deepEqual(Object.keys(properties).sort(), [
+      'odp.inlayHints.results',
       'odp.registry',
       'odp.server.extraArgs',
       'odp.server.path',
@@ -120,6 +121,7 @@ describe('package.json', () => {
     assert.equal(properties['odp.server.path'].default, serverCommand({}).command);
     assert.deepEqual(properties['odp.server.extraArgs'].default, []);
     assert.equal(properties['odp.registry'].default, '');
+    assert.equal(properties['odp.inlayHints.results'].default, true);
     // The languageclient reads `<client id>.trace.server`.
     assert.equal(`${ext.CLIENT_ID}.trace.server`, 'odp.trace.server');
     assert.deepEqual(properties['odp.trace.server'].enum, ['off', 'messages', 'verbose']);

@@ -85,11 +85,18 @@ pub(crate) fn did_change_watched_files(
     }
 }
 
-/// The client's `odp.registry` setting.
+/// The client's `odp.registry` and `odp.inlayHints.results` settings.
 pub(crate) fn did_change_configuration(
     state: &mut GlobalState,
     p: lsp::DidChangeConfigurationParams,
 ) {
+    if let Some(on) = p
+        .settings
+        .pointer("/odp/inlayHints/results")
+        .and_then(Value::as_bool)
+    {
+        state.result_hints = on;
+    }
     if let Some(registry) = p
         .settings
         .get("odp")

@@ -431,7 +431,7 @@ pub(crate) fn inlay_hint(
     ctx: &DocContext,
     p: lsp::InlayHintParams,
 ) -> HandlerResult<Option<Vec<lsp::InlayHint>>> {
-    let Some(results) = &ctx.snap.results else {
+    let Some(results) = ctx.snap.results.as_ref().filter(|_| ctx.snap.result_hints) else {
         return Ok(Some(Vec::new()));
     };
     let pipeline = &ctx.analysis.pipeline;

@@ -242,3 +242,73 @@ transforms:
     assert!(after.contains(&"first_author".to_string()), "{after:?}");
     client.shutdown();
 }
+
+/// A run that would take long is cancelled by `odp.cancelRun` at once, and a new run of the document replaces the
+/// one under way.
+#[test]
+fn a_run_is_cancelled_by_the_command_or_by_the_next_run() {
+    const SLOW: &str = r#"name: slow
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: rust
+transforms:
+  - name: forever
+    method: data.custom.transform
+    params:
+      input: "{{tweets}}"
+      expression: "def f: f; f"
+"#;
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(URI, SLOW);
+    client.diagnostics(URI, 1);
+    let run = |client: &mut Client| {
+        client.send_request(
+            "workspace/executeCommand",
+            json!({"command": "odp.runPipeline", "arguments": [URI]}),
+        )
+    };
+
+    let first = run(&mut client);
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let cancelled = command(&mut client, "odp.cancelRun", json!([URI])).unwrap();
+    assert_eq!(cancelled, json!({"cancelled": true}));
+    let answer = client.response(first).unwrap();
+    assert_eq!(answer["status"], "cancelled", "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The next run of the document cancels the one under way.
+    let second = run(&mut client);
+    std::thread::sleep(Duration::from_millis(500));
+    let third = run(&mut client);
+    assert_eq!(client.response(second).unwrap()["status"], "cancelled");
+    std::thread::sleep(Duration::from_millis(300));
+    command(&mut client, "odp.cancelRun", json!([URI])).unwrap();
+    assert_eq!(client.response(third).unwrap()["status"], "cancelled");
+    client.shutdown();
+}
+
+/// With the client's `odp.inlayHints.results` off, results show on hover but not as hints; turned on, they do.
+#[test]
+fn result_hints_follow_the_client_setting() {
+    let mut client = Client::start(
+        json!({"testing": true, "inlayHints": {"results": false}}),
+        false,
+    );
+    client.open(URI, PIPELINE);
+    client.diagnostics(URI, 1);
+    command(&mut client, "odp.runPipeline", json!([URI])).unwrap();
+    assert_eq!(hints(&mut client), Vec::<String>::new());
+    client.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"odp": {"inlayHints": {"results": true}}}}),
+    );
+    assert_eq!(hints(&mut client).len(), 2);
+    client.shutdown();
+}
