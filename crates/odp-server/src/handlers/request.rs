@@ -114,6 +114,7 @@ pub(crate) fn code_action(
             })
         })
         .chain(draft::code_actions(rope, uri, p.range, ctx.encoding))
+        .chain(super::run::code_actions(ctx, range))
         .collect();
     Ok(Some(actions))
 }

@@ -425,6 +425,43 @@ pub(crate) fn code_lens(
     Ok(Some(lenses))
 }
 
+/// The runs as code actions: the pipeline, and the step the range is in.
+pub(crate) fn code_actions(
+    ctx: &DocContext,
+    range: odp_analysis::TextRange,
+) -> Vec<lsp::CodeActionOrCommand> {
+    let uri = json!(ctx.snap.uri.as_str());
+    let action = |title: String, command: &str, arguments: Vec<Value>| {
+        lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+            title: title.clone(),
+            kind: Some(lsp::CodeActionKind::SOURCE),
+            command: Some(lsp::Command {
+                title,
+                command: command.into(),
+                arguments: Some(arguments),
+            }),
+            ..Default::default()
+        })
+    };
+    let mut actions = Vec::new();
+    if let Some(step) = ctx
+        .analysis
+        .pipeline
+        .steps
+        .iter()
+        .find(|s| s.range.contains_range(range))
+        && let Some(name) = &step.name
+    {
+        actions.push(action(
+            format!("Run step `{}`", name.value),
+            runs::RUN_STEP,
+            vec![uri.clone(), json!(name.value)],
+        ));
+    }
+    actions.push(action("Run pipeline".into(), runs::RUN_PIPELINE, vec![uri]));
+    actions
+}
+
 /// After each step's name, its last result: `✓ 30 results · 12 ms`, `✗ … after 3 attempts`, marked stale when
 /// the step or a step it reads changed since.
 pub(crate) fn inlay_hint(

@@ -175,6 +175,30 @@ fn lenses_offer_the_runs_and_a_pipeline_with_errors_runs_nothing() {
         .collect();
     assert_eq!(titles, ["▶ Run pipeline", "▶ Run step", "▶ Run step"]);
     assert_eq!(lenses[2]["command"]["arguments"], json!([URI, "mood"]));
+    // The same runs as code actions, the step's where the cursor is.
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI}, "range": {"start": {"line": 10, "character": 6}, "end": {"line": 10, "character": 6}},
+               "context": {"diagnostics": []}}),
+    );
+    let commands: Vec<(&str, &Value)> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| {
+            Some((
+                a["command"]["command"].as_str()?,
+                &a["command"]["arguments"],
+            ))
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            ("odp.runStep", &json!([URI, "mood"])),
+            ("odp.runPipeline", &json!([URI]))
+        ]
+    );
 
     client.notify(
         "textDocument/didChange",
