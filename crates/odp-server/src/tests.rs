@@ -412,9 +412,7 @@ fn code_actions_symbols_folding_tokens() {
         },
         expect![[r#"
             Quote the template [{"range":{"start":{"line":7,"character":13},"end":{"line":7,"character":29}},"newText":"\"{{inputs.query}}\""}]
-            Suppress ODP102 (unquoted-template) on this line [{"range":{"start":{"line":7,"character":29},"end":{"line":7,"character":29}},"newText":"  # odp: ignore[ODP102]"}]
-            Run step `tweets` null
-            Run pipeline null"#]],
+            Suppress ODP102 (unquoted-template) on this line [{"range":{"start":{"line":7,"character":29},"end":{"line":7,"character":29}},"newText":"  # odp: ignore[ODP102]"}]"#]],
     );
     check(
         &format!("$0{PIPELINE}"),

@@ -425,11 +425,15 @@ pub(crate) fn code_lens(
     Ok(Some(lenses))
 }
 
-/// The runs as code actions: the pipeline, and the step the range is in.
+/// The runs as code actions: the pipeline, and the step the range is in; none while the pipeline has errors (a run
+/// would refuse it).
 pub(crate) fn code_actions(
     ctx: &DocContext,
     range: odp_analysis::TextRange,
 ) -> Vec<lsp::CodeActionOrCommand> {
+    if ctx.analysis.error_count() > 0 {
+        return Vec::new();
+    }
     let uri = json!(ctx.snap.uri.as_str());
     let action = |title: String, command: &str, arguments: Vec<Value>| {
         lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
