@@ -6,15 +6,19 @@
 1. `odp.runPipeline` of examples/ai-sentiment.odp.yaml through `ODP_LSP --stdio` (the built-in stubs inside the
    server): the time from sending the command to the last `$/progress` message of the run, and to its answer; next
    to `ODP run` of the same file (wall time of the process), in the same run.
-2. Edit -> diagnostics on BIG_FILE (a 20,000-line pipeline, e.g. from tests/bench/lsp_corpus.py), without and with a
-   run in flight (a pipeline whose transform never ends, cancelled afterwards): the time from `didChange` to the
-   `publishDiagnostics` of that version.
+2. Edit -> diagnostics on BIG_FILE (a 20,000-line pipeline, e.g. from tests/bench/lsp_corpus.py), without a run,
+   with a run waiting on a service that never answers (a loopback socket that accepts and stays silent, configured
+   in a temporary workspace's odp.toml), and with a run whose jq transform never ends (its evaluator, a child
+   process, keeps a core busy): the time from `didChange` to the `publishDiagnostics` of that version.
 Prints one JSON line of medians.
 """
 
 import argparse
 import json
 import os
+import socket
+import tempfile
+import threading
 import statistics
 import subprocess
 import sys
@@ -153,6 +157,26 @@ def main() -> None:
     big_text = big.read_text()
     open_doc(server, big, big_text)
     quiet = edits(server, big, big_text, args.edits)
+
+    # A run waiting on a service that accepts connections and never answers.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    held = []
+    threading.Thread(target=lambda: [held.append(silent.accept()) for _ in iter(int, 1)], daemon=True).start()
+    port = silent.getsockname()[1]
+    workspace = Path(tempfile.mkdtemp())
+    (workspace / "odp.toml").write_text(
+        f'[services]\ncrawler-url = "http://127.0.0.1:{port}"\nmodel-url = "http://127.0.0.1:{port}"\n'
+    )
+    waiting = workspace / "waiting.odp.yaml"
+    open_doc(server, waiting, SLOW)
+    server.request("workspace/executeCommand", {"command": "odp.runPipeline", "arguments": [uri(waiting)]})
+    time.sleep(0.5)
+    io_bound = edits(server, big, big_text, args.edits)
+    server.request("workspace/executeCommand", {"command": "odp.cancelRun", "arguments": [uri(waiting)]})
+
+    # A run whose transform keeps a core busy (the built-in stubs' jq child).
     slow = ROOT / "target" / "slow.odp.yaml"
     open_doc(server, slow, SLOW)
     server.request("workspace/executeCommand", {"command": "odp.runPipeline", "arguments": [uri(slow)]})
@@ -166,7 +190,8 @@ def main() -> None:
         "run_pipeline_to_answer_ms": median(to_answer),
         "odp_run_wall_ms": median(odp_run),
         "edit_to_diagnostics_p50_ms": median(quiet),
-        "edit_to_diagnostics_p50_ms_during_a_run": median(busy),
+        "edit_to_diagnostics_p50_ms_during_a_run_waiting_on_a_service": median(io_bound),
+        "edit_to_diagnostics_p50_ms_during_a_cpu_bound_run": median(busy),
         "runs": args.runs,
         "edits": args.edits,
     }))
