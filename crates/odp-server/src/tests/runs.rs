@@ -18,6 +18,16 @@ fn command(client: &mut Client, command: &str, arguments: Value) -> Result<Value
     client.response(id)
 }
 
+/// The names of the steps a run's answer lists, in order.
+fn step_names(run: &Value) -> Vec<&str> {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect()
+}
+
 fn hints(client: &mut Client) -> Vec<String> {
     let hints = client.request(
         "textDocument/inlayHint",
@@ -56,13 +66,7 @@ fn a_pipeline_and_a_step_run_from_the_editor_and_their_results_show() {
     let run = command(&mut client, "odp.runPipeline", json!([URI])).unwrap();
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["stubbed"], true);
-    let steps: Vec<&str> = run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(steps, ["tweets", "mood"]);
+    assert_eq!(step_names(&run), ["tweets", "mood"]);
     let progress = progress(&mut client);
     assert_eq!(
         progress.first().map(String::as_str),
@@ -121,13 +125,7 @@ fn a_pipeline_and_a_step_run_from_the_editor_and_their_results_show() {
     let shown = hints(&mut client);
     assert!(shown.iter().all(|h| h.ends_with("(stale)")), "{shown:?}");
     let run = command(&mut client, "odp.runStep", json!([URI, "mood"])).unwrap();
-    let steps: Vec<&str> = run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(steps, ["tweets", "mood"]);
+    assert_eq!(step_names(&run), ["tweets", "mood"]);
     let shown = hints(&mut client);
     assert!(shown.iter().all(|h| !h.contains("stale")), "{shown:?}");
     client.shutdown();
