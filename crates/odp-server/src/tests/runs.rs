@@ -29,9 +29,13 @@ fn step_names(run: &Value) -> Vec<&str> {
 }
 
 fn hints(client: &mut Client) -> Vec<String> {
+    hints_in(client, URI)
+}
+
+fn hints_in(client: &mut Client, uri: &str) -> Vec<String> {
     let hints = client.request(
         "textDocument/inlayHint",
-        json!({"textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 100, "character": 0}}}),
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 100, "character": 0}}}),
     );
     hints
         .as_array()
@@ -332,5 +336,221 @@ fn result_hints_follow_the_client_setting() {
         json!({"settings": {"odp": {"inlayHints": {"results": true}}}}),
     );
     assert_eq!(hints(&mut client).len(), 2);
+    client.shutdown();
+}
+
+/// Loopback HTTP services the tests script, on free ports: one request per connection, answered with
+/// `Connection: close`.
+mod loopback {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    /// One request: its head (request line and headers) and its body.
+    pub(super) struct Request {
+        pub(super) head: String,
+        pub(super) body: Vec<u8>,
+    }
+
+    impl Request {
+        pub(super) fn path(&self) -> &str {
+            self.head.split_whitespace().nth(1).unwrap_or("")
+        }
+
+        pub(super) fn header(&self, name: &str) -> Option<&str> {
+            self.head.lines().skip(1).find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+            })
+        }
+    }
+
+    /// Reads one request (its head, then `Content-Length` bytes of body).
+    pub(super) fn read(stream: &mut TcpStream) -> std::io::Result<Request> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let n = stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let mut request = Request {
+            head: String::from_utf8_lossy(&buf[..head_end]).into_owned(),
+            body: buf[head_end + 4..].to_vec(),
+        };
+        let len: usize = request
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while request.body.len() < len {
+            let n = stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            request.body.extend_from_slice(&chunk[..n]);
+        }
+        Ok(request)
+    }
+
+    pub(super) fn respond(stream: &mut TcpStream, status: &str, body: &str) {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.flush();
+    }
+}
+
+const TWEETS: &str = r#"{"results": [{"id": "1", "text": "rust is fun"}], "count": 1}"#;
+
+/// A folder whose `odp.toml` sends the crawler and model calls to these base URLs, and the URI of a pipeline in it.
+fn services_workspace(crawler_url: &str, model_url: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(
+        root.join("odp.toml"),
+        format!("[services]\ncrawler-url = \"{crawler_url}\"\nmodel-url = \"{model_url}\"\n"),
+    )
+    .unwrap();
+    let uri = format!("file://{}/flow.odp.yaml", root.display());
+    (dir, uri)
+}
+
+/// The position of step `name`'s name in `text`.
+fn step_name(text: &str, name: &str) -> Value {
+    let needle = format!("- name: {name}\n");
+    let offset = text.find(&needle).expect("the step") + "- name: ".len();
+    let line = text[..offset].matches('\n').count();
+    let character = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    json!({"line": line, "character": character})
+}
+
+fn hover_at(client: &mut Client, uri: &str, position: Value) -> String {
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": position}),
+    );
+    hover["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The steps of a run's answer, as `name status`.
+fn step_statuses(run: &Value) -> Vec<String> {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["name"].as_str().unwrap(),
+                s["status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+const TWO_SERVICES: &str = r#"name: two services
+sources:
+  - name: tweets
+    method: social.twitter.search
+    retry: {max_attempts: 2, initial_interval: 20ms}
+    params:
+      query: rust
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    retry: {max_attempts: 2, initial_interval: 20ms}
+    params:
+      texts: "{{tweets.results[*].text}}"
+"#;
+
+/// A service that goes away mid-run: the crawler call is answered, then the model service reads its call, stops
+/// listening and drops the connection without an answer. The run answers `failed`, naming the step, and the server
+/// serves on: hovers answer, and the next run fails as clearly on the source that now finds nobody.
+#[test]
+fn a_service_that_goes_away_mid_run_fails_its_step_by_name_and_the_server_lives_on() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (gone, went) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let request = loopback::read(&mut stream).unwrap();
+        loopback::respond(&mut stream, "200 OK", TWEETS);
+        let first = request.path().to_string();
+        let (mut stream, _) = listener.accept().unwrap();
+        let request = loopback::read(&mut stream).unwrap();
+        // Gone: no more connections (before this one closes, so that no retry can find the port open), and this
+        // one closes unanswered.
+        drop(listener);
+        drop(stream);
+        let _ = gone.send((first, request.path().to_string()));
+    });
+    let (_dir, uri) = services_workspace(&url, &url);
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(&uri, TWO_SERVICES);
+    client.diagnostics(&uri, 1);
+
+    let run = command(&mut client, "odp.runPipeline", json!([uri])).unwrap();
+    let paths = went.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(
+        paths,
+        (
+            "/v1/social/twitter/search".to_string(),
+            "/v1/nlp/sentiment/analyze".to_string()
+        )
+    );
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["stubbed"], false, "{run}");
+    assert_eq!(step_statuses(&run), ["tweets completed", "mood failed"]);
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("step `mood` failed: cannot reach the model service: "),
+        "{error}"
+    );
+    assert!(error.ends_with("(after 2 attempts)"), "{error}");
+    assert_eq!(run["steps"][1]["attempts"], 2, "{run}");
+    let progress = progress(&mut client);
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.starts_with("✗ mood (nlp.sentiment.analyze) failed: 2 attempts")),
+        "{progress:?}"
+    );
+    assert_eq!(
+        progress.last().map(String::as_str),
+        Some("end"),
+        "{progress:?}"
+    );
+
+    // The server lives on: the results show, and the failure says which service was unreachable.
+    let shown = hints_in(&mut client, &uri);
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown[0].starts_with(" ✓ 1 results"), "{shown:?}");
+    assert!(
+        shown[1].starts_with(" ✗ cannot reach the model service: "),
+        "{shown:?}"
+    );
+    let hover = hover_at(&mut client, &uri, step_name(TWO_SERVICES, "mood"));
+    assert!(
+        hover.contains("last run: ✗ cannot reach the model service"),
+        "{hover}"
+    );
+    // The next run finds nobody listening: its source fails, by name.
+    let run = command(&mut client, "odp.runPipeline", json!([uri])).unwrap();
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(step_statuses(&run), ["tweets failed", "mood skipped"]);
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("step `tweets` failed: cannot reach the crawler service: "),
+        "{error}"
+    );
     client.shutdown();
 }
