@@ -554,3 +554,220 @@ fn a_service_that_goes_away_mid_run_fails_its_step_by_name_and_the_server_lives_
     );
     client.shutdown();
 }
+
+/// Set in the child process [`in_a_child_process`] starts.
+const CHILD: &str = "ODP_SERVER_TEST_CHILD";
+
+/// Runs this module's test `name` again in a child process of the test binary, with `envs` as its environment's
+/// service settings, and asserts that it passed; returns false in the child, which then runs the test's body.
+///
+/// The server reads API keys from its process environment (and ignores it under `initializationOptions.testing`).
+/// `std::env::set_var` is unsafe (forbidden in this workspace) and would race with the tests that run on other
+/// threads under `cargo test` (nextest runs each test in a process of its own, `cargo test` does not): the child
+/// gets its environment when it starts instead, under both.
+fn in_a_child_process(name: &str, envs: &[(&str, &str)]) -> bool {
+    if std::env::var_os(CHILD).is_some() {
+        return false;
+    }
+    let test = format!("{}::{name}", module_path!().split_once("::").unwrap().1);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1");
+    // None of the machine's service, Redis or registry settings.
+    for var in [
+        "ODP_CRAWLER_API_URL",
+        "ODP_MODEL_API_URL",
+        "ODP_CRAWLER_API_KEY",
+        "ODP_MODEL_API_KEY",
+        "ODP_REDIS_URL",
+        "ODP_REGISTRY",
+    ] {
+        child.env_remove(var);
+    }
+    child.envs(envs.iter().copied());
+    let out = child.output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test: {stdout}"
+    );
+    true
+}
+
+/// Every string in a JSON value (decoded: a quote in a key is a quote), and the value as JSON text.
+fn all_text(value: &Value) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => {
+                out.push_str(s);
+                out.push('\n');
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.iter().for_each(|(k, v)| {
+                out.push_str(k);
+                out.push('\n');
+                walk(v, out);
+            }),
+            _ => {}
+        }
+    }
+    let mut out = value.to_string();
+    out.push('\n');
+    walk(value, &mut out);
+    out
+}
+
+/// A key as a service may quote it: plainly, JSON-escaped, percent-encoded, and its first 12 characters.
+fn forms_of(key: &str) -> Vec<String> {
+    let json = serde_json::to_string(key).unwrap();
+    vec![
+        key.to_string(),
+        json[1..json.len() - 1].to_string(),
+        percent_encoded(key),
+        key[..12].to_string(),
+    ]
+}
+
+fn percent_encoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+const CRAWLER_KEY: &str = r#"sk-lsp/"echo"+key-0123456789"#;
+const MODEL_KEY: &str = "model/key+9876543210";
+
+/// Keys from the environment the server reads, quoted back by failing services — the crawler refuses with 401 and
+/// the header it got, the model service fails with 500 and the key JSON-escaped and percent-encoded — show nowhere
+/// the editor sees: the command's answers, `$/progress`, `window/logMessage`, hovers, inlay hints and
+/// `odp.showResult`. Where the quotes were, `[redacted]` shows.
+#[test]
+fn a_key_echoed_by_a_failing_service_shows_nowhere_in_the_editor() {
+    if in_a_child_process(
+        "a_key_echoed_by_a_failing_service_shows_nowhere_in_the_editor",
+        &[
+            ("ODP_CRAWLER_API_KEY", CRAWLER_KEY),
+            ("ODP_MODEL_API_KEY", MODEL_KEY),
+        ],
+    ) {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (sent, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let Ok(request) = loopback::read(&mut stream) else {
+                continue;
+            };
+            let auth = request.header("authorization").unwrap_or("").to_string();
+            let key = auth.strip_prefix("Bearer ").unwrap_or(&auth);
+            if request.path().starts_with("/crawler/") {
+                let body = json!({"error": format!("invalid token: {auth}")}).to_string();
+                loopback::respond(&mut stream, "401 Unauthorized", &body);
+            } else {
+                // Not JSON: the whole body is the message.
+                let json = serde_json::to_string(key).unwrap();
+                let body = format!(
+                    "upstream failed for token {json} ({})",
+                    percent_encoded(key)
+                );
+                loopback::respond(&mut stream, "500 Internal Server Error", &body);
+            }
+            let _ = sent.send((request.path().to_string(), auth));
+        }
+    });
+    const TEXT: &str = r#"name: echoed keys
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: rust
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    retry: {max_attempts: 2, initial_interval: 20ms}
+    params:
+      texts: ["a text of my own"]
+"#;
+    let (_dir, uri) = services_workspace(&format!("{url}/crawler"), &format!("{url}/model"));
+    // Not `testing`: the server reads its environment.
+    let mut client = Client::start(json!({}), false);
+    client.open(&uri, TEXT);
+    client.diagnostics(&uri, 1);
+
+    let mut surfaces: Vec<(String, Value)> = Vec::new();
+    // The source is refused (not retried); the transform, which reads no source, fails twice on its own.
+    let run = command(&mut client, "odp.runPipeline", json!([uri])).unwrap();
+    assert_eq!(step_statuses(&run), ["tweets failed", "mood skipped"]);
+    surfaces.push(("the answer of odp.runPipeline".into(), run));
+    let run = command(&mut client, "odp.runStep", json!([uri, "mood"])).unwrap();
+    assert_eq!(step_statuses(&run), ["mood failed"]);
+    assert_eq!(run["steps"][0]["attempts"], 2, "{run}");
+    surfaces.push(("the answer of odp.runStep".into(), run));
+    for step in ["tweets", "mood"] {
+        let hover = hover_at(&mut client, &uri, step_name(TEXT, step));
+        surfaces.push((format!("the hover on {step}"), json!(hover)));
+        let shown = command(&mut client, "odp.showResult", json!([uri, step])).unwrap();
+        surfaces.push((format!("odp.showResult of {step}"), shown));
+    }
+    surfaces.push(("the inlay hints".into(), json!(hints_in(&mut client, &uri))));
+    let notifications: Vec<Notification> = client.pending.drain(..).collect();
+    for method in ["$/progress", "window/logMessage"] {
+        let params: Vec<&Value> = notifications
+            .iter()
+            .filter(|n| n.method == method)
+            .map(|n| &n.params)
+            .collect();
+        surfaces.push((method.into(), json!(params)));
+    }
+    let everything: Vec<Value> = notifications
+        .iter()
+        .map(|n| json!({"method": n.method, "params": n.params}))
+        .collect();
+    surfaces.push(("any notification".into(), json!(everything)));
+
+    // Each service got its key, and quoted it back in every form.
+    let calls: Vec<(String, String)> = received.try_iter().collect();
+    assert!(
+        calls.contains(&(
+            "/crawler/v1/social/twitter/search".into(),
+            format!("Bearer {CRAWLER_KEY}")
+        )),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&(
+            "/model/v1/nlp/sentiment/analyze".into(),
+            format!("Bearer {MODEL_KEY}")
+        )),
+        "{calls:?}"
+    );
+    for (surface, value) in &surfaces {
+        let text = all_text(value);
+        for form in forms_of(CRAWLER_KEY).iter().chain(&forms_of(MODEL_KEY)) {
+            assert!(
+                !text.contains(form.as_str()),
+                "{surface} shows `{form}`: {text}"
+            );
+        }
+        // Where the services quoted a key, the surface shows the quote redacted.
+        assert!(
+            text.contains("[redacted]"),
+            "{surface} shows no failure: {text}"
+        );
+    }
+    client.shutdown();
+}
