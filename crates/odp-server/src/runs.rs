@@ -251,6 +251,8 @@ pub(crate) fn create_token(
 pub(crate) struct Running {
     pub(crate) run_id: Uuid,
     pub(crate) cancel: CancellationToken,
+    /// The command's request: `$/cancelRequest` of it stops the run.
+    pub(crate) request: RequestId,
 }
 
 /// What a finished run sends back to the main loop.

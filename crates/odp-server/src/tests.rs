@@ -19,6 +19,8 @@ struct Client {
     pending: VecDeque<Notification>,
     /// Requests the server sent (answered: `workspace/applyEdit` with `applied: true`, the rest with null).
     server_requests: Vec<Request>,
+    /// The ids of the responses the server sent, in order (a request must be answered once).
+    answered: Vec<RequestId>,
     server: Option<JoinHandle<Result<(), crate::ServerError>>>,
 }
 
@@ -36,6 +38,7 @@ impl Client {
             next_id: 0,
             pending: VecDeque::new(),
             server_requests: Vec::new(),
+            answered: Vec::new(),
             server: Some(handle),
         };
         let mut caps = json!({
@@ -89,6 +92,9 @@ impl Client {
                 .receiver
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("the server answers in time");
+            if let Message::Response(r) = &msg {
+                self.answered.push(r.id.clone());
+            }
             match msg {
                 Message::Response(r) if r.id == id => {
                     return r.response_result.map_err(|e| (e.code, e.message));
@@ -143,7 +149,7 @@ impl Client {
             match msg {
                 Message::Notification(n) => self.pending.push_back(n),
                 Message::Request(r) => self.answer_server_request(r),
-                Message::Response(_) => {}
+                Message::Response(r) => self.answered.push(r.id),
             }
         }
     }

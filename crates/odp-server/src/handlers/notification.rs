@@ -113,9 +113,14 @@ pub(crate) fn cancel_request(state: &mut GlobalState, p: lsp::CancelParams) {
         lsp::NumberOrString::Number(n) => RequestId::from(n),
         lsp::NumberOrString::String(s) => RequestId::from(s),
     };
-    if !state.drafts.cancel_request(&id) {
-        state.cancelled.lock().expect("lock").insert(id);
+    if state.drafts.cancel_request(&id) {
+        return;
     }
+    // A run's own request: the run stops, and its end answers the request as cancelled.
+    if let Some(run) = state.running.values().find(|r| r.request == id) {
+        run.cancel.cancel();
+    }
+    state.cancelled.lock().expect("lock").insert(id);
 }
 
 pub(crate) fn work_done_progress_cancel(

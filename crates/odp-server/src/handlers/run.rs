@@ -104,6 +104,7 @@ pub(crate) fn execute(state: &mut GlobalState, req: Request, params: lsp::Execut
         Running {
             run_id,
             cancel: cancel.clone(),
+            request: req.id.clone(),
         },
     );
     let context = RunContext {
@@ -348,7 +349,11 @@ pub(crate) fn run_done(state: &mut GlobalState, done: RunDone) {
     {
         state.running.remove(&key);
     }
+    // The client cancelled the command's request (`$/cancelRequest`): it is answered as cancelled, and what the run
+    // did before it stopped is kept all the same.
+    let cancelled = state.cancelled.lock().expect("lock").remove(&done.request);
     let response = match done.result {
+        Err(_) if cancelled => cancelled_response(done.request),
         Err((code, message, data)) => {
             let mut response = Response::new_err(done.request, code as i32, message);
             if let Some(error) = response.response_result.as_mut().err() {
@@ -364,7 +369,11 @@ pub(crate) fn run_done(state: &mut GlobalState, done: RunDone) {
                     results.insert(name, result);
                 }
             }
-            Response::new_ok(done.request, report.to_json())
+            if cancelled {
+                cancelled_response(done.request)
+            } else {
+                Response::new_ok(done.request, report.to_json())
+            }
         }
     };
     state.send(Message::Response(response));
@@ -381,6 +390,14 @@ pub(crate) fn run_done(state: &mut GlobalState, done: RunDone) {
             )));
         }
     }
+}
+
+fn cancelled_response(request: RequestId) -> Response {
+    Response::new_err(
+        request,
+        ErrorCode::RequestCanceled as i32,
+        "the run was cancelled".into(),
+    )
 }
 
 /// `▶ Run pipeline` above `name:`, `▶ Run step` on each step, `■ Cancel` while a run is under way.

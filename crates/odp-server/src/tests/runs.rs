@@ -1,6 +1,8 @@
 //! Runs from the editor: the commands on the shared engine with the built-in stubs inside the server, their
 //! progress, and the results in hovers, inlay hints and later runs.
 
+use std::sync::Arc;
+
 use super::*;
 
 /// The stubs' jq evaluator (`data.custom.transform`) when this binary is started as `<binary> __jq_eval`; a no-op
@@ -344,6 +346,7 @@ fn result_hints_follow_the_client_setting() {
 mod loopback {
     use std::io::{Read, Write};
     use std::net::TcpStream;
+    use std::sync::{Condvar, Mutex};
 
     /// One request: its head (request line and headers) and its body.
     pub(super) struct Request {
@@ -404,9 +407,31 @@ mod loopback {
         );
         let _ = stream.flush();
     }
+
+    /// Holds calls until the test opens it.
+    #[derive(Default)]
+    pub(super) struct Gate {
+        open: Mutex<bool>,
+        opened: Condvar,
+    }
+
+    impl Gate {
+        pub(super) fn open(&self) {
+            *self.open.lock().unwrap() = true;
+            self.opened.notify_all();
+        }
+
+        pub(super) fn wait(&self) {
+            let mut open = self.open.lock().unwrap();
+            while !*open {
+                open = self.opened.wait(open).unwrap();
+            }
+        }
+    }
 }
 
 const TWEETS: &str = r#"{"results": [{"id": "1", "text": "rust is fun"}], "count": 1}"#;
+const MOODS: &str = r#"{"results": [{"label": "positive", "score": 0.9}]}"#;
 
 /// A folder whose `odp.toml` sends the crawler and model calls to these base URLs, and the URI of a pipeline in it.
 fn services_workspace(crawler_url: &str, model_url: &str) -> (tempfile::TempDir, String) {
@@ -769,5 +794,92 @@ transforms:
             "{surface} shows no failure: {text}"
         );
     }
+    client.shutdown();
+}
+
+/// A loopback crawler and model service: crawler calls are announced on the channel returned and answered when the
+/// test opens the gate (a call whose caller gave up is dropped then); model calls are answered at once.
+fn held_services() -> (String, std::sync::mpsc::Receiver<()>, Arc<loopback::Gate>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (arrived, arrivals) = std::sync::mpsc::channel();
+    let gate = Arc::new(loopback::Gate::default());
+    let held = gate.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (arrived, gate) = (arrived.clone(), held.clone());
+            std::thread::spawn(move || {
+                let Ok(request) = loopback::read(&mut stream) else {
+                    return;
+                };
+                if request.path() == "/v1/social/twitter/search" {
+                    let _ = arrived.send(());
+                    gate.wait();
+                    loopback::respond(&mut stream, "200 OK", TWEETS);
+                } else {
+                    loopback::respond(&mut stream, "200 OK", MOODS);
+                }
+            });
+        }
+    });
+    (url, arrivals, gate)
+}
+
+/// The client cancels the run's own request (`$/cancelRequest`) while a call is under way: the run stops, the
+/// request is answered once, as cancelled, and the server serves on.
+#[test]
+fn a_run_whose_request_the_client_cancels_stops_and_is_answered_once() {
+    let (url, arrivals, gate) = held_services();
+    let (_dir, uri) = services_workspace(&url, &url);
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(&uri, TWO_SERVICES);
+    client.diagnostics(&uri, 1);
+    let run = client.send_request(
+        "workspace/executeCommand",
+        json!({"command": "odp.runPipeline", "arguments": [uri]}),
+    );
+    let id = client.next_id;
+    arrivals
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the source's call arrives");
+    client.notify("$/cancelRequest", json!({"id": id}));
+    let (code, message) = client.response(run.clone()).unwrap_err();
+    assert_eq!(code, -32800, "{message}");
+    // The run is over: nothing to cancel, no Cancel lens, and its progress ended.
+    assert_eq!(
+        command(&mut client, "odp.cancelRun", json!([uri])).unwrap(),
+        json!({"cancelled": false})
+    );
+    let lenses = client.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert!(
+        lenses
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["command"]["title"] != "■ Cancel"),
+        "{lenses}"
+    );
+    assert_eq!(
+        progress(&mut client).last().map(String::as_str),
+        Some("end")
+    );
+
+    // The server lives on: with the service answering, the next run completes.
+    gate.open();
+    let next = command(&mut client, "odp.runPipeline", json!([uri])).unwrap();
+    assert_eq!(next["status"], "completed", "{next}");
+    let hover = hover_at(&mut client, &uri, step_name(TWO_SERVICES, "tweets"));
+    assert!(hover.contains("last run: ✓ 1 results"), "{hover}");
+    // ... and the cancelled request was answered once.
+    assert_eq!(
+        client.answered.iter().filter(|a| **a == run).count(),
+        1,
+        "{:?}",
+        client.answered
+    );
     client.shutdown();
 }
