@@ -522,7 +522,8 @@ pub(crate) fn inlay_hint(
     Ok(Some(hints))
 }
 
-/// A hover over a step's name that has a result: the result's summary and the start of its value.
+/// A hover over a step's name that has a result: the result's summary (marked stale as the hint is) and the start
+/// of its value.
 pub(crate) fn result_hover(ctx: &DocContext, offset: usize) -> Option<lsp::Hover> {
     let results = ctx.snap.results.as_ref()?;
     let step = ctx.analysis.pipeline.steps.iter().find(|s| {
@@ -540,6 +541,14 @@ pub(crate) fn result_hover(ctx: &DocContext, offset: usize) -> Option<lsp::Hover
         if result.attempts == 1 { "" } else { "s" },
         result.duration_ms
     );
+    // As the inlay hint says it: a result the step (or one it reads) has changed since is stale.
+    if stale_steps(&ctx.analysis.pipeline, results, ctx.snap.text())
+        .get(&name.value)
+        .copied()
+        .unwrap_or(false)
+    {
+        markdown.push_str(" (stale: the step or one it reads changed since)");
+    }
     if let Some(value) = &result.value {
         let mut shown = serde_json::to_string_pretty(value).unwrap_or_default();
         if shown.len() > 2000 {

@@ -826,6 +826,67 @@ fn held_services() -> (String, std::sync::mpsc::Receiver<()>, Arc<loopback::Gate
     (url, arrivals, gate)
 }
 
+/// A step renamed while its run is in flight: the result arrives for a name the document no longer has. Nothing
+/// crashes, no result shows under the renamed step (or any other step as current), and the server serves on.
+#[test]
+fn a_step_renamed_while_its_run_is_in_flight_gets_no_result_shown_under_another_name() {
+    let (url, arrivals, gate) = held_services();
+    let (_dir, uri) = services_workspace(&url, &url);
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(&uri, TWO_SERVICES);
+    client.diagnostics(&uri, 1);
+    let run = client.send_request(
+        "workspace/executeCommand",
+        json!({"command": "odp.runPipeline", "arguments": [uri]}),
+    );
+    arrivals
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the source's call arrives");
+    // `tweets` becomes `posts` (its reader follows) while its call is held.
+    let renamed = TWO_SERVICES.replace("tweets", "posts");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": renamed}]}),
+    );
+    assert!(client.diagnostics(&uri, 2).is_empty());
+    gate.open();
+    // The run answers for the steps it ran, under the names they had.
+    let answer = client.response(run).unwrap();
+    assert_eq!(answer["status"], "completed", "{answer}");
+    assert_eq!(
+        step_statuses(&answer),
+        ["tweets completed", "mood completed"]
+    );
+
+    // No result under `posts`; `mood` ran on a source that is no longer its source's text: stale.
+    let shown = hints_in(&mut client, &uri);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].ends_with("(stale)"), "{shown:?}");
+    let hover = hover_at(&mut client, &uri, step_name(&renamed, "posts"));
+    assert!(!hover.contains("last run"), "{hover}");
+    let hover = hover_at(&mut client, &uri, step_name(&renamed, "mood"));
+    assert!(hover.contains("last run: ✓ 1 results"), "{hover}");
+    assert!(hover.contains("(stale: "), "{hover}");
+    let (code, message) =
+        command(&mut client, "odp.showResult", json!([uri, "posts"])).unwrap_err();
+    assert_eq!(code, -32602, "{message}");
+    // A run of the step by its old name finds no such step, and says so.
+    let stale = command(&mut client, "odp.runStep", json!([uri, "tweets"])).unwrap();
+    assert_eq!(stale["status"], "failed", "{stale}");
+    assert!(
+        stale["error"].as_str().unwrap().contains("tweets"),
+        "{stale}"
+    );
+
+    // The server lives on: the renamed pipeline runs, and its results show under the new names.
+    let run = command(&mut client, "odp.runPipeline", json!([uri])).unwrap();
+    assert_eq!(step_statuses(&run), ["posts completed", "mood completed"]);
+    let shown = hints_in(&mut client, &uri);
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown.iter().all(|h| !h.contains("stale")), "{shown:?}");
+    client.shutdown();
+}
+
 /// The client cancels the run's own request (`$/cancelRequest`) while a call is under way: the run stops, the
 /// request is answered once, as cancelled, and the server serves on.
 #[test]
