@@ -175,6 +175,8 @@ enum Lookup {
     },
     /// An input by name: its type, or absent.
     Input { name: String, ty: Option<Ty> },
+    /// A step's live result type by name (see [`crate::LiveType`]), or absent.
+    Live { name: String, ty: Option<Ty> },
 }
 
 /// What the step body being checked looks up and marks used, while a cache is being filled.
@@ -222,6 +224,8 @@ struct Checker<'a> {
     /// constant time: a notebook session may hold thousands of steps.
     external_step_index: FxHashMap<&'a str, usize>,
     external_input_index: FxHashMap<&'a str, usize>,
+    /// The live result types by step name (first of each).
+    live_index: FxHashMap<&'a str, usize>,
 }
 
 /// The index of the first of each name.
@@ -288,6 +292,7 @@ pub(crate) fn check(
         recording: None,
         external_step_index: first_by_name(env.external_steps.iter().map(|e| e.name.as_str())),
         external_input_index: first_by_name(env.external_inputs.iter().map(|i| i.name.as_str())),
+        live_index: first_by_name(env.live.iter().map(|l| l.step.as_str())),
     };
     c.syntax_errors(parse);
     match &parse.root {
@@ -1177,6 +1182,11 @@ impl<'a> Checker<'a> {
             input.name.value.hash(&mut h);
             format!("{:?}", input.ty).hash(&mut h);
         }
+        0xfe_u8.hash(&mut h);
+        for live in self.env.live {
+            live.step.hash(&mut h);
+            live.ty.hash(&mut h);
+        }
         h.finish()
     }
 
@@ -1191,6 +1201,7 @@ impl<'a> Checker<'a> {
                 now == found.as_ref().map(|(i, m)| (*i, m.as_ref()))
             }
             Lookup::Input { name, ty } => self.pipeline.input(name).map(|i| &i.ty) == ty.as_ref(),
+            Lookup::Live { name, ty } => self.live_type(name) == ty.as_ref(),
         }
     }
 
@@ -1250,6 +1261,22 @@ impl<'a> Checker<'a> {
             });
         }
         found
+    }
+
+    /// The live result type of a step, recorded as a dependency of the body being checked.
+    fn lookup_live(&mut self, name: &str) -> Option<Ty> {
+        let ty = self.live_type(name).cloned();
+        if let Some(r) = &mut self.recording {
+            r.lookups.push(Lookup::Live {
+                name: name.to_string(),
+                ty: ty.clone(),
+            });
+        }
+        ty
+    }
+
+    fn live_type(&self, name: &str) -> Option<&Ty> {
+        self.live_index.get(name).map(|&i| &self.env.live[i].ty)
     }
 
     /// The type of a declared input, recorded as a dependency of the body being checked.
@@ -2199,6 +2226,16 @@ impl<'a> Checker<'a> {
         };
         let ty = self.walk_path(place, base_ty, segments, shown_root);
         reference.ty = ty.clone();
+        // Where the declared output does not know the type, the step's live result may: the reference shows it
+        // (completion, hover), while the checks above and the type returned (for the param's checks) stay the
+        // declared ones, so diagnostics never depend on a run.
+        if knows_nothing(&ty)
+            && matches!(reference.target, Target::Step(_))
+            && let Some(live) = self.lookup_live(&path.root)
+            && let Some(live) = type_at(live, segments)
+        {
+            reference.ty = live;
+        }
         self.refs.push(reference);
         ty
     }
@@ -2352,6 +2389,40 @@ impl<'a> Checker<'a> {
 
 /// What the registry says about some params: "`query`: Search query." for each one it describes (the first
 /// sentence of its description).
+/// `any`, or a list (of lists ...) of `any`: what a path into a `dynamic` output resolves to.
+fn knows_nothing(mut ty: &Ty) -> bool {
+    loop {
+        match ty {
+            Ty::Any => return true,
+            Ty::List(item) => ty = item,
+            _ => return false,
+        }
+    }
+}
+
+/// The type at the end of a path, or `None` where it does not exist (no diagnostics: see [`Checker::walk_path`]).
+fn type_at(mut ty: Ty, segments: &[template::Segment]) -> Option<Ty> {
+    // Wildcards wrap what follows them in a list: count them and wrap at the end (no recursion).
+    let mut lists = 0;
+    for seg in segments {
+        ty = match &seg.accessor {
+            Accessor::Field(field) => match ty.field(field) {
+                FieldLookup::Found(next) => next,
+                _ => return None,
+            },
+            Accessor::Index(_) => ty.item()?,
+            Accessor::Wildcard => {
+                lists += 1;
+                ty.item()?
+            }
+        };
+    }
+    for _ in 0..lists {
+        ty = Ty::list(ty);
+    }
+    Some(ty)
+}
+
 fn param_docs(m: &Method, names: &[&str]) -> Option<String> {
     let docs: Vec<String> = names
         .iter()

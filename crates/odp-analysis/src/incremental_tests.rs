@@ -119,3 +119,79 @@ fn a_new_registry_is_never_served_from_the_cache() {
     );
     assert!(!b.diagnostics.is_empty());
 }
+
+/// Live result types refine what a reference to a `dynamic` output resolves to, never its diagnostics; an
+/// incremental analysis re-checks exactly the bodies that looked up a live type that changed.
+#[test]
+fn live_types_refine_references_not_diagnostics_and_invalidate_what_used_them() {
+    use crate::{LiveType, Target, Ty};
+    let registry = Registry::bundled();
+    let text = "name: live types\nsources:\n  - name: posts\n    method: social.reddit.search\n    params:\n      query: rust\ntransforms:\n  - name: ranked\n    method: data.custom.transform\n    params:\n      input: \"{{posts.results}}\"\n      expression: \".\"\n  - name: mood\n    method: nlp.sentiment.analyze\n    params:\n      texts: \"{{ranked.top[*].title}}\"\n  - name: summary\n    method: nlp.summary.generate\n    params:\n      texts: \"{{posts.results[*].text}}\"\n";
+    let ty_of = |analysis: &Analysis, root: &str| {
+        analysis
+            .references
+            .iter()
+            .find(|r| r.path.root == root && matches!(r.target, Target::Step(_)))
+            .map(|r| r.ty.clone())
+            .expect("a reference")
+    };
+    let item = Ty::Object {
+        fields: std::sync::Arc::new([("title".to_string(), Ty::String)].into()),
+        open: false,
+    };
+    let live = [LiveType {
+        step: "ranked".to_string(),
+        ty: Ty::Object {
+            fields: std::sync::Arc::new([("top".to_string(), Ty::list(item))].into()),
+            open: false,
+        },
+    }];
+    let without = Environment::new(&registry);
+    let with = Environment {
+        live: &live,
+        ..Environment::new(&registry)
+    };
+
+    let plain = analyze(text, &without);
+    assert!(plain.diagnostics.is_empty(), "{:?}", plain.diagnostics);
+    assert_eq!(
+        ty_of(&plain, "ranked"),
+        Ty::list(Ty::Any),
+        "a dynamic output"
+    );
+    let refined = analyze(text, &with);
+    assert_eq!(ty_of(&refined, "ranked"), Ty::list(Ty::String));
+    assert_eq!(refined.diagnostics, plain.diagnostics);
+    // A declared output that knows the type keeps it, whatever the live types say.
+    assert_eq!(ty_of(&refined, "posts"), ty_of(&plain, "posts"));
+
+    // A live type that contradicts a param's type changes no diagnostic either.
+    let wrong = [LiveType {
+        step: "ranked".to_string(),
+        ty: Ty::Object {
+            fields: std::sync::Arc::new([("top".to_string(), Ty::Int)].into()),
+            open: false,
+        },
+    }];
+    let contradicted = analyze(
+        text,
+        &Environment {
+            live: &wrong,
+            ..Environment::new(&registry)
+        },
+    );
+    assert_eq!(contradicted.diagnostics, plain.diagnostics);
+
+    // Incrementally: the same text with new live types re-checks only `mood` (the body that looked one up).
+    let mut cache = CheckCache::default();
+    analyze_incremental(text, &without, &mut cache);
+    let second = analyze_incremental(text, &with, &mut cache);
+    assert_same(&refined, &second, "live types added");
+    assert_eq!(cache.last_hits(), 3, "every body but `mood` is reused");
+    let third = analyze_incremental(text, &with, &mut cache);
+    assert_same(&refined, &third, "unchanged");
+    assert_eq!(cache.last_hits(), 4);
+    let fourth = analyze_incremental(text, &without, &mut cache);
+    assert_same(&plain, &fourth, "live types gone");
+    assert_eq!(cache.last_hits(), 3);
+}

@@ -36,6 +36,15 @@ pub struct ExternalStep {
     pub output: Ty,
 }
 
+/// The type of a step's last result, from a run of this text (an editor's run). It refines what a reference resolves
+/// to where the step's declared output does not know the field (`dynamic` outputs such as `data.custom.transform`):
+/// completion and hover see it, diagnostics never depend on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveType {
+    pub step: String,
+    pub ty: Ty,
+}
+
 /// An input set outside the text (a notebook's `%inputs`).
 #[derive(Clone, Debug)]
 pub struct ExternalInput {
@@ -51,6 +60,9 @@ pub struct Environment<'a> {
     pub external_inputs: &'a [ExternalInput],
     /// A fragment (a notebook cell, a draft being repaired) need not have `name` and `sources`.
     pub fragment: bool,
+    /// The types of the steps' live results, by step name (see [`LiveType`]). An incremental analysis re-checks
+    /// the bodies that looked one up when it changes.
+    pub live: &'a [LiveType],
 }
 
 impl<'a> Environment<'a> {
@@ -60,6 +72,7 @@ impl<'a> Environment<'a> {
             external_steps: &[],
             external_inputs: &[],
             fragment: false,
+            live: &[],
         }
     }
 }

@@ -1632,6 +1632,7 @@ fn kernel_cells_see_earlier_cells_and_notebook_inputs() {
         external_steps: &steps,
         external_inputs: &inputs,
         fragment: true,
+        live: &[],
     };
     // A cell of transforms only: no `name`, no `sources`, and earlier cells' steps are in scope.
     check_env(

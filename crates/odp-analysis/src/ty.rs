@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 /// The type of a JSON value as far as the checker knows it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Hash)]
 pub enum Ty {
     /// Unknown (a dynamic output, an untyped schema): fits everything, every field exists.
     Any,

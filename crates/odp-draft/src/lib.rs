@@ -271,6 +271,7 @@ pub async fn draft(
         external_steps: &config.external_steps,
         external_inputs: &config.external_inputs,
         fragment: config.fragment,
+        live: &[],
     };
     let max_rounds = config.max_rounds.max(1);
     let mut best: Option<Candidate> = None;

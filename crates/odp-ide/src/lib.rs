@@ -21,9 +21,6 @@ pub struct Snapshot<'a> {
     pub text: &'a str,
     pub analysis: &'a Analysis,
     pub env: &'a Environment<'a>,
-    /// The types of the steps' live results (an editor's last run), by step name. They feed completion only, where
-    /// a step's declared output does not know its fields (`dynamic` outputs): diagnostics never depend on them.
-    pub live: &'a [(String, Ty)],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -651,10 +648,11 @@ impl<'a> Snapshot<'a> {
             match declared {
                 Some(t) if !fields_of(&t).is_empty() => Some(t),
                 declared => self
+                    .env
                     .live
                     .iter()
-                    .find(|(name, _)| name == root)
-                    .and_then(|(_, t)| walk(t.clone(), rest))
+                    .find(|live| live.step == *root)
+                    .and_then(|live| walk(live.ty.clone(), rest))
                     .or(declared),
             }
         };

@@ -37,7 +37,6 @@ fn with_cursor<T>(fixture: &str, f: impl FnOnce(Snapshot<'_>, usize) -> T) -> (S
             text: &text,
             analysis: &analysis,
             env: &env,
-            live: &[],
         },
         offset,
     );

@@ -188,6 +188,7 @@ impl Session {
             external_steps: &steps,
             external_inputs: &inputs,
             fragment: true,
+            live: &[],
         };
         odp_analysis::analyze(text, &env)
     }

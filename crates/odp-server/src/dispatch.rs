@@ -42,8 +42,6 @@ pub(crate) struct DocContext<'a> {
     pub(crate) env: Environment<'a>,
     pub(crate) encoding: Encoding,
     pub(crate) snippets: bool,
-    /// The types of the document's completed results (its last runs), by step name.
-    pub(crate) live: Vec<(String, odp_analysis::Ty)>,
 }
 
 impl DocContext<'_> {
@@ -52,7 +50,6 @@ impl DocContext<'_> {
             text: self.snap.text(),
             analysis: &self.analysis,
             env: &self.env,
-            live: &self.live,
         }
     }
 
@@ -123,18 +120,16 @@ impl<'a> RequestDispatcher<'a> {
                 return Ok(nothing_to_offer(R::METHOD));
             };
             let params: R::Params = read_params(&req)?;
+            let live = snap.live_types();
             let ctx = DocContext {
                 snap: &snap,
                 analysis: snap.analysis(&cache),
-                env: Environment::new(&snap.workspace.registry),
+                env: Environment {
+                    live: &live,
+                    ..Environment::new(&snap.workspace.registry)
+                },
                 encoding,
                 snippets,
-                live: snap
-                    .results
-                    .iter()
-                    .flat_map(|r| r.steps.iter())
-                    .filter_map(|(name, r)| Some((name.clone(), r.ty.clone()?)))
-                    .collect(),
             };
             let result = handler(&ctx, params)?;
             Ok(serde_json::to_value(result).expect("LSP results serialize"))

@@ -101,6 +101,11 @@ impl DocResults {
         }
     }
 
+    /// Changes whenever a result is added (a counter, never reused while the document is open).
+    pub(crate) fn generation(&self) -> u64 {
+        self.seq
+    }
+
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
         self.bytes

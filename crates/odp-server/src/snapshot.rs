@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use lsp_types as lsp;
-use odp_analysis::{Analysis, Environment, analyze_incremental};
+use odp_analysis::{Analysis, Environment, LiveType, analyze_incremental};
 use ropey::Rope;
 
 use crate::global_state::Workspace;
@@ -32,12 +32,45 @@ pub(crate) struct DocSnapshot {
 }
 
 /// Analyses shared between workers, by URI: the latest version analysed.
-/// The workspace is part of the key: after a reload, an analysis made with the old registry is not reused.
-pub(crate) type Cache = Arc<Mutex<HashMap<String, (i32, usize, Arc<Analysis>)>>>;
+/// The workspace is part of the key: after a reload, an analysis made with the old registry is not reused; so are
+/// the document's results (their generation): an analysis made with older live types is not reused either.
+pub(crate) type Cache = Arc<Mutex<HashMap<String, CachedAnalysis>>>;
+
+pub(crate) struct CachedAnalysis {
+    version: i32,
+    workspace: usize,
+    results: u64,
+    analysis: Arc<Analysis>,
+}
 
 impl DocSnapshot {
     pub(crate) fn text(&self) -> &str {
         self.text.get_or_init(|| self.rope.to_string())
+    }
+
+    /// The types of the steps' results from the document's runs: an input of its analysis (completion and hover
+    /// see them; diagnostics do not depend on them).
+    pub(crate) fn live_types(&self) -> Vec<LiveType> {
+        let Some(results) = &self.results else {
+            return Vec::new();
+        };
+        let mut live: Vec<LiveType> = results
+            .steps
+            .iter()
+            .filter_map(|(name, r)| {
+                Some(LiveType {
+                    step: name.clone(),
+                    ty: r.ty.clone()?,
+                })
+            })
+            .collect();
+        // In a fixed order: the analysis's cache hashes them.
+        live.sort_by(|a, b| a.step.cmp(&b.step));
+        live
+    }
+
+    fn results_generation(&self) -> u64 {
+        self.results.as_ref().map_or(0, |r| r.generation())
     }
 
     pub(crate) fn analysis(&self, cache: &Cache) -> Arc<Analysis> {
@@ -52,20 +85,28 @@ impl DocSnapshot {
     ) -> (Arc<Analysis>, Option<Arc<Analysis>>) {
         let key = self.uri.as_str().to_string();
         let workspace_id = Arc::as_ptr(&self.workspace) as usize;
-        if let Some((v, w, a)) = cache.lock().expect("cache lock").get(&key)
-            && *v == self.version
-            && *w == workspace_id
+        let results = self.results_generation();
+        if let Some(cached) = cache.lock().expect("cache lock").get(&key)
+            && cached.version == self.version
+            && cached.workspace == workspace_id
+            && cached.results == results
         {
-            return (a.clone(), None);
+            return (cached.analysis.clone(), None);
         }
-        let env = Environment::new(&self.workspace.registry);
+        let live = self.live_types();
+        let env = Environment {
+            live: &live,
+            ..Environment::new(&self.workspace.registry)
+        };
         // The previous version's analysis leaves the cache now, and its tree goes back to the document's
         // `CheckCache`, which re-parses only the steps the edit touched. The rest is dropped by the caller after
         // publishing.
         let previous = {
             let mut cache = cache.lock().expect("cache lock");
             match cache.get(&key) {
-                Some((v, _, _)) if *v < self.version => cache.remove(&key).map(|(_, _, a)| a),
+                Some(cached) if cached.version < self.version => {
+                    cache.remove(&key).map(|cached| cached.analysis)
+                }
                 _ => None,
             }
         };
@@ -102,13 +143,17 @@ impl DocSnapshot {
         }
         let analysis = Arc::new(analysis);
         let mut cache = cache.lock().expect("cache lock");
-        let newer = cache.get(&key).is_some_and(|(v, _, _)| *v > self.version);
+        let newer = cache.get(&key).is_some_and(|c| c.version > self.version);
         let old = if newer {
             None
         } else {
-            cache
-                .insert(key, (self.version, workspace_id, analysis.clone()))
-                .map(|(_, _, a)| a)
+            let cached = CachedAnalysis {
+                version: self.version,
+                workspace: workspace_id,
+                results,
+                analysis: analysis.clone(),
+            };
+            cache.insert(key, cached).map(|c| c.analysis)
         };
         (analysis, old.or(previous))
     }

@@ -55,13 +55,13 @@ impl Session {
             external_steps: &steps,
             external_inputs: &inputs,
             fragment: true,
+            // The session's live results come in as external steps.
+            live: &[],
         };
         let snapshot = odp_ide::Snapshot {
             text: &wrapped.text,
             analysis: &analysis,
             env: &env,
-            // The session's live results come in as external steps.
-            live: &[],
         };
         let answer = feature(&snapshot, &wrapped);
         (answer, wrapped)

@@ -268,6 +268,38 @@ transforms:
     let after = labels(&mut client);
     assert!(after.contains(&"shaped_count".to_string()), "{after:?}");
     assert!(after.contains(&"first_author".to_string()), "{after:?}");
+
+    // Hover on a template into the live result shows the live type, where the declared output says `any`; the
+    // diagnostics (none) are the same as without the run.
+    change(
+        &mut client,
+        4,
+        TEXT.replace("{{shaped.}}", "{{shaped.shaped_count}}"),
+    );
+    let hover = client.request(
+        "textDocument/hover",
+        pos_params(json!({"line": 15, "character": 22})),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(shown.contains("`integer`"), "{hover}");
+    client.shutdown();
+}
+
+/// Without a run, the same hover shows the declared output's type: what the live result refines.
+#[test]
+fn a_template_into_a_dynamic_output_is_any_until_the_step_runs() {
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(
+        URI,
+        "name: live fields\nsources:\n  - name: tweets\n    method: social.twitter.search\n    params:\n      query: rust\ntransforms:\n  - name: shaped\n    method: data.custom.transform\n    params:\n      input: \"{{tweets}}\"\n      expression: \"{n: .count}\"\n  - name: mood\n    method: nlp.sentiment.analyze\n    params:\n      texts: \"{{shaped.n}}\"\n",
+    );
+    assert_eq!(client.diagnostics(URI, 1), Vec::<Value>::new());
+    let hover = client.request(
+        "textDocument/hover",
+        pos_params(json!({"line": 15, "character": 18})),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(shown.contains("`any`"), "{hover}");
     client.shutdown();
 }
 
