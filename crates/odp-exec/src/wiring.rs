@@ -166,6 +166,12 @@ pub struct ServicesRequest<'a> {
 /// configured, the built-in stubs it serves.
 pub struct Services {
     pub engine: Arc<crate::InProcessEngine>,
+    /// The method client, circuit breaker and sinks the engine runs with: a distributed engine's workers run steps
+    /// with the same ones.
+    pub client: Arc<dyn crate::MethodClient>,
+    pub breaker: Arc<crate::CircuitBreaker>,
+    /// The configured sinks and the progress together (what the engine emits to).
+    pub sink: Arc<dyn EventSink>,
     /// The configured sinks (not the progress): their `lost()` counts events neither delivered nor kept.
     pub events: Arc<dyn EventSink>,
     /// The Redis URL, when events go to Redis.
@@ -210,14 +216,19 @@ impl Services {
             events.clone(),
             request.progress,
         ]));
+        let client: Arc<dyn crate::MethodClient> = Arc::new(client);
+        let breaker = Arc::new(crate::CircuitBreaker::new(Default::default()));
         let engine = crate::InProcessEngine::new(
-            Arc::new(client),
-            Arc::new(crate::CircuitBreaker::new(Default::default())),
-            sink,
+            client.clone(),
+            breaker.clone(),
+            sink.clone(),
             request.concurrency.max(1),
         );
         Ok(Services {
             engine: Arc::new(engine),
+            client,
+            breaker,
+            sink,
             events,
             redis_url,
             stubs,

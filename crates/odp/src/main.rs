@@ -49,6 +49,11 @@ enum Command {
     Run(run::RunArgs),
     /// Follow lifecycle events live from Redis, or deliver the outbox (`odp events flush`).
     Events(events_cmd::EventsArgs),
+    /// Run the steps of pipelines started with `--engine temporal`, on a Temporal cluster's task queue, until
+    /// SIGINT or SIGTERM.
+    Worker(temporal::WorkerArgs),
+    /// Runs on Temporal: `odp runs show RUN_ID` waits for a run and prints its result.
+    Runs(temporal::RunsArgs),
     /// Serve every registry method with made-up, deterministic answers, and scripted language-model answers
     /// (`/v1/chat/completions`, `/v1/messages`), for tests and demos.
     Stubs(StubsArgs),
@@ -68,6 +73,7 @@ enum Command {
 mod events_cmd;
 mod run;
 mod stop;
+mod temporal;
 
 fn main() -> ExitCode {
     // `odp __jq_eval`, started by the built-in stubs to evaluate one jq expression (not a user command, so not
@@ -80,6 +86,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Events(args) => events_cmd::events(args),
+        Command::Worker(args) => temporal::worker(args),
+        Command::Runs(args) => temporal::runs(args),
         Command::Check(args) => odp_cli::run_check(&args),
         Command::Explain { code } => match odp_cli::explain(&code) {
             Ok(text) => {

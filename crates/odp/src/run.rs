@@ -54,6 +54,15 @@ pub struct RunArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub services: odp_cli::ServiceArgs,
+    #[command(flatten)]
+    pub engine: odp_cli::EngineArgs,
+    /// The run's id (a UUID). On Temporal, starting a run with an id that already has a workflow attaches to it
+    /// instead of starting it again [default: a new one].
+    #[arg(long, value_name = "UUID")]
+    pub run_id: Option<uuid::Uuid>,
+    /// On Temporal: start the run, print its id and return (`odp runs show RUN_ID` prints its result).
+    #[arg(long)]
+    pub detach: bool,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -240,6 +249,13 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
     }
     let given = read_inputs(&args, &analysis)?;
     let plan = odp_exec::plan(&analysis, &registry, &given)?;
+    let run_id = args.run_id.unwrap_or_else(uuid::Uuid::now_v7);
+    if args.engine.engine == odp_cli::EngineKind::Temporal {
+        return run_on_temporal(&args, config, &plan, run_id, cancel, &stop).await;
+    }
+    if args.detach {
+        bail!("--detach needs --engine temporal: a local run lives in this process");
+    }
 
     // Services: configured URLs, or the built-in stubs when none is configured at all. URLs and keys are checked
     // first: a URL or key that cannot work is a configuration error before anything starts.
@@ -270,10 +286,59 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         }
     }
     let engine = services.engine.clone();
-    let run_id = uuid::Uuid::now_v7();
     let outcome = engine.run(&plan, run_id, cancel).await;
-    let mut result = serde_json::to_value(&outcome)?;
-    result["stubbed"] = Value::Bool(services.stubbed());
+    let stubbed = services.stubbed();
+    let events = services.events.clone();
+    services.shutdown().await;
+    finish(&args, &outcome, Some(stubbed), events.lost(), &stop)
+}
+
+/// `odp run --engine temporal`: the run is a workflow on the cluster; `odp worker` processes run its steps with
+/// their own services and keys. This process starts it, prints its progress and its result.
+async fn run_on_temporal(
+    args: &RunArgs,
+    config: &odp_workspace::LoadedConfig,
+    plan: &odp_exec::Plan,
+    run_id: uuid::Uuid,
+    cancel: CancellationToken,
+    stop: &crate::stop::Stop,
+) -> anyhow::Result<u8> {
+    let settings = crate::temporal::settings(&args.engine.temporal);
+    let (events, _) =
+        odp_exec::wiring::event_sink(args.services.events.as_deref(), &config.config.services)?;
+    let client = odp_temporal::connect(&settings).await?;
+    let engine = odp_temporal::TemporalEngine::new(
+        client,
+        settings,
+        events.clone(),
+        Arc::new(Progress::new()),
+        args.services.concurrency,
+    );
+    let request = odp_exec::RunRequest::new(plan, run_id);
+    if args.detach {
+        let workflow_id = engine.start(&request).await?;
+        events.flush().await;
+        let json = serde_json::json!({"run_id": run_id, "workflow_id": workflow_id});
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(exit::COMPLETED);
+    }
+    let outcome = engine.execute(request, cancel).await;
+    events.flush().await;
+    finish(args, &outcome, None, events.lost(), stop)
+}
+
+/// Writes the result JSON and says how the run ended; the exit code.
+fn finish(
+    args: &RunArgs,
+    outcome: &odp_exec::RunOutcome,
+    stubbed: Option<bool>,
+    lost: usize,
+    stop: &crate::stop::Stop,
+) -> anyhow::Result<u8> {
+    let mut result = serde_json::to_value(outcome)?;
+    if let Some(stubbed) = stubbed {
+        result["stubbed"] = Value::Bool(stubbed);
+    }
     let mut json = serde_json::to_string_pretty(&result)?;
     json.push('\n');
     match &args.output {
@@ -284,8 +349,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
             out.write_all(json.as_bytes())?;
         }
     }
-    let events = services.events.clone();
-    services.shutdown().await;
     eprintln!(
         "odp: run {} {} in {} ms",
         outcome.run_id,
@@ -297,7 +360,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         outcome.duration_ms
     );
     // The engine flushed the sink at the end of the run: the count is final.
-    let lost = events.lost();
     if lost > 0 {
         eprintln!(
             "error: {lost} lifecycle event{} of the run could be neither delivered nor kept (see above)",

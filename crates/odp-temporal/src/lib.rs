@@ -1,0 +1,15 @@
+//! The ODP engine on Temporal (issue "Distributed execution on Temporal"): the pipeline workflow
+//! ([`workflow::PipelineWorkflow`], type `odp.pipeline.v1`), the step activity ([`activity::StepActivities`],
+//! `odp.step.v1`), what crosses the boundary ([`wire`]), a worker ([`worker`]) and the client side that implements
+//! [`odp_exec::Engine`] ([`engine::TemporalEngine`]).
+
+pub mod activity;
+pub mod engine;
+pub mod wire;
+pub mod worker;
+pub mod workflow;
+
+pub use activity::StepActivities;
+pub use engine::{TemporalEngine, workflow_id};
+pub use worker::{TemporalError, TemporalSettings, WorkerThread, connect};
+pub use workflow::{PipelineWorkflow, WORKFLOW_TYPE};

@@ -1,0 +1,155 @@
+//! `odp worker` (runs the steps of pipelines started with `--engine temporal`) and `odp runs show` (a run's result).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use odp_analysis::escape_control;
+use odp_exec::wiring::{Services, ServicesRequest};
+use odp_temporal::TemporalSettings;
+use odp_workspace::load_workspace;
+use tokio_util::sync::CancellationToken;
+
+/// The engine's settings from the shared flags.
+pub fn settings(args: &odp_cli::TemporalArgs) -> TemporalSettings {
+    TemporalSettings {
+        address: args.temporal_address.clone(),
+        namespace: args.namespace.clone(),
+        task_queue: args.task_queue.clone(),
+    }
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub temporal: odp_cli::TemporalArgs,
+    /// The services the steps call, where events go, the registry (the worker checks every step's method against
+    /// it): as for `odp run`. With no service configured, the built-in stubs answer.
+    #[command(flatten)]
+    pub services: odp_cli::ServiceArgs,
+}
+
+/// Runs a worker until SIGINT or SIGTERM; then it stops polling, lets the running steps finish (or hands them back
+/// to the cluster) and exits 0.
+pub fn worker(args: WorkerArgs) -> u8 {
+    odp_cli::init_logging_as(None, false);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return crate::run::exit::USAGE;
+        }
+    };
+    match runtime.block_on(worker_async(args)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", escape_control(&format!("{e:#}")));
+            crate::run::exit::USAGE
+        }
+    }
+}
+
+async fn worker_async(args: WorkerArgs) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let _signals = crate::stop::Stop::on_signals(&stop);
+    let flag = args.services.registry.clone();
+    let dir = std::path::absolute(Path::new("."))?;
+    let loaded = tokio::task::spawn_blocking(move || load_workspace(&dir, flag.as_deref()))
+        .await
+        .context("loading the configuration stopped")??;
+    for w in &loaded.warnings {
+        eprintln!("warning: {}", escape_control(w));
+    }
+    let config = &loaded.config.config;
+    let settings = odp_exec::wiring::ServiceSettings::resolve(
+        args.services.crawler_url.as_deref(),
+        args.services.model_url.as_deref(),
+        &config.services,
+    )?;
+    let services = Services::start(ServicesRequest {
+        settings,
+        events: args.services.events.as_deref(),
+        config: &config.services,
+        registry: loaded.registry.clone(),
+        progress: Arc::new(odp_exec::events::NoEvents),
+        concurrency: args.services.concurrency,
+    })
+    .await?;
+    eprintln!("odp: {}", services.description);
+    let temporal = settings_of(&args);
+    let activities = odp_temporal::worker::activities_from(&services, loaded.registry.clone());
+    eprintln!(
+        "odp: worker on task queue `{}` of {} (namespace `{}`)",
+        temporal.task_queue, temporal.address, temporal.namespace
+    );
+    odp_temporal::worker::run_worker(&temporal, activities, stop.cancelled()).await?;
+    services.shutdown().await;
+    eprintln!("odp: worker stopped");
+    Ok(())
+}
+
+fn settings_of(args: &WorkerArgs) -> TemporalSettings {
+    settings(&args.temporal)
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: RunsCommand,
+    #[command(flatten)]
+    pub temporal: odp_cli::TemporalArgs,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Wait for a run on Temporal and print its result JSON (exit codes as `odp run`).
+    Show {
+        /// The run's id (what `odp run --detach` printed).
+        run_id: uuid::Uuid,
+    },
+}
+
+pub fn runs(args: RunsArgs) -> u8 {
+    odp_cli::init_logging_as(None, false);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return crate::run::exit::USAGE;
+        }
+    };
+    match runtime.block_on(runs_async(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", escape_control(&format!("{e:#}")));
+            crate::run::exit::USAGE
+        }
+    }
+}
+
+async fn runs_async(args: RunsArgs) -> anyhow::Result<u8> {
+    let RunsCommand::Show { run_id } = args.command;
+    let settings = settings(&args.temporal);
+    let client = odp_temporal::connect(&settings).await?;
+    let engine = odp_temporal::TemporalEngine::new(
+        client,
+        settings,
+        Arc::new(odp_exec::events::NoEvents),
+        Arc::new(odp_exec::events::NoEvents),
+        1,
+    );
+    let outcome = engine.wait(run_id, "", CancellationToken::new()).await;
+    println!("{}", serde_json::to_string_pretty(&outcome)?);
+    Ok(match outcome.status {
+        odp_exec::RunStatus::Completed => crate::run::exit::COMPLETED,
+        odp_exec::RunStatus::Failed => crate::run::exit::FAILED,
+        odp_exec::RunStatus::Cancelled => crate::run::exit::CANCELLED,
+    })
+}

@@ -1,0 +1,240 @@
+//! The Temporal engine through the `odp` binary: `odp worker` processes, `odp run --engine temporal`, `--detach`
+//! and `odp runs show`, and what survives a killed worker or a killed client.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use odp_stubs::Fault;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::harness::{DevServer, stubs};
+
+/// `odp` with a clean environment, pointed at a dev server and a task queue.
+fn odp(server: &DevServer, task_queue: &str, state: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_odp"));
+    cmd.args(args)
+        .current_dir(state)
+        .env("NO_COLOR", "1")
+        .env("ODP_STATE_DIR", state)
+        .env("ODP_TEMPORAL_ADDRESS", &server.address)
+        .env("ODP_TEMPORAL_TASK_QUEUE", task_queue);
+    for var in [
+        "ODP_CRAWLER_API_URL",
+        "ODP_MODEL_API_URL",
+        "ODP_REDIS_URL",
+        "ODP_REGISTRY",
+        "ODP_CRAWLER_API_KEY",
+        "ODP_MODEL_API_KEY",
+        "ODP_ENGINE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn worker(server: &DevServer, task_queue: &str, state: &Path, stubs_url: &str) -> Child {
+    odp(server, task_queue, state, &["worker", "--events", "none"])
+        .args(["--crawler-url", stubs_url, "--model-url", stubs_url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const SLOW: &str = r#"name: slow middle
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: rust
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.results[*].text}}"
+    timeout: 2m
+  - name: summary
+    method: nlp.summary.generate
+    params:
+      texts: "{{tweets.results[*].text}}"
+"#;
+
+async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A worker killed (SIGKILL) in the middle of a step: a new worker finishes the run, and the steps that had
+/// finished are not called again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_survives_a_killed_worker() {
+    let server = tokio::task::spawn_blocking(DevServer::start).await.unwrap();
+    let stubs = stubs().await;
+    stubs
+        .faults()
+        .add(Fault::latency(Duration::from_secs(3)).on("nlp.sentiment.analyze"))
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("slow.odp.yaml"), SLOW).unwrap();
+    let queue = format!("odp-test-{}", Uuid::new_v4());
+    let mut first = worker(&server, &queue, state.path(), &stubs.base_url());
+    let run_id = Uuid::now_v7().to_string();
+    let out = odp(
+        &server,
+        &queue,
+        state.path(),
+        &[
+            "run",
+            "slow.odp.yaml",
+            "--engine",
+            "temporal",
+            "--detach",
+            "--run-id",
+            &run_id,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let started: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(started["run_id"], run_id.as_str());
+
+    wait_for("mood started", Duration::from_secs(30), || {
+        stubs.calls("nlp.sentiment.analyze") >= 1
+    })
+    .await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut second = worker(&server, &queue, state.path(), &stubs.base_url());
+
+    let shown = odp(&server, &queue, state.path(), &["runs", "show", &run_id])
+        .output()
+        .unwrap();
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(
+        shown.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&shown.stdout),
+        text(&shown.stderr)
+    );
+    let result: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(result["status"], "completed", "{result}");
+    let names: Vec<&str> = result["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tweets", "mood", "summary"]);
+    assert!(result["results"]["mood"].is_object(), "{result}");
+    // The source that had finished ran once; the step the dead worker held ran again on the new one.
+    assert_eq!(stubs.calls("social.twitter.search"), 1);
+    assert!(stubs.calls("nlp.sentiment.analyze") >= 2);
+    assert_eq!(stubs.calls("nlp.summary.generate"), 1);
+}
+
+/// The `odp run` client killed mid-run: the run goes on, and `odp runs show` gets its result. Ctrl-C instead
+/// cancels the workflow, and the running step hears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_client_leaves_the_run_going_and_ctrl_c_cancels_it() {
+    let server = tokio::task::spawn_blocking(DevServer::start).await.unwrap();
+    let stubs = stubs().await;
+    stubs
+        .faults()
+        .add(
+            Fault::latency(Duration::from_secs(2))
+                .on("nlp.sentiment.analyze")
+                .times(1),
+        )
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("slow.odp.yaml"), SLOW).unwrap();
+    let queue = format!("odp-test-{}", Uuid::new_v4());
+    let mut worker = worker(&server, &queue, state.path(), &stubs.base_url());
+
+    let run_id = Uuid::now_v7().to_string();
+    let mut client = odp(
+        &server,
+        &queue,
+        state.path(),
+        &[
+            "run",
+            "slow.odp.yaml",
+            "--engine",
+            "temporal",
+            "--run-id",
+            &run_id,
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for("mood started", Duration::from_secs(30), || {
+        stubs.calls("nlp.sentiment.analyze") >= 1
+    })
+    .await;
+    client.kill().unwrap();
+    client.wait().unwrap();
+    let shown: Output = odp(&server, &queue, state.path(), &["runs", "show", &run_id])
+        .output()
+        .unwrap();
+    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
+    let result: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(result["status"], "completed", "{result}");
+
+    // Ctrl-C: exit 130, the result says cancelled, within seconds although the step would take a minute.
+    stubs
+        .faults()
+        .add(
+            Fault::latency(Duration::from_secs(60))
+                .on("nlp.sentiment.analyze")
+                .times(1),
+        )
+        .unwrap();
+    let calls = stubs.calls("nlp.sentiment.analyze");
+    let client = odp(
+        &server,
+        &queue,
+        state.path(),
+        &["run", "slow.odp.yaml", "--engine", "temporal"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for("mood started again", Duration::from_secs(30), || {
+        stubs.calls("nlp.sentiment.analyze") > calls
+    })
+    .await;
+    let interrupted = Instant::now();
+    let status = Command::new("kill")
+        .args(["-INT", &client.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = client.wait_with_output().unwrap();
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(15),
+        "{:?}\n{}",
+        interrupted.elapsed(),
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["status"], "cancelled", "{result}");
+    let _ = worker.kill();
+    let _ = worker.wait();
+}

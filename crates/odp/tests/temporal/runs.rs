@@ -1,0 +1,256 @@
+//! Runs on the Temporal engine: the same results as the local engine, Temporal's retries, cancellation and the
+//! payload rule.
+
+use std::time::{Duration, Instant};
+
+use odp_exec::{Engine, EventKind, RunOutcome, RunRequest, RunStatus, StepStatus};
+use odp_stubs::Fault;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::harness::{Cluster, plan_of, repo};
+
+/// Steps as `name status attempts`, in report order.
+fn steps(outcome: &RunOutcome) -> Vec<String> {
+    outcome
+        .steps
+        .iter()
+        .map(|s| format!("{} {:?} {}", s.name, s.status, s.attempts))
+        .collect()
+}
+
+/// The events of one run as sorted `(kind, step)` pairs.
+fn kinds(
+    events: &[&odp_exec::events::MemoryEvents],
+    run_id: Uuid,
+) -> Vec<(EventKind, Option<String>)> {
+    let mut kinds: Vec<(EventKind, Option<String>)> = events
+        .iter()
+        .flat_map(|e| e.events.lock().unwrap().clone())
+        .filter(|e| e.run_id == run_id)
+        .map(|e| (e.kind, e.step))
+        .collect();
+    kinds.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
+    kinds
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_gives_the_same_result_on_both_engines() {
+    let cluster = Cluster::start().await;
+    let mut paths: Vec<_> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".odp.yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 5, "{paths:?}");
+    for path in &paths {
+        let plan = plan_of(&std::fs::read_to_string(path).unwrap());
+        let local = cluster.run_local(&plan).await;
+        let run_id = Uuid::now_v7();
+        let temporal = cluster.run_temporal(&plan, run_id).await;
+        let name = path.display();
+        assert_eq!(
+            local.status,
+            RunStatus::Completed,
+            "{name}: {:?}",
+            local.error
+        );
+        assert_eq!(
+            temporal.status, local.status,
+            "{name}: {:?}",
+            temporal.error
+        );
+        assert_eq!(steps(&temporal), steps(&local), "{name}");
+        assert_eq!(temporal.results, local.results, "{name}");
+        assert_eq!(
+            kinds(&[&cluster.worker_events, &cluster.client_events], run_id),
+            kinds(&[&cluster.local_events], local.run_id),
+            "{name}: event kinds"
+        );
+    }
+}
+
+const RETRIES: &str = r#"name: retries
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: rust
+    retry:
+      max_attempts: 4
+      initial_interval: 100ms
+  - name: posts
+    method: social.reddit.search
+    params:
+      query: rust
+    retry:
+      max_attempts: 4
+      initial_interval: 100ms
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_twice_completes_on_attempt_3_and_a_400_is_not_retried() {
+    let cluster = Cluster::start().await;
+    cluster
+        .stubs
+        .faults()
+        .add(Fault::status(503).on("social.twitter.search").times(2))
+        .unwrap();
+    let plan = plan_of(&RETRIES.replace("  - name: posts", "  - name: unused").replace(
+        "  - name: unused\n    method: social.reddit.search\n    params:\n      query: rust\n    retry:\n      max_attempts: 4\n      initial_interval: 100ms\n",
+        "",
+    ));
+    let run_id = Uuid::now_v7();
+    let outcome = cluster.run_temporal(&plan, run_id).await;
+    assert_eq!(outcome.status, RunStatus::Completed, "{:?}", outcome.error);
+    assert_eq!(steps(&outcome), ["tweets Completed 3"]);
+    // Temporal retried: the history's last ActivityTaskStarted of the step is attempt 3.
+    let history = cluster.server.history(&odp_temporal::workflow_id(run_id));
+    let attempts: Vec<u64> = history
+        .iter()
+        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
+        .filter_map(|a| a["attempt"].as_u64())
+        .collect();
+    assert_eq!(attempts.iter().max(), Some(&3), "{attempts:?}");
+    let events = cluster.worker_events.events.lock().unwrap().clone();
+    let retrying: Vec<u32> = events
+        .iter()
+        .filter(|e| e.run_id == run_id && e.kind == EventKind::StepRetrying)
+        .filter_map(|e| e.attempt)
+        .collect();
+    assert_eq!(retrying, [1, 2]);
+    let completed: Vec<u32> = events
+        .iter()
+        .filter(|e| e.run_id == run_id && e.kind == EventKind::StepCompleted)
+        .filter_map(|e| e.attempt)
+        .collect();
+    assert_eq!(completed, [3]);
+
+    // A 400 fails the step on its first attempt.
+    cluster
+        .stubs
+        .faults()
+        .add(Fault::status(400).on("social.twitter.search").times(1))
+        .unwrap();
+    let calls_before = cluster.stubs.calls("social.twitter.search");
+    let outcome = cluster.run_temporal(&plan, Uuid::now_v7()).await;
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!(steps(&outcome), ["tweets Failed 1"]);
+    assert!(
+        outcome.steps[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("400"),
+        "{:?}",
+        outcome.steps[0].error
+    );
+    assert_eq!(
+        cluster.stubs.calls("social.twitter.search"),
+        calls_before + 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_source_cancels_its_siblings() {
+    let cluster = Cluster::start().await;
+    cluster
+        .stubs
+        .faults()
+        .add(Fault::latency(Duration::from_secs(30)).on("social.reddit.search"))
+        .unwrap();
+    cluster
+        .stubs
+        .faults()
+        .add(Fault::status(401).on("social.twitter.search"))
+        .unwrap();
+    let plan = plan_of(RETRIES);
+    let started = Instant::now();
+    let outcome = cluster.run_temporal(&plan, Uuid::now_v7()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(outcome.status, RunStatus::Failed);
+    let statuses: Vec<StepStatus> = outcome.steps.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [StepStatus::Failed, StepStatus::Cancelled]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_the_run_reaches_the_running_activity() {
+    let cluster = Cluster::start().await;
+    cluster
+        .stubs
+        .faults()
+        .add(Fault::latency(Duration::from_secs(60)).on("social.twitter.search"))
+        .unwrap();
+    let plan = plan_of(
+        "name: slow\nsources:\n  - name: tweets\n    method: social.twitter.search\n    params:\n      query: rust\n    timeout: 5m\n",
+    );
+    let cancel = CancellationToken::new();
+    let run_id = Uuid::now_v7();
+    let run = cluster
+        .temporal
+        .execute(RunRequest::new(&plan, run_id), cancel.clone());
+    let stop = async {
+        // Once the call is under way.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while cluster.stubs.calls("social.twitter.search") == 0 {
+            assert!(Instant::now() < deadline, "the step never started");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        cancel.cancel();
+        Instant::now()
+    };
+    let (outcome, cancelled_at) = tokio::join!(run, stop);
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(10),
+        "cancelling took {:?}",
+        cancelled_at.elapsed()
+    );
+    assert_eq!(outcome.status, RunStatus::Cancelled, "{:?}", outcome.error);
+    assert_eq!(outcome.steps[0].status, StepStatus::Cancelled);
+    // The activity saw the cancellation (through its heartbeat) and said so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let failed = cluster
+            .worker_events
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| {
+                e.run_id == run_id
+                    && e.kind == EventKind::StepFailed
+                    && e.error.as_deref() == Some("cancelled")
+            });
+        if failed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the activity never saw the cancellation"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_over_the_payload_limit_fails_its_step_by_name() {
+    let cluster = Cluster::start().await;
+    // About 3 MB of JSON from a transform that repeats a string.
+    let plan = plan_of(
+        "name: big\nsources:\n  - name: blob\n    method: data.custom.transform\n    params:\n      input: {}\n      expression: '{blob: [range(30000)] | map(\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\")}'\n",
+    );
+    let outcome = cluster.run_temporal(&plan, Uuid::now_v7()).await;
+    assert_eq!(outcome.status, RunStatus::Failed);
+    let error = outcome.steps[0].error.clone().unwrap_or_default();
+    assert!(
+        error.contains("bytes")
+            && error.contains(&odp_temporal::activity::MAX_RESULT_BYTES.to_string()),
+        "{error}"
+    );
+    assert!(outcome.error.unwrap_or_default().contains("`blob`"));
+}
