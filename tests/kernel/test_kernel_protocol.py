@@ -90,7 +90,7 @@ def add_fault(url: str, fault: dict) -> None:
     req = urllib.request.Request(
         f"{url}/_stubs/faults",
         data=json.dumps(fault).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/vnd.odp.result+json"},
         method="POST",
     )
     urllib.request.urlopen(req, timeout=5).read()
@@ -143,7 +143,7 @@ def test_interrupt_cancels_the_step_and_keeps_the_session(stubs: str):
         )
         assert reply["status"] == "ok", reply
         result = [o for o in outputs if o["msg_type"] == "execute_result"][0]
-        assert len(result["content"]["data"]["application/json"]["results"]) == 2
+        assert len(result["content"]["data"]["application/vnd.odp.result+json"]["results"]) == 2
         assert reply["execution_count"] == 6
     finally:
         kc.stop_channels()
@@ -243,8 +243,9 @@ def test_completion_lists_the_live_results_fields(kernel):
     # The method's output is `dynamic`: only the live result knows these fields.
     assert reply["matches"] == ["alpha", "beta"]
     assert reply["cursor_start"] == reply["cursor_end"] == len(code)
-    types = {t["text"]: t["type"] for t in reply["metadata"]["_jupyter_types_experimental"]}
-    assert types == {"alpha": "integer", "beta": "list<string>"}
+    # A short type (JupyterLab draws an icon and a column from it), the field's live type beside it.
+    types = {t["text"]: (t["type"], t["signature"]) for t in reply["metadata"]["_jupyter_types_experimental"]}
+    assert types == {"alpha": ("field", "integer"), "beta": ("field", "list<string>")}
     # A cell that uses a field the result does not have fails the check.
     reply, outputs = run(kc, code + 'gamma}}"\n  expression: "{output: .}"\n')
     assert reply["status"] == "error"
@@ -480,3 +481,37 @@ def test_draft_puts_the_draft_into_the_next_cell(stubs: str, tmp_path: Path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_completion_types_are_short_words(kernel):
+    # JupyterLab draws an icon and a column from each match's `type`: one short word, the detail beside it.
+    _, kc = kernel
+    for code, kind in (
+        ("name: t\nmethod: nlp.sent", "method"),
+        ("name: t\nmethod: social.twitter.search\nparams:\n  qu", "param"),
+        ("%reg", "magic"),
+        ("%registry nlp.sent", "method"),
+    ):
+        kc.complete(code)
+        reply = kc.get_shell_msg(timeout=10)["content"]
+        types = reply["metadata"]["_jupyter_types_experimental"]
+        assert reply["matches"], code
+        assert [t["text"] for t in types] == reply["matches"]
+        assert {t["type"] for t in types} == {kind}, (code, types)
+    # The method's summary is the signature, not the type.
+    kc.complete("name: t\nmethod: nlp.sentiment.analy")
+    types = kc.get_shell_msg(timeout=10)["content"]["metadata"]["_jupyter_types_experimental"]
+    assert types[0]["text"] == "nlp.sentiment.analyze" and len(types[0]["signature"]) > 10, types
+
+
+def test_the_kernel_readmes_examples_run_as_written(kernel):
+    # The cells of crates/odp-kernel/README.md's "Cells" section, in order, in one session.
+    _, kc = kernel
+    readme = (Path(__file__).parents[2] / "crates" / "odp-kernel" / "README.md").read_text()
+    section = readme.split("## Cells", 1)[1].split("\n- Later cells", 1)[0]
+    cells = [block.split("```", 1)[0] for block in section.split("```yaml\n")[1:]]
+    assert len(cells) == 2, cells
+    for cell in cells:
+        reply, outputs = run(kc, cell)
+        assert reply["status"] == "ok", (cell, reply)
+        assert any(o["msg_type"] == "execute_result" for o in outputs), outputs

@@ -392,7 +392,7 @@ impl Session {
             plain.push_str("no inputs: set them with %inputs KEY=VALUE\n");
         }
         let mut b = mime::table_bundle("", &["input", "type", "value"], &rows, plain);
-        b.insert("application/json".into(), Value::Object(object));
+        b.insert(mime::RESULT_MIME.into(), Value::Object(object));
         out.outputs.push(Output::Result(b));
         Ok(())
     }
