@@ -150,6 +150,41 @@ def test_interrupt_cancels_the_step_and_keeps_the_session(stubs: str):
         km.shutdown_kernel(now=True)
 
 
+def test_an_interrupt_aborts_the_queued_executions(stubs: str):
+    # Stop during "Run All": the running cell is interrupted and every execution queued behind it is aborted (as
+    # ipykernel does), not run.
+    km = KernelManager(kernel_name="odp")
+    km.start_kernel(env=dict(os.environ, ODP_CRAWLER_API_URL=stubs, ODP_MODEL_API_URL=stubs))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=30)
+        assert run(kc, "%inputs topic=rust")[0]["status"] == "ok"
+        assert run(kc, TWEETS)[0]["status"] == "ok"
+        add_fault(stubs, {"kind": "latency", "delay_ms": 60_000, "endpoint": "nlp.sentiment.analyze"})
+        running = kc.execute(MOOD)
+        queued = [kc.execute("%echo queued"), kc.execute("%echo queued too")]
+        while True:  # wait until the step is running
+            msg = kc.get_iopub_msg(timeout=10)
+            if msg["parent_header"].get("msg_id") == running and msg["msg_type"] == "stream":
+                break
+        time.sleep(0.2)
+        km.interrupt_kernel()
+        replies = {}
+        while len(replies) < 3:
+            msg = kc.get_shell_msg(timeout=10)
+            replies[msg["parent_header"]["msg_id"]] = msg["content"]
+        assert replies[running]["ename"] == "Interrupted"
+        # As ipykernel: no execution count (JupyterLab shows `[ ]:`, not a number, on an aborted cell).
+        assert [replies[q] for q in queued] == [{"status": "aborted"}, {"status": "aborted"}]
+        # What is sent after the interrupt runs.
+        reply, outputs = run(kc, "%echo after")
+        assert reply["status"] == "ok" and texts(outputs) == "after\n"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def test_wrongly_signed_messages_get_no_answer(tmp_path: Path):
     key = b"a-secret-key"
     conn_file = str(tmp_path / "kernel.json")

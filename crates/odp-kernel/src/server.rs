@@ -834,15 +834,15 @@ impl Kernel {
     /// Answers an execute request that was queued behind a failed one.
     async fn abort<S: SocketSend>(&self, shell: &mut Connection<S>, msg: &JupyterMessage) {
         self.iopub.send(Status::busy().as_child_of(msg));
-        let count = self.session().execution_count();
-        let mut reply = ExecuteReply {
-            status: ReplyStatus::Aborted,
-            execution_count: ExecutionCount::new(count),
-            payload: Vec::new(),
-            user_expressions: Some(HashMap::new()),
-            error: None,
-        }
-        .as_child_of(msg);
+        // `{"status": "aborted"}` and nothing else, as ipykernel sends it: with an execution count, JupyterLab
+        // would show the aborted cell as if it had run (`[7]:`) instead of `[ ]:`.
+        let mut reply = JupyterMessage::new(
+            JupyterMessageContent::UnknownMessage(UnknownMessage {
+                msg_type: "execute_reply".into(),
+                content: json!({"status": "aborted"}),
+            }),
+            Some(msg),
+        );
         reply.header.username = "odp".into();
         self.iopub.flush().await;
         if let Err(e) = shell.send(reply).await {
@@ -1032,6 +1032,12 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
             while let Ok(next) = rx.try_recv() {
                 queued.push(next);
             }
+        }
+        if failed {
+            tracing::debug!(
+                queued = queued.len(),
+                "an execution failed: aborting the executions queued behind it"
+            );
         }
         kernel.send_reply(&mut shell_send, &msg, reply).await;
         for next in queued {
