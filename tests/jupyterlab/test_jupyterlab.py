@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 import nbformat
-from conftest import ROOT, Lab
+from harness import ROOT, Lab
 from jlab import code_cells, menu, new_notebook_cell, open_notebook, prompt, wait_idle, wait_prompts_settled
 from playwright.sync_api import Page, expect
 
