@@ -14,8 +14,8 @@ from harness import ROOT, Lab
 from jlab import code_cells, menu, new_notebook_cell, open_notebook, prompt, wait_idle, wait_prompts_settled
 from playwright.sync_api import Page, expect
 
+# The pink box: JupyterLab renders stderr streams and errors alike with this MIME type.
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-ERROR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'
 
 
 def write_notebook(lab: Lab, name: str, cells: list[str]) -> str:
@@ -48,9 +48,8 @@ def test_the_example_notebook_shows_results_tables(lab: Lab, page: Page):
     prompts = [prompt(c) for c in cells.all()]
     assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), prompts
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
-    # No error, and no pink stderr box: the built-in stubs notice is a notice on stdout.
-    assert notebook.locator(ERROR).count() == 0, notebook.locator(ERROR).all_inner_texts()
-    assert notebook.locator(STDERR).count() == 0, notebook.locator(STDERR).all_inner_texts()
+    # No pink box, neither an error nor stderr: the built-in stubs notice is a notice on stdout.
+    assert notebook.locator(STDERR).count() == 0, notebook.locator(STDERR).all_text_contents()
     search = cells.filter(has_text="name: threads")
     expect(search.locator(".jp-OutputArea")).to_contain_text("built-in stubs")
     # The step's result is shown as its HTML table, not as a collapsed JSON tree.
@@ -105,7 +104,7 @@ def test_stop_during_run_all_aborts_the_queue(lab: Lab, page: Page):
     menu(page, "Kernel", "Interrupt Kernel")
     wait_prompts_settled(page, 10)
     wait_idle(page)
-    expect(cells.nth(2).locator(".jp-OutputArea")).to_contain_text("Interrupted")
+    expect(cells.nth(2).locator(STDERR)).to_contain_text("Interrupted")
     # The queued cell was aborted: no output, no execution count.
     assert prompt(cells.nth(3)) == "[ ]:", prompt(cells.nth(3))
     assert "after the stop" not in cells.nth(3).locator(".jp-OutputArea").text_content()
@@ -152,3 +151,17 @@ def test_restart_starts_a_new_session(lab: Lab, page: Page):
     page.keyboard.press("Shift+Enter")
     expect(cells.nth(1).locator(".jp-OutputArea")).to_contain_text("no inputs")
     assert prompt(cells.nth(1)) == "[1]:", prompt(cells.nth(1))
+
+
+def test_an_indentation_error_shows_the_cells_own_columns(lab: Lab, page: Page):
+    # The cell is wrapped into a pipeline for the checker; the error counts the spaces written in the cell.
+    url = write_notebook(
+        lab, "indent.ipynb", ["name: t\nmethod: social.twitter.search\nparams:\n  query: rust\n   limit: 5"]
+    )
+    open_notebook(page, url)
+    menu(page, "Run", "Run All Cells")
+    wait_prompts_settled(page)
+    error = code_cells(page).first.locator(STDERR)
+    expect(error).to_contain_text("this key is indented by 3 spaces, the keys before it by 2; align them")
+    # The extra space, in the cell's own line and column.
+    expect(error).to_contain_text("cell[1]:5:3")
