@@ -2,7 +2,7 @@
 //! `%show`), `text/html` a table when the value holds a list of records, `text/plain` a short summary.
 //!
 //! The value goes under a vendor type, not `application/json`: JupyterLab ranks `application/json` above
-//! `text/html` and would show a collapsed JSON tree instead of the table. It renders no renderer for the vendor
+//! `text/html` and would show a collapsed JSON tree instead of the table. It has no renderer for the vendor
 //! type, so it picks `text/html`.
 
 use serde_json::{Map, Value};
