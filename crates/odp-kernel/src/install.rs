@@ -22,8 +22,7 @@ pub enum Location {
 /// The `kernels/` directory of a location.
 pub fn kernels_dir(location: &Location) -> Result<PathBuf, String> {
     let data = match location {
-        Location::User => jupyter_zmq_client::user_data_dir()
-            .map_err(|e| format!("cannot find the Jupyter data directory: {e}"))?,
+        Location::User => user_data_dir(std::env::var_os("JUPYTER_DATA_DIR"))?,
         Location::SysPrefix => {
             let prefix = std::env::var_os("VIRTUAL_ENV")
                 .or_else(|| std::env::var_os("CONDA_PREFIX"))
@@ -34,6 +33,20 @@ pub fn kernels_dir(location: &Location) -> Result<PathBuf, String> {
     };
     Ok(data.join("kernels"))
 }
+
+/// The user's Jupyter data directory: `JUPYTER_DATA_DIR` when set (and not empty), as Jupyter itself reads it,
+/// else the platform's (`$XDG_DATA_HOME/jupyter` or `~/.local/share/jupyter` on Linux).
+fn user_data_dir(jupyter_data_dir: Option<std::ffi::OsString>) -> Result<PathBuf, String> {
+    match jupyter_data_dir {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => jupyter_zmq_client::user_data_dir()
+            .map_err(|e| format!("cannot find the Jupyter data directory: {e}")),
+    }
+}
+
+/// The kernel's logos, shown by JupyterLab's launcher and notebook header.
+const LOGO_PNG: &[u8] = include_bytes!("../assets/logo-64x64.png");
+const LOGO_SVG: &[u8] = include_bytes!("../assets/logo-svg.svg");
 
 /// The kernelspec that starts `exe kernel --connection-file {connection_file}`.
 pub fn kernelspec(exe: &Path, display_name: &str) -> Value {
@@ -70,6 +83,11 @@ pub fn install(
     text.push('\n');
     let file = dir.join("kernel.json");
     std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    for (name, bytes) in [("logo-64x64.png", LOGO_PNG), ("logo-svg.svg", LOGO_SVG)] {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes)
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    }
     Ok(dir)
 }
 
@@ -103,5 +121,23 @@ mod tests {
         assert_eq!(spec["interrupt_mode"], "message");
         assert_eq!(spec["display_name"], "ODP pipelines");
         assert_eq!(spec["metadata"]["language_info"]["codemirror_mode"], "yaml");
+        // The logos Jupyter looks for, by their fixed names.
+        let png = std::fs::read(dir.join("logo-64x64.png")).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        // The PNG's IHDR: 64 × 64.
+        assert_eq!(&png[16..24], &[0, 0, 0, 64, 0, 0, 0, 64]);
+        let svg = std::fs::read_to_string(dir.join("logo-svg.svg")).unwrap();
+        assert!(svg.contains("<svg"), "{svg}");
+    }
+
+    #[test]
+    fn the_user_location_honours_jupyter_data_dir() {
+        assert_eq!(
+            user_data_dir(Some("/tmp/jd".into())).unwrap(),
+            PathBuf::from("/tmp/jd")
+        );
+        // Empty is unset, as for Jupyter.
+        assert_ne!(user_data_dir(Some("".into())).unwrap(), PathBuf::from(""));
+        assert!(user_data_dir(None).unwrap().ends_with("jupyter"));
     }
 }

@@ -1,7 +1,14 @@
-//! MIME bundles: what a cell shows. `application/json` carries the value itself, `text/html` a table when the
-//! value holds a list of records, `text/plain` a short summary.
+//! MIME bundles: what a cell shows. [`RESULT_MIME`] carries the value itself (for programs: nbclient, papermill,
+//! `%show`), `text/html` a table when the value holds a list of records, `text/plain` a short summary.
+//!
+//! The value goes under a vendor type, not `application/json`: JupyterLab ranks `application/json` above
+//! `text/html` and would show a collapsed JSON tree instead of the table. It has no renderer for the vendor
+//! type, so it picks `text/html`.
 
 use serde_json::{Map, Value};
+
+/// The MIME type of a step's value (and of `%inputs`' values) in a bundle.
+pub const RESULT_MIME: &str = "application/vnd.odp.result+json";
 
 /// A MIME bundle: type → data.
 pub type Bundle = Map<String, Value>;
@@ -161,7 +168,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], more: usize) -> String {
     html.push_str("</tbody>\n</table>\n");
     if more > 0 {
         html.push_str(&format!(
-            "<p><em>… {} more (every row is in the application/json output)</em></p>\n",
+            "<p><em>… {} more (every row is in the application/vnd.odp.result+json output)</em></p>\n",
             more
         ));
     }
@@ -235,7 +242,7 @@ pub fn result_bundle(name: &str, method: &str, v: &Value, plain: String) -> Bund
     let mut b = Bundle::new();
     b.insert("text/plain".into(), Value::String(plain));
     b.insert("text/html".into(), Value::String(html(name, method, v)));
-    b.insert("application/json".into(), v.clone());
+    b.insert(RESULT_MIME.into(), v.clone());
     b
 }
 

@@ -448,7 +448,8 @@ impl Kernel {
                     .unwrap_or_else(|e| e.into_inner())
                     .take();
                 if let Some(note) = note {
-                    before.outputs.insert(0, Output::Stderr(note));
+                    // On stdout: a notice, not a problem (JupyterLab draws stderr as a pink error box).
+                    before.outputs.insert(0, Output::Stdout(note));
                 }
                 if !silent {
                     self.publish_outputs(parent, &before, count);
@@ -503,8 +504,9 @@ impl Kernel {
             .end_cell(count, &req.code, result_text, store);
         let payload = payloads(&out);
         let failed = out.error.is_some();
-        // An interrupt is the user's own stop, not a failure: the requests after it run.
-        let aborts_queue = out.error.as_ref().is_some_and(|e| e.ename != "Interrupted");
+        // A failure and an interrupt alike abort the executions queued behind this one (as ipykernel does): Stop
+        // during "Run All" stops the notebook, not only the running cell.
+        let aborts_queue = failed;
         let reply = ExecuteReply {
             status: if failed {
                 ReplyStatus::Error
@@ -568,7 +570,9 @@ impl Kernel {
                 let types: Vec<Value> = c
                     .types
                     .iter()
-                    .map(|(text, ty)| json!({"start": start, "end": end, "text": text, "type": ty}))
+                    .map(|(text, ty, detail)| {
+                        json!({"start": start, "end": end, "text": text, "type": ty, "signature": detail})
+                    })
                     .collect();
                 let mut metadata = Map::new();
                 metadata.insert("_jupyter_types_experimental".into(), Value::Array(types));
@@ -830,15 +834,15 @@ impl Kernel {
     /// Answers an execute request that was queued behind a failed one.
     async fn abort<S: SocketSend>(&self, shell: &mut Connection<S>, msg: &JupyterMessage) {
         self.iopub.send(Status::busy().as_child_of(msg));
-        let count = self.session().execution_count();
-        let mut reply = ExecuteReply {
-            status: ReplyStatus::Aborted,
-            execution_count: ExecutionCount::new(count),
-            payload: Vec::new(),
-            user_expressions: Some(HashMap::new()),
-            error: None,
-        }
-        .as_child_of(msg);
+        // `{"status": "aborted"}` and nothing else, as ipykernel sends it: with an execution count, JupyterLab
+        // would show the aborted cell as if it had run (`[7]:`) instead of `[ ]:`.
+        let mut reply = JupyterMessage::new(
+            JupyterMessageContent::UnknownMessage(UnknownMessage {
+                msg_type: "execute_reply".into(),
+                content: json!({"status": "aborted"}),
+            }),
+            Some(msg),
+        );
         reply.header.username = "odp".into();
         self.iopub.flush().await;
         if let Err(e) = shell.send(reply).await {
@@ -1028,6 +1032,12 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
             while let Ok(next) = rx.try_recv() {
                 queued.push(next);
             }
+        }
+        if failed {
+            tracing::debug!(
+                queued = queued.len(),
+                "an execution failed: aborting the executions queued behind it"
+            );
         }
         kernel.send_reply(&mut shell_send, &msg, reply).await;
         for next in queued {

@@ -13,8 +13,10 @@ pub struct Completion {
     pub matches: Vec<String>,
     pub start: usize,
     pub end: usize,
-    /// (match, type) pairs for frontends that show them.
-    pub types: Vec<(String, String)>,
+    /// (match, type, detail) for frontends that show them. The type is one short word (`method`, `param`,
+    /// `field`, `magic`, ...): JupyterLab draws an icon from it and shows it in a column, so a sentence there is
+    /// unreadable. The detail (a method's summary, a field's type) goes beside it as the `signature`.
+    pub types: Vec<(String, &'static str, String)>,
 }
 
 /// Whether a console should run the code now (`is_complete_reply`'s status).
@@ -116,10 +118,8 @@ impl Session {
                 odp_ide::CompletionKind::Input => "input",
                 odp_ide::CompletionKind::Field => "field",
             };
-            out.types.push((
-                text.clone(),
-                item.detail.clone().unwrap_or_else(|| ty.into()),
-            ));
+            out.types
+                .push((text.clone(), ty, item.detail.clone().unwrap_or_default()));
             out.matches.push(text);
         }
         out
@@ -137,7 +137,7 @@ impl Session {
                 for (m, _, doc) in MAGICS {
                     if m.starts_with(before) {
                         out.matches.push(m.to_string());
-                        out.types.push((m.to_string(), doc.to_string()));
+                        out.types.push((m.to_string(), "magic", doc.to_string()));
                     }
                 }
             }
@@ -148,6 +148,12 @@ impl Session {
                 });
                 let word = &before[word_start..];
                 out.start = magic_start + word_start;
+                let kind = match name {
+                    "%registry" => "method",
+                    "%explain" => "code",
+                    "%show" => "step",
+                    _ => "input",
+                };
                 let candidates: Vec<(String, String)> = match name {
                     "%registry" => self
                         .registry
@@ -173,7 +179,7 @@ impl Session {
                 };
                 for (c, detail) in candidates {
                     if c.to_lowercase().starts_with(&word.to_lowercase()) {
-                        out.types.push((c.clone(), detail));
+                        out.types.push((c.clone(), kind, detail));
                         out.matches.push(c);
                     }
                 }

@@ -102,6 +102,7 @@ fn cell_diagnostics(analysis: &Analysis, wrapped: &Wrapped) -> Vec<Diagnostic> {
         .filter(|d| !matches!(d.code, Code::UnusedSource | Code::UnusedInput))
         .map(|d| {
             let mut d = d.clone();
+            d.message = wrapped.message_to_cell(&d.message, d.range.start());
             d.range = wrapped.range_to_cell(d.range);
             for r in &mut d.related {
                 r.range = wrapped.range_to_cell(r.range);

@@ -392,7 +392,16 @@ impl Session {
             plain.push_str("no inputs: set them with %inputs KEY=VALUE\n");
         }
         let mut b = mime::table_bundle("", &["input", "type", "value"], &rows, plain);
-        b.insert("application/json".into(), Value::Object(object));
+        if self.inputs.is_empty() {
+            // Not an empty table: say so, as text/plain does.
+            b.insert(
+                "text/html".into(),
+                Value::String(
+                    "<p>no inputs: set them with <code>%inputs KEY=VALUE</code></p>\n".into(),
+                ),
+            );
+        }
+        b.insert(mime::RESULT_MIME.into(), Value::Object(object));
         out.outputs.push(Output::Result(b));
         Ok(())
     }

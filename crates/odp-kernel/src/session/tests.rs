@@ -124,7 +124,9 @@ fn a_step_cell_is_checked_planned_and_kept() {
     let Some(Output::Result(bundle)) = out.outputs.last() else {
         panic!("expected a result: {out:?}")
     };
-    assert_eq!(bundle["application/json"], posts("tweets"));
+    assert_eq!(bundle[crate::mime::RESULT_MIME], posts("tweets"));
+    // Not `application/json`: JupyterLab would rank it above the table.
+    assert!(!bundle.contains_key("application/json"));
     assert!(bundle["text/html"].as_str().unwrap().contains("<table"));
     assert_eq!(
         bundle["text/plain"],
@@ -478,7 +480,7 @@ fn magics() {
     let Some(Output::Result(b)) = out.outputs.first() else {
         panic!("{out:?}")
     };
-    assert_eq!(b["application/json"], posts("tweets"));
+    assert_eq!(b[crate::mime::RESULT_MIME], posts("tweets"));
     assert_eq!(s.complete("%show tw", 8).matches, ["tweets"]);
 }
 
@@ -569,4 +571,30 @@ fn the_request_is_the_rest_of_the_cell() {
     assert_eq!(request_of("%%draft  ").as_deref(), Some(""));
     assert_eq!(request_of("%%drafts x"), None);
     assert_eq!(request_of("%echo x"), None);
+}
+
+#[test]
+fn an_indentation_error_counts_the_cells_own_columns() {
+    let mut s = session();
+    // One step (wrapped with 4 columns in front), a list (2 columns) and a pipeline (none): the message counts
+    // the spaces written in the cell.
+    for code in [
+        "name: x\nmethod: social.twitter.search\nparams:\n  query: rust\n   limit: 5\n",
+        "- name: x\n  method: social.twitter.search\n  params:\n    query: rust\n     limit: 5\n",
+        "sources:\n  - name: x\n    method: social.twitter.search\n    params:\n      query: rust\n       limit: 5\n",
+    ] {
+        let out = run_cell(&mut s, code, &posts);
+        let text = error_text(&out);
+        let (ind, before) = match code.chars().next() {
+            Some('n') => (3, 2),
+            Some('-') => (5, 4),
+            _ => (7, 6),
+        };
+        assert!(
+            text.contains(&format!(
+                "this key is indented by {ind} spaces, the keys before it by {before}; align them"
+            )),
+            "{code}\n{text}"
+        );
+    }
 }

@@ -1,0 +1,87 @@
+"""The odp kernel in a real JupyterLab, driven by a real browser.
+
+One JupyterLab per test session (`jupyterlab` from tests/requirements.txt), started on a free port with its config,
+data and runtime folders in a temporary directory, the odp kernelspec installed there by `odp kernel install` (which
+honours JUPYTER_DATA_DIR), and one headless Debian Chromium (`/usr/bin/chromium`, `apt-get install chromium`) driven
+by Playwright's Python package (its bundled driver, never `playwright install`). Each scenario gets a fresh page and
+60 s; a failing scenario leaves a screenshot in $ODP_JUPYTERLAB_ARTIFACTS (default: a folder in the system's temp
+directory, outside the clone).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import CHROMIUM, CHROMIUM_ARGS, LabError, running_lab  # noqa: E402
+
+SCENARIO_SECONDS = 60
+ARTIFACTS = Path(os.environ.get("ODP_JUPYTERLAB_ARTIFACTS") or Path(tempfile.gettempdir()) / "odp-jupyterlab-artifacts")
+
+
+@pytest.fixture(scope="session")
+def lab():
+    try:
+        with running_lab() as running:
+            yield running
+    except LabError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (tests/run.sh does)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+class ScenarioTimeout(Exception):
+    pass
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh page (its own context: cookies, storage) with a 60 s limit on the whole scenario."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+
+    def expire(signum, frame):
+        raise ScenarioTimeout(f"the scenario took more than {SCENARIO_SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(SCENARIO_SECONDS)
+    try:
+        yield pg
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / f"{request.node.name}.png"
+            try:
+                pg.screenshot(path=str(shot), full_page=True)
+                print(f"screenshot of the failure: {shot}")
+            except Exception as e:  # the page may be gone
+                print(f"no screenshot: {e}")
+        context.close()
