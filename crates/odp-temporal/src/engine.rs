@@ -9,8 +9,8 @@ use std::time::Duration;
 use odp_exec::{BoxFuture, Engine, Event, EventKind, EventSink, RunOutcome, RunRequest, RunStatus};
 use serde_json::Map;
 use temporalio_client::{
-    Client, WorkflowCancelOptions, WorkflowGetResultOptions, WorkflowIdConflictPolicy,
-    WorkflowQueryOptions, WorkflowStartOptions,
+    Client, WorkflowCancelOptions, WorkflowFetchHistoryOptions, WorkflowGetResultOptions,
+    WorkflowIdConflictPolicy, WorkflowQueryOptions, WorkflowStartOptions,
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -149,6 +149,16 @@ impl TemporalEngine {
             ),
         }
     }
+}
+
+/// A run's workflow history as JSON (what the replay tests read: `odp runs history RUN_ID > FILE`).
+pub async fn history_json(client: &Client, run_id: Uuid) -> Result<Vec<u8>, TemporalError> {
+    client
+        .get_workflow_handle::<PipelineWorkflow>(workflow_id(run_id))
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .map_err(|e| TemporalError::Workflow(e.to_string()))
 }
 
 /// The largest workflow input (the payload limit less room for the envelope).

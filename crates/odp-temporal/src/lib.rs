@@ -10,6 +10,9 @@ pub mod worker;
 pub mod workflow;
 
 pub use activity::StepActivities;
-pub use engine::{TemporalEngine, workflow_id};
+pub use engine::{TemporalEngine, history_json, workflow_id};
 pub use worker::{TemporalError, TemporalSettings, WorkerThread, connect};
 pub use workflow::{PipelineWorkflow, WORKFLOW_TYPE};
+
+#[cfg(test)]
+mod replay_tests;

@@ -111,6 +111,8 @@ pub enum RunsCommand {
         /// The run's id (what `odp run --detach` printed).
         run_id: uuid::Uuid,
     },
+    /// Print a run's workflow history as JSON (for replay tests of a new build against old runs).
+    History { run_id: uuid::Uuid },
 }
 
 pub fn runs(args: RunsArgs) -> u8 {
@@ -135,9 +137,16 @@ pub fn runs(args: RunsArgs) -> u8 {
 }
 
 async fn runs_async(args: RunsArgs) -> anyhow::Result<u8> {
-    let RunsCommand::Show { run_id } = args.command;
     let settings = settings(&args.temporal);
     let client = odp_temporal::connect(&settings).await?;
+    let run_id = match args.command {
+        RunsCommand::Show { run_id } => run_id,
+        RunsCommand::History { run_id } => {
+            let json = odp_temporal::history_json(&client, run_id).await?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &json)?;
+            return Ok(crate::run::exit::COMPLETED);
+        }
+    };
     let engine = odp_temporal::TemporalEngine::new(
         client,
         settings,
