@@ -30,6 +30,9 @@ pub struct KernelArgs {
     pub connection_file: Option<PathBuf>,
     #[command(flatten)]
     pub services: odp_cli::ServiceArgs,
+    /// Where cells' steps run (also ODP_ENGINE in the kernelspec's environment).
+    #[command(flatten)]
+    pub engine: odp_cli::EngineArgs,
 }
 
 #[derive(Clone, Debug, Subcommand)]
@@ -168,6 +171,13 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
             services,
             events: args.services.events.clone(),
             concurrency: args.services.concurrency,
+            temporal: (args.engine.engine == odp_cli::EngineKind::Temporal).then(|| {
+                odp_temporal::TemporalSettings {
+                    address: args.engine.temporal.temporal_address.clone(),
+                    namespace: args.engine.temporal.namespace.clone(),
+                    task_queue: args.engine.temporal.task_queue.clone(),
+                }
+            }),
         },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

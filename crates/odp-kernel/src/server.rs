@@ -322,6 +322,8 @@ struct Kernel {
     progress: Arc<ProgressSink>,
     /// The engine, the configured sinks and the built-in stubs, as `odp run` has them.
     services: Arc<odp_exec::wiring::Services>,
+    /// Where cells' steps run: the services' engine, or a Temporal cluster (`--engine temporal`).
+    engine: Arc<dyn odp_exec::Engine>,
     banner: String,
     shutdown: CancellationToken,
     /// A note for the first cell that runs steps (the built-in stubs are in use), taken when shown.
@@ -474,7 +476,7 @@ impl Kernel {
                 let lost_before = self.services.events.lost();
                 // The engine flushes its sinks when the run ends: the cell's events are delivered or kept before
                 // its reply, so a loss shows on the cell that had it.
-                let outcome = job.run(self.services.engine.as_ref(), token).await;
+                let outcome = job.run(self.engine.as_ref(), token).await;
                 let lost = self.services.events.lost().saturating_sub(lost_before);
                 *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.progress.set_parent(None);
@@ -962,8 +964,25 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
     )
     .await?;
     let services = Arc::new(services);
-    tracing::info!(services = %services.description, "odp kernel services");
-    session.services = services.description.clone();
+    let engine: Arc<dyn odp_exec::Engine> = match &setup.options.temporal {
+        None => services.engine.clone(),
+        Some(settings) => Arc::new(odp_temporal::TemporalEngine::new(
+            odp_temporal::connect(settings).await?,
+            settings.clone(),
+            services.events.clone(),
+            progress.clone(),
+            setup.options.concurrency,
+        )),
+    };
+    let description = match &setup.options.temporal {
+        None => services.description.clone(),
+        Some(t) => format!(
+            "on Temporal at {} (task queue `{}`): the workers' services",
+            t.address, t.task_queue
+        ),
+    };
+    tracing::info!(services = %description, "odp kernel services");
+    session.services = description.clone();
     let note = services
         .stubs
         .as_ref()
@@ -972,7 +991,7 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         "odp kernel {} — ODP pipeline steps in YAML, cell by cell ({} registry methods).\nServices: {}.\n%help lists the magics.",
         env!("CARGO_PKG_VERSION"),
         session.registry().methods().len(),
-        services.description
+        description
     );
     let kernel = Arc::new(Kernel {
         session: Mutex::new(session),
@@ -980,6 +999,7 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         iopub: iopub.clone(),
         progress,
         services: services.clone(),
+        engine,
         banner,
         shutdown: CancellationToken::new(),
         services_note: Mutex::new(note),

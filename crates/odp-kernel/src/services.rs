@@ -18,6 +18,8 @@ pub struct ServiceOptions {
     /// The `--events` flag ([`odp_exec::sink_spec::EventSinkSpec`]).
     pub events: Option<String>,
     pub concurrency: usize,
+    /// Run cells' steps on this Temporal cluster (`--engine temporal`) instead of in the kernel.
+    pub temporal: Option<odp_temporal::TemporalSettings>,
 }
 
 /// Connects the executor, and delivers the events an earlier run left in the outbox. Must run inside a tokio

@@ -254,3 +254,48 @@ async fn a_result_over_the_payload_limit_fails_its_step_by_name() {
     );
     assert!(outcome.error.unwrap_or_default().contains("`blob`"));
 }
+
+/// The notebook on Temporal (`odp kernel --engine temporal`): a cell's steps run as a workflow, and the next cell
+/// reads the kept results as known ones (they travel in the workflow's input) without running them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notebook_cells_run_on_temporal_and_read_earlier_cells() {
+    use odp_kernel::session::{Begin, RunJob, Session};
+    fn job(session: &mut Session, code: &str) -> RunJob {
+        let count = session.start_cell(true);
+        match session.begin(code, count) {
+            Begin::Run(job) => job,
+            _ => panic!("not a run: {code}"),
+        }
+    }
+    let cluster = Cluster::start().await;
+    let mut session = Session::new(odp_analysis::Registry::bundled(), std::env::temp_dir());
+    let mut first = job(
+        &mut session,
+        "- name: tweets\n  method: social.twitter.search\n  params: {query: rust, limit: 3}\n",
+    );
+    let outcome = first.run(&cluster.temporal, CancellationToken::new()).await;
+    assert_eq!(outcome.status, RunStatus::Completed, "{outcome:?}");
+    let out = session.finish(first, &outcome, 1);
+    assert!(out.error.is_none());
+    let calls = cluster.stubs.calls("social.twitter.search");
+    let mut second = job(
+        &mut session,
+        "name: mood\nmethod: nlp.sentiment.analyze\nparams: {texts: \"{{tweets.results[*].text}}\"}\n",
+    );
+    let outcome = second
+        .run(&cluster.temporal, CancellationToken::new())
+        .await;
+    assert_eq!(outcome.status, RunStatus::Completed, "{outcome:?}");
+    assert_eq!(steps(&outcome), ["mood Completed 1"]);
+    assert_eq!(
+        cluster.stubs.calls("social.twitter.search"),
+        calls,
+        "tweets ran again"
+    );
+    assert_eq!(
+        outcome.results["mood"]["results"].as_array().map(Vec::len),
+        Some(3),
+        "{:?}",
+        outcome.results
+    );
+}
