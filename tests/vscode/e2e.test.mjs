@@ -90,17 +90,22 @@ describe('VS Code (code-server) with the packaged extension', () => {
     const file = suite.addFile('typed.odp.yaml', start);
     await wb.openFile('typed.odp.yaml');
     await wb.keyboard.press('Control+End');
-    await wb.keyboard.type('  - name: mood\n    method:');
+    await wb.type('  - name: mood\n    method:');
     // Asked for right after `method:` and accepted: the completion brings its space (else `method:nlp…`, ODP100).
     await wb.suggest('data.records.dedupe', { invoke: true });
-    await wb.keyboard.type('sentiment');
+    await wb.type('sentiment');
     await wb.acceptSuggestion('nlp.sentiment.analyze');
-    await wb.keyboard.type('\n    params:\n      texts: ');
+    await wb.type('\n    params:\n      texts: ');
     // `"` auto-closes, as `{{` and `[` do: typing on and accepting a field leaves a closed, quoted template.
-    await wb.keyboard.type('"{{tweets.');
+    const line = async () => (await wb.editorText()).split('\n').find((l) => l.includes('texts:'));
+    await wb.type('"{{tweets.');
+    if (process.env.ODP_E2E_TRACE) console.error('after typing', JSON.stringify(await line()));
     await wb.acceptSuggestion('results', 'res');
-    await wb.keyboard.type('[*].');
+    if (process.env.ODP_E2E_TRACE) console.error('after results', JSON.stringify(await line()));
+    await wb.type('[*].');
+    if (process.env.ODP_E2E_TRACE) console.error('after [*].', JSON.stringify(await line()));
     await wb.acceptSuggestion('text', 'tex');
+    if (process.env.ODP_E2E_TRACE) console.error('after text', JSON.stringify(await line()));
     await wb.keyboard.press('Escape');
     const wanted = `${start}  - name: mood\n    method: nlp.sentiment.analyze\n    params:\n      texts: "{{tweets.results[*].text}}"`;
     await waitFor(() => fs.readFileSync(file, 'utf8').trimEnd() === wanted, 'the typed file saved as wanted', () =>

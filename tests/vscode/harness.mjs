@@ -134,6 +134,8 @@ export class Suite {
       'files.autoSaveDelay': 100,
       // Lines are typed with their indentation, as written in the scenario.
       'editor.autoIndent': 'none',
+      // A typed line break is a line break, whatever the completion popup shows; Tab accepts a suggestion.
+      'editor.acceptSuggestionOnEnter': 'off',
       'editor.minimap.enabled': false,
       'window.restoreWindows': 'none',
       'chat.disableAIFeatures': true,
@@ -294,9 +296,19 @@ export class Workbench {
     const exact = new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
     const span = this.page.locator('.editor-instance .monaco-editor .view-line span span', { hasText: exact }).first();
     await span.waitFor({ timeout: 20000 });
-    const box = await span.boundingBox();
-    const chars = (await span.textContent()).length;
-    await this.page.mouse.click(box.x + (box.width * (offset + 0.5)) / chars, box.y + box.height / 2);
+    // The line may be drawn again meanwhile (tokens, semantic tokens, lenses): measure until it holds still.
+    for (let attempt = 0; ; attempt++) {
+      const box = await span.boundingBox();
+      if (box !== null) {
+        const chars = text.length;
+        await this.page.mouse.click(box.x + (box.width * (offset + 0.5)) / chars, box.y + box.height / 2);
+        return;
+      }
+      if (attempt === 20) {
+        throw new Error(`${text} is not visible in the editor`);
+      }
+      await sleep(250);
+    }
   }
 
   /** The visible text of the active editor, line by line (Monaco renders spaces as U+00A0). */
@@ -335,11 +347,16 @@ export class Workbench {
     return { widget, row };
   }
 
+  /** Types `text` at a person's pace (the editor's auto-closing and completions keep up, as they do for people). */
+  async type(text) {
+    await this.keyboard.type(text, { delay: 25 });
+  }
+
   /** Types `filter` into the open suggest widget (if given), then accepts the focused row after checking it is `label`. */
   async acceptSuggestion(label, filter = '') {
     const { widget } = await this.suggest(label);
     if (filter !== '') {
-      await this.keyboard.type(filter);
+      await this.type(filter);
     }
     const focused = widget.locator('.monaco-list-row.focused');
     await this.page.waitForFunction(
@@ -348,7 +365,7 @@ export class Workbench {
       { timeout: 10000 },
     );
     await focused.waitFor();
-    await this.keyboard.press('Enter');
+    await this.keyboard.press('Tab');
     await widget.waitFor({ state: 'hidden' });
   }
 }

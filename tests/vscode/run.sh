@@ -4,6 +4,7 @@
 # test runner (its closing lines "ℹ pass N" / "ℹ fail N" are what tests/run.sh counts).
 #
 #   bash tests/vscode/run.sh [node --test options]
+#   bash tests/vscode/run.sh --screenshots     # remakes docs/images/vscode-*.png (by hand; look at them)
 #
 # Screenshots of failed scenarios: $ODP_E2E_ARTEFACTS (default target/vscode-e2e/, ignored by git).
 set -euo pipefail
@@ -25,4 +26,9 @@ trap 'rm -rf "$work"' EXIT
   npx vsce package --no-dependencies --out "$work/odp.vsix" >&2
 )
 export ODP_VSIX="$work/odp.vsix"
-node --test --test-reporter=spec --test-concurrency=1 "$@" tests/vscode/e2e.test.mjs
+if [ "${1:-}" = "--screenshots" ]; then
+  # The README's pictures (docs/images/vscode-*.png), made by hand, never by CI.
+  node tests/vscode/screenshots.mjs
+else
+  node --test --test-reporter=spec --test-concurrency=1 "$@" tests/vscode/e2e.test.mjs
+fi
