@@ -165,7 +165,11 @@ describe('VS Code (code-server) with the packaged extension', () => {
     // Each step's result as an inlay hint after its name, and on hover.
     const hint = wb.page.locator('.editor-instance .view-line', { hasText: /tweets\s+✓\s\d+\sresults\s·\s\d+\sms/ });
     await hint.first().waitFor({ timeout: 30000 });
-    await wb.clickText('tweets', 2);
+    await wb.focusEditor();
+    for (let i = 0; i < 42; i++) {
+      await wb.keyboard.press('ArrowDown'); // the first source in the middle of the editor
+    }
+    await wb.clickText('tweets', 2, /-\sname:\stweets/);
     await wb.command('Show or Focus Hover');
     await wb.page.locator('.monaco-hover', { hasText: /results/ }).first().waitFor({ timeout: 10000 });
     await wb.keyboard.press('Escape');

@@ -292,9 +292,11 @@ export class Workbench {
   }
 
   /** Clicks into the active editor on the first rendered `text` (a token of it), `offset` characters in. */
-  async clickText(text, offset = 1) {
+  async clickText(text, offset = 1, line = undefined) {
     const exact = new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-    const span = this.page.locator('.editor-instance .monaco-editor .view-line span span', { hasText: exact }).first();
+    // On the line that matches `line`, if given (the DOM order of lines is not their order once scrolled).
+    const lines = this.page.locator('.editor-instance .monaco-editor .view-line', line === undefined ? {} : { hasText: line });
+    const span = lines.locator('span span', { hasText: exact }).first();
     await span.waitFor({ timeout: 20000 });
     // The line may be drawn again meanwhile (tokens, semantic tokens, lenses): measure until it holds still.
     for (let attempt = 0; ; attempt++) {

@@ -15,6 +15,14 @@ fs.mkdirSync(out, { recursive: true });
 const example = (relative) => fs.readFileSync(path.join(repo, 'examples', relative), 'utf8');
 const viewport = { width: 1100, height: 640 };
 
+/** More room for the editor: no Explorer, no secondary side bar (chat). */
+async function hideSideBars(wb) {
+  await wb.command('View: Toggle Primary Side Bar Visibility');
+  if (await wb.page.locator('.part.auxiliarybar').isVisible()) {
+    await wb.command('View: Toggle Secondary Side Bar Visibility');
+  }
+}
+
 const suite = new Suite();
 await suite.start();
 try {
@@ -22,7 +30,7 @@ try {
   {
     suite.addFile('unknown-method.odp.yaml', example('broken/unknown-method.odp.yaml'));
     const wb = await suite.open(viewport);
-    await wb.command('View: Toggle Primary Side Bar Visibility');
+    await hideSideBars(wb);
     await wb.openFile('unknown-method.odp.yaml');
     await wb.squiggles().first().waitFor({ timeout: 30000 });
     await wb.keyboard.press('Control+Shift+M');
@@ -52,7 +60,7 @@ try {
     ].join('\n');
     suite.addFile('brand-watch.odp.yaml', start);
     const wb = await suite.open(viewport);
-    await wb.command('View: Toggle Primary Side Bar Visibility');
+    await hideSideBars(wb);
     await wb.openFile('brand-watch.odp.yaml');
     await wb.keyboard.press('Control+End');
     await wb.keyboard.type('"{{tweets.');
@@ -70,18 +78,23 @@ try {
   {
     suite.addFile('ai-sentiment.odp.yaml', example('ai-sentiment.odp.yaml'));
     const wb = await suite.open(viewport);
-    await wb.command('View: Toggle Primary Side Bar Visibility');
+    await hideSideBars(wb);
     await wb.openFile('ai-sentiment.odp.yaml');
     await wb.page.locator('.codelens-decoration a', { hasText: '▶ Run pipeline' }).first().click({ timeout: 30000 });
     await wb.page.locator('.editor-instance .view-line', { hasText: /tweets\s+✓/ }).first().waitFor({ timeout: 30000 });
-    // Scroll so that the sources and their results fill the editor, then hover the first step's name.
-    const editor = await wb.page.locator('.editor-instance .monaco-editor .view-lines').first().boundingBox();
-    await wb.page.mouse.move(editor.x + 200, editor.y + 200);
-    await wb.page.mouse.wheel(0, 19 * 22);
-    await sleep(500);
-    await wb.clickText('tweets', 2);
+    // The first step's name: its result after it, and its hover.
+    await wb.focusEditor();
+    for (let i = 0; i < 42; i++) {
+      await wb.keyboard.press('ArrowDown'); // the sources and their results in the middle of the editor
+    }
+    await wb.clickText('tweets', 2, /-\sname:\stweets/);
     await wb.command('Show or Focus Hover');
-    await wb.page.locator('.monaco-hover', { hasText: /results/ }).first().waitFor({ timeout: 10000 });
+    try {
+      await wb.page.locator('.monaco-hover', { hasText: /results/ }).first().waitFor({ timeout: 10000 });
+    } catch (error) {
+      await wb.page.screenshot({ path: path.join(out, 'failed-vscode-run.png') });
+      throw error;
+    }
     await sleep(500);
     await wb.page.screenshot({ path: path.join(out, 'vscode-run.png') });
     await wb.close();
