@@ -208,6 +208,13 @@ describe('VS Code (code-server) with the packaged extension', () => {
       const toasts = await wb.toasts().allInnerTexts();
       assert.equal(toasts.length, 1, toasts.join(' | '));
       assert.match(toasts[0], /nowhere\/odp-lsp` was not found/);
+      // Its "Open Settings" lands on the setting, in the User tab of this web (remote) window.
+      await wb.toasts().first().locator('a.monaco-button', { hasText: 'Open Settings' }).click();
+      const editor = wb.page.locator('.settings-editor');
+      await editor.waitFor({ timeout: 15000 });
+      // The settings editor opens on its User tab: a machine-scoped setting would be missing there.
+      await editor.getByText('Odp › Server: Path').first().waitFor({ timeout: 15000 });
+      assert.equal(await editor.getByText('No Settings Found').first().isVisible(), false);
     },
     { 'odp.server.path': '/nowhere/odp-lsp' },
   );
