@@ -106,6 +106,8 @@ export class Suite {
       fs.mkdirSync(dir, { recursive: true });
     }
     this.processes = [];
+    // Whatever ends this process (a failed hook, a timeout, Ctrl-C) ends what it started.
+    process.once('exit', () => this.processes.forEach(stopProcess));
 
     // The stub services: runs from the editor go to them (odp.toml), and a scenario can slow them down.
     this.stubsPort = await freePort();
