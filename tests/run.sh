@@ -113,6 +113,33 @@ else
   [ "$rc" -eq 0 ] || status=1
 fi
 
+# --- VS Code, the real client ---------------------------------------------------------------------------------------
+# tests/vscode: the packaged extension in code-server (VS Code 1.139) driven by playwright-core in Debian's chromium.
+# tests/vscode/run.sh installs them when missing (cached outside the clone, in a folder named by the pinned
+# versions), then runs node's test runner: "ℹ pass N" / "ℹ fail N". An install failure or no test run is a failure.
+note "VS Code, the real client (tests/vscode)"
+log=$(mktemp)
+bash tests/vscode/run.sh 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+clean=$(sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log")
+rm -f "$log"
+p=$(sed -nE 's/^(ℹ|#) pass ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+f=$(sed -nE 's/^(ℹ|#) fail ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+c=$(sed -nE 's/^(ℹ|#) cancelled ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+p=${p:-0}
+f=$((${f:-0} + ${c:-0}))
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+  # The install, the build, the packaging or the runner itself failed: count it, so the summary never reads as green.
+  f=1
+fi
+if [ "$p" -eq 0 ]; then
+  echo "no VS Code real-client test ran" >&2
+  f=$((f + 1))
+fi
+passed=$((passed + p))
+failed=$((failed + f))
+[ "$rc" -eq 0 ] || status=1
+
 # --- Python suites ----------------------------------------------------------------------------------------------
 # Every pytest suite under tests/ (tests/nvim: the Neovim plugin in headless Neovim, which needs the debug odp-lsp;
 # tests/jupyterlab: the kernel in a real JupyterLab driven by headless Chromium; tests/kernel: jupyter_client,

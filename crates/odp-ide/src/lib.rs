@@ -330,7 +330,17 @@ impl<'a> Snapshot<'a> {
                 partial: _,
             } => self.template_completions(&path, &parent, offset),
             CursorContext::Key { path, present } => self.key_completions(&path, &present, offset),
-            CursorContext::Value { path, key } => self.value_completions(&path, &key, offset),
+            CursorContext::Value { path, key } => {
+                let mut items = self.value_completions(&path, &key, offset);
+                // Right after `key:` with no space (`method:|`), a value needs its space, else the line reads as
+                // the plain scalar `method:data.records.dedupe` (ODP100) and not as a key and its value.
+                for item in &mut items {
+                    if self.text[..item.replace.start()].ends_with(':') {
+                        item.insert_text.insert(0, ' ');
+                    }
+                }
+                items
+            }
             CursorContext::None => Vec::new(),
         };
         for (i, item) in items.iter_mut().enumerate() {

@@ -121,6 +121,35 @@ fn completes_methods_sources_first() {
 }
 
 #[test]
+fn method_completion_right_after_the_colon_inserts_the_space() {
+    // `method:|` (no space yet): the accepted item must leave `method: data.records.dedupe`, a key and its value,
+    // not the plain scalar `method:data.records.dedupe` (ODP100).
+    let fixture = "name: x\ntransforms:\n  - name: a\n    method:$0\n";
+    let (text, items) = with_cursor(fixture, |s, offset| s.completions(offset));
+    let item = items
+        .iter()
+        .find(|i| i.label == "data.records.dedupe")
+        .expect("the method is offered");
+    assert_eq!(item.insert_text, " data.records.dedupe");
+    let mut edited = text.clone();
+    edited.replace_range(item.replace.as_range(), &item.insert_text);
+    assert!(
+        edited.contains("    method: data.records.dedupe\n"),
+        "{edited}"
+    );
+    // With the space already typed, none is added.
+    let (_, items) = with_cursor(
+        "name: x\ntransforms:\n  - name: a\n    method: $0\n",
+        |s, offset| s.completions(offset),
+    );
+    let item = items
+        .iter()
+        .find(|i| i.label == "data.records.dedupe")
+        .expect("offered");
+    assert_eq!(item.insert_text, "data.records.dedupe");
+}
+
+#[test]
 fn completes_params_required_first_with_snippets() {
     check_completion(
         "name: x\nsources:\n  - name: a\n    method: social.reddit.search\n    params:\n      $0\n",

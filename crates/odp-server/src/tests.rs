@@ -31,6 +31,11 @@ impl Client {
 
     /// With a workspace root (`rootUri`), or `null`.
     fn start_in(options: Value, utf8: bool, root_uri: Value) -> Client {
+        Client::start_with(options, utf8, root_uri, json!({}))
+    }
+
+    /// With client capabilities added under `workspace` (e.g. `{"codeLens": {"refreshSupport": true}}`).
+    fn start_with(options: Value, utf8: bool, root_uri: Value, workspace: Value) -> Client {
         let (server, conn) = Connection::memory();
         let handle = std::thread::spawn(move || crate::run(server));
         let mut client = Client {
@@ -48,6 +53,9 @@ impl Client {
         });
         if utf8 {
             caps["general"] = json!({"positionEncodings": ["utf-8", "utf-16"]});
+        }
+        for (key, value) in workspace.as_object().into_iter().flatten() {
+            caps["workspace"][key] = value.clone();
         }
         let init = client.request(
             "initialize",

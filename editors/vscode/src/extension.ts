@@ -9,9 +9,17 @@ import {
   ServerOptions,
 } from 'vscode-languageclient/node';
 
-import { DEFAULT_SERVER_PATH, resolveRegistry, resolveServerPath, serverCommand, ServerCommand } from './server';
+import {
+  DEFAULT_SERVER_PATH,
+  isPipelineDocument,
+  resolveRegistry,
+  resolveServerPath,
+  serverCommand,
+  ServerCommand,
+  serverFound,
+} from './server';
 
-export { serverCommand } from './server';
+export { isPipelineDocument, serverCommand } from './server';
 
 /** The client id: the languageclient reads the trace level from `odp.trace.server`. */
 export const CLIENT_ID = 'odp';
@@ -101,6 +109,8 @@ export class OdpExtension implements vscode.Disposable {
   /** Starts and stops run one after another, never interleaved. */
   private queue: Promise<void> = Promise.resolve();
   private disposed = false;
+  /** While the server binary is missing: waits for a pipeline to be opened before saying so. */
+  private missingServer: vscode.Disposable | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel(CLIENT_NAME);
@@ -319,6 +329,15 @@ export class OdpExtension implements vscode.Disposable {
     }
     const { command, serverOptions, clientOptions } = this.options();
     this.output.appendLine(`Starting ${[command.command, ...command.args].join(' ')}`);
+    if (!serverFound(command.command)) {
+      // No client at all: the languageclient would show an error of its own beside ours. One message, and only
+      // once a pipeline is open: a YAML file in a project without pipelines says nothing.
+      this.output.appendLine(`The server did not start: \`${command.command}\` was not found.`);
+      this.reportMissingServer(
+        `ODP: the language server \`${command.command}\` was not found.${missingHint(command.command)}`,
+      );
+      return;
+    }
     const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
     shieldClientCommands(client, Object.values(COMMANDS));
     this.client = client;
@@ -327,15 +346,38 @@ export class OdpExtension implements vscode.Disposable {
     } catch (error) {
       const message = errorMessage(error);
       this.output.appendLine(`The server did not start: ${message}`);
-      const hint =
-        command.command === DEFAULT_SERVER_PATH
-          ? ' Install it (`cargo install --path crates/odp-lsp`) or set `odp.server.path`.'
-          : ' Check the `odp.server.path` setting.';
-      void this.showError(`ODP: could not start the language server \`${command.command}\`: ${message}.${hint}`, true);
+      void this.showError(
+        `ODP: could not start the language server \`${command.command}\`: ${message}.${missingHint(command.command)}`,
+        true,
+      );
     }
   }
 
+  /** Shows `message` (once) as soon as a pipeline is open: now if one is, else when one is opened. */
+  private reportMissingServer(message: string): void {
+    this.clearMissingServer();
+    const show = () => {
+      this.clearMissingServer();
+      void this.showError(message, true);
+    };
+    if (vscode.workspace.textDocuments.some((document) => isPipelineDocument(document))) {
+      show();
+      return;
+    }
+    this.missingServer = vscode.workspace.onDidOpenTextDocument((document) => {
+      if (isPipelineDocument(document)) {
+        show();
+      }
+    });
+  }
+
+  private clearMissingServer(): void {
+    this.missingServer?.dispose();
+    this.missingServer = undefined;
+  }
+
   private async stop(): Promise<void> {
+    this.clearMissingServer();
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
@@ -392,6 +434,13 @@ export function shieldClientCommands(client: LanguageClient, own: readonly strin
     const commands = (data.registerOptions.commands ?? []).filter((command) => !own.includes(command));
     register({ ...data, registerOptions: { ...data.registerOptions, commands } });
   };
+}
+
+/** What to do about a server that cannot be started. */
+function missingHint(command: string): string {
+  return command === DEFAULT_SERVER_PATH
+    ? ' Install it (`cargo install --path crates/odp-lsp`) or set `odp.server.path` (the extension host takes PATH from your login shell).'
+    : ' Check the `odp.server.path` setting.';
 }
 
 function errorMessage(error: unknown): string {

@@ -91,6 +91,51 @@ export function onPath(name: string, ctx: Pick<ResolveContext, 'envPath' | 'plat
 }
 
 /**
+ * Whether the server command can be started: a path (with a folder in it) must be an executable file, a bare
+ * name must be found on PATH.
+ */
+export function serverFound(
+  command: string,
+  ctx: Pick<ResolveContext, 'envPath' | 'platform' | 'isExecutable'> = {},
+): boolean {
+  const isExecutable = ctx.isExecutable ?? defaultIsExecutable;
+  if (command.includes('/') || command.includes('\\')) {
+    return isExecutable(command);
+  }
+  return onPath(command, { ...ctx, isExecutable });
+}
+
+/** The leading comments of a YAML file name it a pipeline (`# odp: pipeline`), as the server's rule says. */
+const MODELINE = /^#\s*odp:\s*pipeline\b/;
+
+/**
+ * Whether a document is a pipeline the server checks, as far as the editor can tell without the server: the
+ * `odp-pipeline` language (`*.odp.yaml`, `*.odp.yml`, a first-line modeline), or YAML with an `# odp: pipeline`
+ * modeline among its leading comments.
+ */
+export function isPipelineDocument(document: { languageId: string; getText(): string }): boolean {
+  if (document.languageId === 'odp-pipeline') {
+    return true;
+  }
+  if (document.languageId !== 'yaml') {
+    return false;
+  }
+  for (const line of document.getText().split(/\r?\n/, 200)) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed === '---') {
+      continue;
+    }
+    if (!trimmed.startsWith('#')) {
+      return false;
+    }
+    if (MODELINE.test(trimmed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
  * The binary to start, from the `odp.server.path` setting:
  *
  * - a value other than the default is used as given, after expanding `~`, `${userHome}` and

@@ -46,9 +46,11 @@ beforeEach(() => {
   mock.reset();
   clientMock.reset();
   context = makeContext();
-  // An empty PATH, so that an odp-lsp installed on this machine does not change the answers.
+  // A PATH with only a fake odp-lsp (the client is mocked, nothing runs it), so that an odp-lsp installed on this
+  // machine does not change the answers. Tests of a missing server remove it.
   savedPath = process.env.PATH;
   emptyPath = fs.mkdtempSync(path.join(os.tmpdir(), 'odp-empty-path-'));
+  fs.writeFileSync(path.join(emptyPath, 'odp-lsp'), '#!/bin/sh\n', { mode: 0o755 });
   process.env.PATH = emptyPath;
 });
 
@@ -108,19 +110,22 @@ describe('activation', () => {
   });
 
   it('uses the settings: path, extra arguments and registry', async () => {
-    mock.workspaceFolders = [{ uri: Uri.file('/work/proj'), name: 'proj', index: 0 }];
+    const proj = path.join(emptyPath, 'proj');
+    fs.mkdirSync(path.join(proj, 'target', 'debug'), { recursive: true });
+    fs.writeFileSync(path.join(proj, 'target', 'debug', 'odp-lsp'), '#!/bin/sh\n', { mode: 0o755 });
+    mock.workspaceFolders = [{ uri: Uri.file(proj), name: 'proj', index: 0 }];
     mock.settings['odp.server.path'] = '${workspaceFolder}/target/debug/odp-lsp';
     mock.settings['odp.server.extraArgs'] = ['serve', '--log-level', 'debug'];
     mock.settings['odp.registry'] = 'registry.yaml';
     await activate();
     const client = lastClient();
     const executable = {
-      command: '/work/proj/target/debug/odp-lsp',
+      command: path.join(proj, 'target', 'debug', 'odp-lsp'),
       args: ['serve', '--log-level', 'debug', '--stdio'],
-      options: { cwd: '/work/proj' },
+      options: { cwd: proj },
     };
     assert.deepEqual(client.serverOptions, { run: executable, debug: executable });
-    assert.deepEqual(client.clientOptions.initializationOptions, { registry: path.resolve('/work/proj', 'registry.yaml') });
+    assert.deepEqual(client.clientOptions.initializationOptions, { registry: path.resolve(proj, 'registry.yaml') });
   });
 
   it('passes a registry URL unchanged', async () => {
@@ -132,6 +137,7 @@ describe('activation', () => {
   it('prefers a bundled server/odp-lsp when odp-lsp is not on PATH', async () => {
     const extensionPath = fs.mkdtempSync(path.join(os.tmpdir(), 'odp-ext-'));
     try {
+      fs.rmSync(path.join(emptyPath, 'odp-lsp'));
       fs.mkdirSync(path.join(extensionPath, 'server'));
       const bundled = path.join(extensionPath, 'server', process.platform === 'win32' ? 'odp-lsp.exe' : 'odp-lsp');
       fs.writeFileSync(bundled, '#!/bin/sh\n', { mode: 0o755 });
@@ -155,6 +161,58 @@ describe('activation', () => {
     assert.ok(output.lines.some((line) => line.includes('did not start')));
     // The commands are there all the same, so the user can fix the setting and restart.
     assert.equal(mock.commands.size, Object.values(ext.COMMANDS).length);
+  });
+
+  it('says nothing about a missing server until a pipeline is open, then says it once', async () => {
+    fs.rmSync(path.join(emptyPath, 'odp-lsp'));
+    await activate();
+    // No client: the languageclient would show an error of its own beside ours.
+    assert.equal(clientMock.instances.length, 0);
+    const output = mock.outputChannels[0] as MockOutputChannel;
+    assert.ok(output.lines.some((line) => line.includes('`odp-lsp` was not found')));
+    mock.openDocument('yaml', 'name: not a pipeline\nitems: [1, 2]\n', '/ws/config.yaml');
+    mock.openDocument('json', '{}', '/ws/package.json');
+    await settle();
+    assert.equal(mock.errors.length, 0, 'a YAML file that is not a pipeline stays silent');
+    mock.openDocument('yaml', '# odp: pipeline\nname: flow\n', '/ws/flow.yaml');
+    mock.openDocument('odp-pipeline', 'name: other\n', '/ws/other.odp.yaml');
+    await settle();
+    assert.equal(mock.errors.length, 1, JSON.stringify(mock.errors));
+    assert.match(mock.errors[0].message, /language server `odp-lsp` was not found/);
+    assert.match(mock.errors[0].message, /cargo install --path crates\/odp-lsp/);
+    assert.match(mock.errors[0].message, /login shell/);
+    assert.deepEqual(mock.errors[0].items, ['Show Output', 'Open Settings']);
+  });
+
+  it('says at once that the server is missing when a pipeline is already open, and not again after a restart finds it', async () => {
+    fs.rmSync(path.join(emptyPath, 'odp-lsp'));
+    mock.openDocument('odp-pipeline', 'name: flow\n', '/ws/flow.odp.yaml');
+    await activate();
+    await settle();
+    assert.equal(mock.errors.length, 1);
+    // A missing server set in the settings: named in the message, which points at the setting.
+    mock.changeSettings({ 'odp.server.path': '/nowhere/odp-lsp' });
+    await settle();
+    assert.equal(mock.errors.length, 2);
+    assert.match(mock.errors[1].message, /`\/nowhere\/odp-lsp` was not found\. Check the `odp.server.path` setting/);
+    // Found again: the server starts, and opening pipelines says nothing more.
+    fs.writeFileSync(path.join(emptyPath, 'odp-lsp'), '#!/bin/sh\n', { mode: 0o755 });
+    mock.changeSettings({ 'odp.server.path': 'odp-lsp' });
+    await settle();
+    assert.ok(lastClient().isRunning());
+    mock.openDocument('odp-pipeline', 'name: second\n', '/ws/second.odp.yaml');
+    await settle();
+    assert.equal(mock.errors.length, 2);
+  });
+
+  it('tells pipelines from other documents as the server does', () => {
+    const doc = (languageId: string, text: string) => ({ languageId, getText: () => text });
+    assert.ok(ext.isPipelineDocument(doc('odp-pipeline', 'name: x\n')));
+    assert.ok(ext.isPipelineDocument(doc('yaml', '# odp: pipeline\nname: x\n')));
+    assert.ok(ext.isPipelineDocument(doc('yaml', '# a flow\n\n#odp:pipeline\nname: x\n')));
+    assert.ok(!ext.isPipelineDocument(doc('yaml', 'name: x\n# odp: pipeline\n')));
+    assert.ok(!ext.isPipelineDocument(doc('yaml', 'key: value\n')));
+    assert.ok(!ext.isPipelineDocument(doc('json', '# odp: pipeline\n')));
   });
 
   it('opens the settings from the start error', async () => {
@@ -235,11 +293,14 @@ describe('settings changes', () => {
   it('restart the server when odp.server.path changes, with the new path', async () => {
     await activate();
     const first = lastClient();
-    mock.changeSettings({ 'odp.server.path': '/opt/odp/odp-lsp' });
+    const other = path.join(emptyPath, 'opt', 'odp-lsp');
+    fs.mkdirSync(path.dirname(other));
+    fs.writeFileSync(other, '#!/bin/sh\n', { mode: 0o755 });
+    mock.changeSettings({ 'odp.server.path': other });
     await settle();
     assert.equal(clientMock.instances.length, 2);
     assert.deepEqual(first.calls, ['start', 'stop', 'dispose']);
-    assert.equal((lastClient().serverOptions as { run: { command: string } }).run.command, '/opt/odp/odp-lsp');
+    assert.equal((lastClient().serverOptions as { run: { command: string } }).run.command, other);
     assert.ok(lastClient().isRunning());
   });
 

@@ -107,6 +107,14 @@ pub(crate) fn execute(state: &mut GlobalState, req: Request, params: lsp::Execut
             request: req.id.clone(),
         },
     );
+    // Clients such as VS Code ask for code lenses again only when told: `■ Cancel` shows while the run is under way.
+    if state.refresh_support.0 {
+        state.send(Message::Request(Request::new(
+            RequestId::from(format!("odp-workspace/codeLens/refresh-start-{run_id}")),
+            "workspace/codeLens/refresh".into(),
+            Value::Null,
+        )));
+    }
     let context = RunContext {
         cache: state.cache.clone(),
         router: state.router.clone(),

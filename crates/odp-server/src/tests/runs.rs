@@ -976,3 +976,55 @@ fn a_run_whose_request_the_client_cancels_stops_and_is_answered_once() {
     );
     client.shutdown();
 }
+
+/// A client that re-asks for code lenses only when told (VS Code): the run's start says so, so that `■ Cancel`
+/// shows while the run is under way, and its end says so again, so that it goes.
+#[test]
+fn a_run_asks_the_client_to_refresh_its_lenses_when_it_starts_and_when_it_ends() {
+    let (url, arrivals, gate) = held_services();
+    let (_dir, uri) = services_workspace(&url, &url);
+    let mut client = Client::start_with(
+        json!({"testing": true}),
+        false,
+        Value::Null,
+        json!({"codeLens": {"refreshSupport": true}, "inlayHint": {"refreshSupport": true}}),
+    );
+    client.open(&uri, TWO_SERVICES);
+    client.diagnostics(&uri, 1);
+    let refreshes = |client: &Client| {
+        client
+            .server_requests
+            .iter()
+            .filter(|r| r.method == "workspace/codeLens/refresh")
+            .count()
+    };
+    let run = client.send_request(
+        "workspace/executeCommand",
+        json!({"command": "odp.runPipeline", "arguments": [uri]}),
+    );
+    arrivals
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the source's call arrives");
+    // Under way: the client was asked to refresh, and the lenses it then asks for carry `■ Cancel`.
+    let lenses = client.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(refreshes(&client), 1);
+    assert!(
+        lenses
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["command"]["title"] == "■ Cancel"),
+        "{lenses}"
+    );
+    gate.open();
+    client.response(run).unwrap();
+    let _ = client.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(refreshes(&client), 2);
+    client.shutdown();
+}

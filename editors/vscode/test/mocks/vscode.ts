@@ -121,6 +121,15 @@ export const mock = {
   activeTextEditor: undefined as { document: { uri: Uri; languageId: string } } | undefined,
   /** Text document content providers, by scheme. */
   contentProviders: new Map<string, { provideTextDocumentContent(uri: Uri): unknown }>(),
+  /** The open text documents (`workspace.textDocuments`). */
+  textDocuments: [] as { uri: Uri; languageId: string; getText(): string }[],
+  openListeners: new EventEmitter<{ uri: Uri; languageId: string; getText(): string }>(),
+  /** Opens a document: adds it to `textDocuments` and fires onDidOpenTextDocument. */
+  openDocument(languageId: string, text: string, file = '/ws/doc.yaml'): void {
+    const document = { uri: Uri.file(file), languageId, getText: () => text };
+    mock.textDocuments.push(document);
+    mock.openListeners.fire(document);
+  },
   /** The documents shown (their URI and text). */
   shownDocuments: [] as { uri: string; text: string; languageId?: string }[],
 
@@ -152,6 +161,8 @@ export const mock = {
     mock.activeTextEditor = undefined;
     mock.contentProviders = new Map();
     mock.shownDocuments = [];
+    mock.textDocuments = [];
+    mock.openListeners = new EventEmitter();
   },
 };
 
@@ -225,6 +236,12 @@ export const workspace = {
         return prefix + key in mock.settings;
       },
     };
+  },
+  get textDocuments() {
+    return mock.textDocuments;
+  },
+  onDidOpenTextDocument(listener: Listener<{ uri: Uri; languageId: string; getText(): string }>): Disposable {
+    return mock.openListeners.event(listener);
   },
   onDidChangeConfiguration(listener: Listener<ConfigurationChangeEvent>): Disposable {
     return mock.configListeners.event(listener);

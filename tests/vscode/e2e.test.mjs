@@ -1,0 +1,232 @@
+// The extension in a real VS Code (code-server 4.139.1 = VS Code 1.139.1, in headless Chromium): what a user does,
+// and what they see. One code-server for the suite, a fresh browser page per scenario, 60 s per scenario; a failed
+// scenario leaves a screenshot in $ODP_E2E_ARTEFACTS. Run with `bash tests/vscode/run.sh`.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { check, repo, sleep, Suite } from './harness.mjs';
+
+const SCENARIO_MS = 60_000;
+const suite = new Suite();
+
+/** Runs `body` on a fresh workbench page; on failure keeps a screenshot and adds the page's state to the error. */
+function scenario(name, body, settings = undefined) {
+  it(name, { timeout: SCENARIO_MS }, async () => {
+    // Settings for this scenario only: written before the window opens, so its extension host starts with them.
+    const saved = { ...suite.settings };
+    if (settings !== undefined) {
+      suite.writeSettings(settings);
+    }
+    const wb = await suite.open();
+    try {
+      await body(wb);
+    } catch (error) {
+      let shot = '';
+      try {
+        shot = await wb.screenshot(name);
+      } catch (e) {
+        shot = `(no screenshot: ${e})`;
+      }
+      error.message = `${error.message}\n  screenshot: ${shot}`;
+      throw error;
+    } finally {
+      await wb.close();
+      if (settings !== undefined) {
+        suite.settings = {};
+        suite.writeSettings(saved);
+      }
+    }
+  });
+}
+
+function example(relative) {
+  return fs.readFileSync(path.join(repo, 'examples', relative), 'utf8');
+}
+
+before(async () => {
+  await suite.start();
+}, { timeout: 180_000 });
+
+after(async () => {
+  await suite.stop();
+});
+
+describe('VS Code (code-server) with the packaged extension', () => {
+  scenario('an example with a mistake: squiggle, Problems entry, quick fix clears it', async (wb) => {
+    const text = example('broken/unknown-method.odp.yaml');
+    const file = suite.addFile('broken/unknown-method.odp.yaml', text);
+    await wb.openFile('broken/unknown-method.odp.yaml');
+    await wb.squiggles().first().waitFor({ timeout: 30000 });
+    await wb.keyboard.press('Control+Shift+M');
+    const entry = wb.page.locator('.markers-panel .monaco-list-row', { hasText: 'unknown method `social.twiter.search`' });
+    await entry.first().waitFor();
+    assert.match(await entry.first().innerText(), /ODP300/);
+    await wb.clickText('social.twiter.search', 3);
+    await wb.keyboard.press('Control+.');
+    const fix = wb.page.locator('.action-widget .monaco-list-row', { hasText: 'Replace with `social.twitter.search`' });
+    await fix.first().waitFor();
+    await fix.first().click();
+    await wb.squiggles().first().waitFor({ state: 'detached', timeout: 20000 });
+    await entry.first().waitFor({ state: 'detached' });
+    // Saved (files.autoSave): the file on disk is fixed and clean.
+    await waitFor(() => fs.readFileSync(file, 'utf8').includes('method: social.twitter.search'), 'the fix saved');
+    assert.equal(check(file).code, 0, check(file).out);
+  });
+
+  scenario('a step typed by hand with completions ends as a valid, clean file', async (wb) => {
+    const start = [
+      'name: typed',
+      'sources:',
+      '  - name: tweets',
+      '    method: social.twitter.search',
+      '    params:',
+      '      query: rust',
+      'transforms:',
+      '',
+    ].join('\n');
+    const file = suite.addFile('typed.odp.yaml', start);
+    await wb.openFile('typed.odp.yaml');
+    await wb.keyboard.press('Control+End');
+    await wb.type('  - name: mood\n    method:');
+    // Asked for right after `method:` and accepted: the completion brings its space (else `method:nlp…`, ODP100).
+    await wb.suggest('data.records.dedupe', { invoke: true });
+    await wb.type('sentiment');
+    await wb.acceptSuggestion('nlp.sentiment.analyze');
+    await wb.type('\n    params:\n      texts: ');
+    // `"` auto-closes, as `{{` and `[` do: typing on and accepting a field leaves a closed, quoted template.
+    const line = async () => (await wb.editorText()).split('\n').find((l) => l.includes('texts:'));
+    await wb.type('"{{tweets.');
+    if (process.env.ODP_E2E_TRACE) console.error('after typing', JSON.stringify(await line()));
+    await wb.acceptSuggestion('results', 'res');
+    if (process.env.ODP_E2E_TRACE) console.error('after results', JSON.stringify(await line()));
+    await wb.type('[*].');
+    if (process.env.ODP_E2E_TRACE) console.error('after [*].', JSON.stringify(await line()));
+    await wb.acceptSuggestion('text', 'tex');
+    if (process.env.ODP_E2E_TRACE) console.error('after text', JSON.stringify(await line()));
+    await wb.keyboard.press('Escape');
+    const wanted = `${start}  - name: mood\n    method: nlp.sentiment.analyze\n    params:\n      texts: "{{tweets.results[*].text}}"`;
+    await waitFor(() => fs.readFileSync(file, 'utf8').trimEnd() === wanted, 'the typed file saved as wanted', () =>
+      JSON.stringify(fs.readFileSync(file, 'utf8')),
+    );
+    const result = check(file);
+    assert.equal(result.code, 0, result.out);
+    // And the editor agrees: nothing underlined.
+    await sleep(1500);
+    assert.equal(await wb.squiggles().count(), 0);
+    assert.equal(await wb.squiggles('warning').count(), 0);
+  });
+
+  scenario('hover on a method shows its documentation', async (wb) => {
+    const text = example('ai-sentiment.odp.yaml');
+    suite.addFile('hover.odp.yaml', text);
+    await wb.openFile('hover.odp.yaml');
+    await wb.clickText('social.twitter.search', 2);
+    await wb.command('Show or Focus Hover');
+    const hover = wb.page.locator('.monaco-hover', { hasText: 'Search recent posts on Twitter/X' });
+    await hover.first().waitFor({ timeout: 20000 });
+    assert.match(await hover.first().innerText(), /query/);
+  });
+
+  scenario('the outline lists the inputs and steps', async (wb) => {
+    suite.addFile('outline.odp.yaml', example('ai-sentiment.odp.yaml'));
+    await wb.openFile('outline.odp.yaml');
+    await wb.keyboard.press('Control+Shift+O');
+    const list = wb.page.locator('.quick-input-list');
+    await list.locator('.monaco-list-row', { hasText: 'discussion_summary' }).first().waitFor({ timeout: 20000 });
+    const rows = await list.locator('.monaco-list-row').allInnerTexts();
+    for (const name of ['tweets', 'reddit_posts', 'tweet_sentiment', 'top_threads', 'query']) {
+      assert.ok(rows.some((row) => row.includes(name)), `${name} not in the outline: ${rows.join(' | ')}`);
+    }
+  });
+
+  scenario('a plain YAML file stays silent', async (wb) => {
+    // Something a pipeline checker would flag everywhere, were it a pipeline.
+    suite.addFile('config/settings.yaml', 'name: x\nsources:\n  - method: nowhere.nothing\n    params: {a: {{b}}}\n');
+    // A pipeline first, so the server is known to be up and checking.
+    suite.addFile('up.odp.yaml', example('broken/unknown-method.odp.yaml'));
+    await wb.openFile('up.odp.yaml');
+    await wb.squiggles().first().waitFor({ timeout: 30000 });
+    await wb.openFile('config/settings.yaml');
+    await sleep(3000);
+    assert.equal(await wb.squiggles().count(), 0);
+    assert.equal(await wb.squiggles('warning').count(), 0);
+    assert.equal(await wb.toasts().count(), 0, await wb.toasts().allInnerTexts().then((t) => t.join(' | ')));
+  });
+
+  scenario('runs from the editor: lens, progress, result hint and hover, cancel', async (wb) => {
+    const text = example('ai-sentiment.odp.yaml');
+    suite.addFile('runs.odp.yaml', text);
+    await wb.openFile('runs.odp.yaml');
+    const lens = (title) => wb.page.locator('.codelens-decoration a', { hasText: title });
+    await lens('▶ Run pipeline').first().click({ timeout: 30000 });
+    // Each step's result as an inlay hint after its name, and on hover.
+    const hint = wb.page.locator('.editor-instance .view-line', { hasText: /tweets\s+✓\s\d+\sresults\s·\s\d+\sms/ });
+    await hint.first().waitFor({ timeout: 30000 });
+    await wb.focusEditor();
+    for (let i = 0; i < 42; i++) {
+      await wb.keyboard.press('ArrowDown'); // the first source in the middle of the editor
+    }
+    await wb.clickText('tweets', 2, /-\sname:\stweets/);
+    await wb.command('Show or Focus Hover');
+    await wb.page.locator('.monaco-hover', { hasText: /results/ }).first().waitFor({ timeout: 10000 });
+    await wb.keyboard.press('Escape');
+    // A slow service (30 s a call): the run shows its progress and a `■ Cancel` lens, which stops it.
+    await fetch(`${suite.stubsUrl}/_stubs/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'latency', delay_ms: 30000 }),
+    });
+    try {
+      await wb.keyboard.press('Control+Home');
+      await lens('▶ Run pipeline').first().click();
+      await wb.page.locator('.statusbar', { hasText: 'Running ai-sentiment' }).waitFor({ timeout: 15000 });
+      await lens('■ Cancel').first().click({ timeout: 15000 });
+      await wb.page.locator('.editor-instance .view-line', { hasText: /■\scancelled/ }).first().waitFor({ timeout: 15000 });
+      await lens('■ Cancel').first().waitFor({ state: 'detached', timeout: 15000 });
+      await wb.page.locator('.statusbar', { hasText: 'Running ai-sentiment' }).waitFor({ state: 'detached' });
+    } finally {
+      await fetch(`${suite.stubsUrl}/_stubs/faults`, { method: 'DELETE' });
+    }
+  });
+
+  scenario(
+    'a missing server: one error, and only once a pipeline is open',
+    async (wb) => {
+      suite.addFile('quiet/plain.yaml', 'items:\n  - one\n  - two\n');
+      suite.addFile('quiet/flow.odp.yaml', example('ai-sentiment.odp.yaml'));
+      // A YAML file that is not a pipeline: not a word about the server.
+      await wb.openFile('quiet/plain.yaml');
+      await sleep(4000);
+      assert.equal(await wb.toasts().count(), 0, await wb.toasts().allInnerTexts().then((t) => t.join(' | ')));
+      // A pipeline: one error, which names the binary and stays alone.
+      await wb.openFile('quiet/flow.odp.yaml');
+      await wb.toasts().first().waitFor({ timeout: 15000 });
+      await sleep(3000);
+      const toasts = await wb.toasts().allInnerTexts();
+      assert.equal(toasts.length, 1, toasts.join(' | '));
+      assert.match(toasts[0], /nowhere\/odp-lsp` was not found/);
+      // Its "Open Settings" lands on the setting, in the User tab of this web (remote) window.
+      await wb.toasts().first().locator('a.monaco-button', { hasText: 'Open Settings' }).click();
+      const editor = wb.page.locator('.settings-editor');
+      await editor.waitFor({ timeout: 15000 });
+      // The settings editor opens on its User tab: a machine-scoped setting would be missing there.
+      await editor.getByText('Odp › Server: Path').first().waitFor({ timeout: 15000 });
+      assert.equal(await editor.getByText('No Settings Found').first().isVisible(), false);
+    },
+    { 'odp.server.path': '/nowhere/odp-lsp' },
+  );
+});
+
+async function waitFor(predicate, what, detail = () => '') {
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    if (predicate()) {
+      return;
+    }
+    await sleep(100);
+  }
+  assert.fail(`timed out waiting for ${what} ${detail()}`);
+}
