@@ -144,16 +144,20 @@ failed=$((failed + f))
 # Every pytest suite under tests/ (tests/nvim: the Neovim plugin in headless Neovim, which needs the debug odp-lsp;
 # tests/jupyterlab: the kernel in a real JupyterLab driven by headless Chromium; tests/kernel: jupyter_client,
 # nbclient).
-# A venv at ${ODP_VENV:-.venv} gets tests/requirements.txt. The counts come from pytest's summary line ("3 failed,
-# 11 passed, 1 error in 2.1s"; errors count as failures). Exit code 5 (no test collected) is a failure.
+# The venv (tests/requirements.txt: pytest, jupyter_client, JupyterLab, Playwright, Neovim) lives outside the clone,
+# in a folder named by a hash of the pinned requirements, so a clean clone reuses it: ${ODP_VENV} overrides it.
+# The counts come from pytest's summary line ("3 failed, 11 passed, 1 error in 2.1s"; errors count as failures).
+# Exit code 5 (no test collected) is a failure.
 note "Python suites (pytest tests/)"
-venv=${ODP_VENV:-.venv}
+pins=$(sha256sum tests/requirements.txt | cut -c1-12)
+venv=${ODP_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/odp-clients/test-venv-$pins}
 py_setup=""
-if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
+if [ ! -f "$venv/.complete" ]; then
   python3 -m venv --clear "$venv" || py_setup="could not create the venv $venv (python3 -m venv)"
-fi
-if [ -z "$py_setup" ] && ! "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/requirements.txt; then
-  py_setup="pip install -r tests/requirements.txt failed"
+  if [ -z "$py_setup" ] && ! "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/requirements.txt; then
+    py_setup="pip install -r tests/requirements.txt failed"
+  fi
+  [ -n "$py_setup" ] || touch "$venv/.complete"
 fi
 if [ -z "$py_setup" ] && ! cargo build -q -p odp-lsp; then
   py_setup="cargo build -p odp-lsp failed"
