@@ -39,6 +39,18 @@ fn cli() -> PathBuf {
     PathBuf::from("temporal")
 }
 
+/// The first of `n` consecutive free ports (the dev server's services listen next to its frontend).
+fn free_port_range(n: u16) -> u16 {
+    loop {
+        let first = free_port();
+        if first.checked_add(n).is_some()
+            && (1..n).all(|i| TcpListener::bind(("127.0.0.1", first + i)).is_ok())
+        {
+            return first;
+        }
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -55,12 +67,23 @@ pub struct DevServer {
 }
 
 impl DevServer {
+    /// Starts a dev server; a start that fails (the server also binds ports next to its frontend's, which another
+    /// process may hold) is retried on other ports.
     pub fn start() -> DevServer {
+        let mut last = String::new();
+        for _ in 0..4 {
+            match DevServer::try_start() {
+                Ok(server) => return server,
+                Err(e) => last = e,
+            }
+        }
+        panic!("the Temporal dev server did not start: {last}");
+    }
+
+    fn try_start() -> Result<DevServer, String> {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let ui = free_port();
-        let http = free_port();
-        let metrics = free_port();
+        let port = free_port_range(6);
+        let (ui, http, metrics) = (free_port(), free_port(), free_port());
         let cli = cli();
         let child = Command::new(&cli)
             .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
@@ -80,32 +103,32 @@ impl DevServer {
                     cli.display()
                 )
             });
-        let address = format!("127.0.0.1:{port}");
-        let server = DevServer {
+        let mut server = DevServer {
             child,
-            address,
+            address: format!("127.0.0.1:{port}"),
             _dir: dir,
         };
-        server.wait_ready();
-        server
+        server.wait_ready()?;
+        Ok(server)
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("it exited ({status}) on {}", self.address));
+            }
             let settings = TemporalSettings::new(self.address.clone());
             if runtime.block_on(odp_temporal::connect(&settings)).is_ok() {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "the Temporal dev server did not answer on {} within 30 s",
-                self.address
-            );
+            if Instant::now() > deadline {
+                return Err(format!("no answer on {} within 30 s", self.address));
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
