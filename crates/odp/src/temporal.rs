@@ -33,6 +33,11 @@ pub struct WorkerArgs {
 /// Runs a worker until SIGINT or SIGTERM; then it stops polling, lets the running steps finish (or hands them back
 /// to the cluster) and exits 0.
 pub fn worker(args: WorkerArgs) -> u8 {
+    block_on(async { worker_async(args).await.map(|()| 0) })
+}
+
+/// Runs a command's future on a runtime of its own; an error is printed (escaped) and exits 2.
+fn block_on(command: impl std::future::Future<Output = anyhow::Result<u8>>) -> u8 {
     odp_cli::init_logging_as(None, false);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -44,8 +49,8 @@ pub fn worker(args: WorkerArgs) -> u8 {
             return crate::run::exit::USAGE;
         }
     };
-    match runtime.block_on(worker_async(args)) {
-        Ok(()) => 0,
+    match runtime.block_on(command) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", escape_control(&format!("{e:#}")));
             crate::run::exit::USAGE
@@ -116,24 +121,7 @@ pub enum RunsCommand {
 }
 
 pub fn runs(args: RunsArgs) -> u8 {
-    odp_cli::init_logging_as(None, false);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return crate::run::exit::USAGE;
-        }
-    };
-    match runtime.block_on(runs_async(args)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {}", escape_control(&format!("{e:#}")));
-            crate::run::exit::USAGE
-        }
-    }
+    block_on(runs_async(args))
 }
 
 async fn runs_async(args: RunsArgs) -> anyhow::Result<u8> {
