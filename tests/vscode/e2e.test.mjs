@@ -161,11 +161,16 @@ describe('VS Code (code-server) with the packaged extension', () => {
     suite.addFile('runs.odp.yaml', text);
     await wb.openFile('runs.odp.yaml');
     const lens = (title) => wb.page.locator('.codelens-decoration a', { hasText: title });
+    const running = wb.page.locator('.statusbar', { hasText: 'Running ai-sentiment' });
     await lens('▶ Run pipeline').first().click({ timeout: 30000 });
     // Each step's result as an inlay hint after its name, and on hover.
     const hint = wb.page.locator('.editor-instance .view-line', { hasText: /tweets\s+✓\s\d+\sresults\s·\s\d+\sms/ });
     await hint.first().waitFor({ timeout: 30000 });
+    // The whole run is over (a step's hint shows while later steps still run): no `■ Cancel`, no progress.
+    await lens('■ Cancel').first().waitFor({ state: 'detached', timeout: 30000 });
+    await running.waitFor({ state: 'detached', timeout: 15000 });
     await wb.focusEditor();
+    await wb.keyboard.press('Control+Home');
     for (let i = 0; i < 42; i++) {
       await wb.keyboard.press('ArrowDown'); // the first source in the middle of the editor
     }
@@ -182,11 +187,22 @@ describe('VS Code (code-server) with the packaged extension', () => {
     try {
       await wb.keyboard.press('Control+Home');
       await lens('▶ Run pipeline').first().click();
-      await wb.page.locator('.statusbar', { hasText: 'Running ai-sentiment' }).waitFor({ timeout: 15000 });
+      try {
+        await running.waitFor({ timeout: 15000 });
+      } catch (error) {
+        // What the window showed instead: the status bar, the lenses, any notification.
+        const seen = {
+          statusbar: await wb.page.locator('.statusbar').innerText(),
+          lenses: await wb.page.locator('.codelens-decoration a').allInnerTexts(),
+          toasts: await wb.toasts().allInnerTexts(),
+        };
+        error.message = `${error.message}\n  seen: ${JSON.stringify(seen)}`;
+        throw error;
+      }
       await lens('■ Cancel').first().click({ timeout: 15000 });
       await wb.page.locator('.editor-instance .view-line', { hasText: /■\scancelled/ }).first().waitFor({ timeout: 15000 });
       await lens('■ Cancel').first().waitFor({ state: 'detached', timeout: 15000 });
-      await wb.page.locator('.statusbar', { hasText: 'Running ai-sentiment' }).waitFor({ state: 'detached' });
+      await running.waitFor({ state: 'detached' });
     } finally {
       await fetch(`${suite.stubsUrl}/_stubs/faults`, { method: 'DELETE' });
     }

@@ -278,9 +278,16 @@ export class Workbench {
     await this.focusEditor();
   }
 
-  /** Clicks into the active editor's text (top left), so keys go to it. */
+  /**
+   * Gives the active editor the keyboard focus, the cursor where it was. Not by a click: the top left of the text is
+   * where the `▶ Run pipeline` lens sits, and a click there under load started runs nobody asked for, or was lost
+   * behind a widget being laid out.
+   */
   async focusEditor() {
-    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().click({ position: { x: 2, y: 2 } });
+    const editor = this.page.locator('.editor-instance .monaco-editor').first();
+    await editor.waitFor();
+    await editor.locator(':is(.native-edit-context, textarea.inputarea)').first().focus();
+    await this.page.locator('.editor-instance .monaco-editor.focused').first().waitFor({ timeout: 10000 });
   }
 
   /** Puts the cursor at line:column (1-based) with Go to Line. */
