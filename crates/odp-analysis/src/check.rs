@@ -208,6 +208,23 @@ struct CacheState {
     references_hint: usize,
 }
 
+/// What stands for a param's value in the instance its schema validates.
+enum ParamValue {
+    /// The value as written.
+    Value(Value),
+    /// A template (checked by type): a placeholder of its type, if the instance needs one.
+    Template(Ty),
+}
+
+impl ParamValue {
+    fn into_value(self) -> Value {
+        match self {
+            ParamValue::Value(value) => value,
+            ParamValue::Template(ty) => ty.placeholder(),
+        }
+    }
+}
+
 struct Checker<'a> {
     text: &'a str,
     env: &'a Environment<'a>,
@@ -1619,31 +1636,41 @@ impl<'a> Checker<'a> {
         let mut templated: Vec<(String, bool)> = Vec::new();
         let mut instance = serde_json::Map::with_capacity(entries.len());
         let mut params_json = serde_json::Map::with_capacity(entries.len());
+        // A param that is a template is checked by type, and the schema's errors under it are dropped: when the
+        // schema's top level only declares properties, such a param is left out of the validated instance, which
+        // then spends no time on a placeholder or on errors nobody reads.
+        let omit_templated = method.is_some_and(|m| m.params_body_validator().is_some());
         for e in entries {
             let mut pointer = String::from("/");
-            pointer.push_str(&escape_pointer(&e.key));
-            let expected = method
-                .and_then(|m| m.params_schema().get("properties"))
-                .and_then(|p| p.get(&e.key));
-            let value = self.param_value(
+            push_pointer_key(&mut pointer, &e.key);
+            let expected = method.and_then(|m| m.param_schema(&e.key));
+            match self.param_node(
                 index,
                 section,
                 &e.value,
                 &mut pointer,
                 expected,
                 &mut templated,
-            );
-            instance.insert(e.key.clone(), value);
+            ) {
+                ParamValue::Template(_) if omit_templated => {}
+                value => {
+                    instance.insert(e.key.clone(), value.into_value());
+                }
+            }
             params_json.insert(e.key.clone(), node_to_serde(&e.value));
         }
         self.pipeline.steps[index].params = std::sync::Arc::new(params_json);
         let Some(m) = method else {
             return;
         };
-        let Some(validator) = m.validator() else {
+        let Some(validator) = m.params_body_validator().or_else(|| m.validator()) else {
             return;
         };
         let instance = Value::Object(instance);
+        // Most steps are valid: the boolean check is far cheaper than collecting (no) errors.
+        if validator.is_valid(&instance) {
+            return;
+        }
         for err in validator.iter_errors(&instance) {
             let pointer = err.instance_path().as_str().to_string();
             let kind = err.kind();
@@ -1841,14 +1868,29 @@ impl<'a> Checker<'a> {
         expected: Option<&Value>,
         templated: &mut Vec<(String, bool)>,
     ) -> Value {
-        match &node.kind {
+        self.param_node(index, section, node, pointer, expected, templated)
+            .into_value()
+    }
+
+    /// Checks a param's value (templates, their types) and returns what validates it: the value itself, or, for a
+    /// template, the type whose placeholder stands in for it.
+    fn param_node(
+        &mut self,
+        index: usize,
+        section: Section,
+        node: &Node,
+        pointer: &mut String,
+        expected: Option<&Value>,
+        templated: &mut Vec<(String, bool)>,
+    ) -> ParamValue {
+        ParamValue::Value(match &node.kind {
             NodeKind::Mapping { entries, .. } => {
                 self.duplicate_keys(node);
                 let mut map = serde_json::Map::with_capacity(entries.len());
                 for e in entries {
                     let len = pointer.len();
                     pointer.push('/');
-                    pointer.push_str(&escape_pointer(&e.key));
+                    push_pointer_key(pointer, &e.key);
                     let sub = expected
                         .and_then(|s| s.get("properties"))
                         .and_then(|p| p.get(&e.key));
@@ -1893,7 +1935,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 if !parsed.has_templates() {
-                    return node_to_serde(node);
+                    return ParamValue::Value(node_to_serde(node));
                 }
                 templated.push((pointer.clone(), parsed.whole));
                 match whole_ty {
@@ -1958,7 +2000,7 @@ impl<'a> Checker<'a> {
                                 self.push(d);
                             }
                         }
-                        ty.placeholder()
+                        return ParamValue::Template(ty);
                     }
                     None => {
                         // Text around a template makes a string, whatever the template's type.
@@ -1980,12 +2022,12 @@ impl<'a> Checker<'a> {
                                 );
                             }
                         }
-                        Value::String(String::new())
+                        return ParamValue::Template(Ty::String);
                     }
                 }
             }
             _ => node_to_serde(node),
-        }
+        })
     }
 
     /// The declared input a template is exactly (`{{inputs.NAME}}`).
@@ -2535,8 +2577,19 @@ fn describe_type_kind(kind: &jsonschema::error::TypeKind) -> String {
     }
 }
 
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// Appends `key` to a JSON pointer, escaped (`~` → `~0`, `/` → `~1`), without allocating for the usual key.
+fn push_pointer_key(pointer: &mut String, key: &str) {
+    if !key.bytes().any(|b| b == b'~' || b == b'/') {
+        pointer.push_str(key);
+        return;
+    }
+    for c in key.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
 }
 
 /// `/texts/0` → `texts[0]`.

@@ -88,6 +88,11 @@ pub struct Method {
     pub spec: MethodSpec,
     pub output: Ty,
     validator: OnceLock<Option<Arc<jsonschema::Validator>>>,
+    /// See [`Method::params_body_validator`].
+    body_validator: Option<Arc<jsonschema::Validator>>,
+    /// The declared params' positions in the schema's `properties`, by name: looked up for every param of every
+    /// step (FxHash: the names come from the registry file).
+    param_positions: rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Method {
@@ -97,6 +102,12 @@ impl Method {
 
     pub fn params_schema(&self) -> &Value {
         &self.spec.params.0
+    }
+
+    /// The schema of the declared param `name`.
+    pub fn param_schema(&self, name: &str) -> Option<&Value> {
+        let position = *self.param_positions.get(name)?;
+        self.params().nth(position).map(|(_, schema)| schema)
     }
 
     /// The names and schemas of the declared params.
@@ -114,6 +125,14 @@ impl Method {
             .and_then(Value::as_array)
             .into_iter()
             .flat_map(|a| a.iter().filter_map(Value::as_str))
+    }
+
+    /// The params schema without its top-level `required` and `additionalProperties`, compiled at load when the
+    /// top level only declares properties (nothing else there reads a param's presence or value). The checker
+    /// reports missing and unknown params itself, with fixes, and validates with this one an instance that leaves
+    /// out the params that are templates (checked by type): no placeholders, and no errors nobody reads.
+    pub fn params_body_validator(&self) -> Option<&jsonschema::Validator> {
+        self.body_validator.as_deref()
     }
 
     /// Whether params other than the declared ones are refused.
@@ -337,10 +356,22 @@ impl Registry {
         };
         let cell = OnceLock::new();
         let _ = cell.set(Some(Arc::new(validator)));
+        let body_validator = params_body_schema(&spec.params.0)
+            .and_then(|body| jsonschema::validator_for(&body).ok())
+            .map(Arc::new);
+        let param_positions = spec
+            .params
+            .0
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect())
+            .unwrap_or_default();
         Ok(Method {
             spec,
             output,
             validator: cell,
+            body_validator,
+            param_positions,
         })
     }
 
@@ -448,6 +479,39 @@ pub fn to_serde(v: &JsonValue) -> Value {
     }
 }
 
+/// `schema` without its top-level `required` and `additionalProperties`, if its top level only declares
+/// properties (and annotations); `None` otherwise.
+fn params_body_schema(schema: &Value) -> Option<Value> {
+    const STRUCTURAL: &[&str] = &[
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "description",
+        "title",
+        "$schema",
+        "$id",
+        "$comment",
+        "$defs",
+        "definitions",
+        "default",
+        "examples",
+    ];
+    let object = schema.as_object()?;
+    if !object.keys().all(|k| STRUCTURAL.contains(&k.as_str()))
+        || object.get("type").is_some_and(|t| t != "object")
+        || object
+            .get("additionalProperties")
+            .is_some_and(|a| !a.is_boolean())
+    {
+        return None;
+    }
+    let mut body = object.clone();
+    body.remove("required");
+    body.remove("additionalProperties");
+    Some(Value::Object(body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,6 +530,43 @@ mod tests {
             .expect("twitter search");
         assert_eq!(tw.spec.kind, MethodKind::Source);
         assert!(tw.validator().is_some());
+    }
+
+    #[test]
+    fn params_body_schema_drops_what_the_checker_reports_and_needs_a_structural_top() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "required": ["texts"],
+            "additionalProperties": false,
+            "description": "d",
+            "properties": {"texts": {"type": "array", "minItems": 1, "required": ["kept"]}},
+        });
+        assert_eq!(
+            params_body_schema(&schema),
+            Some(serde_json::json!({
+                "type": "object",
+                "description": "d",
+                "properties": {"texts": {"type": "array", "minItems": 1, "required": ["kept"]}},
+            }))
+        );
+        // Any other top-level keyword may read a param's presence or value: no body schema then.
+        for other in [
+            serde_json::json!({"type": "object", "minProperties": 1}),
+            serde_json::json!({"type": "object", "anyOf": [{"required": ["a"]}]}),
+            serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}}),
+            serde_json::json!({"type": "array"}),
+            serde_json::json!(true),
+        ] {
+            assert_eq!(params_body_schema(&other), None, "{other}");
+        }
+        let registry = Registry::bundled();
+        assert!(
+            registry
+                .methods()
+                .iter()
+                .all(|m| m.params_body_validator().is_some()),
+            "every bundled method's params are structural at the top"
+        );
     }
 
     #[test]
