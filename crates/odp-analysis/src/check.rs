@@ -1633,46 +1633,67 @@ impl<'a> Checker<'a> {
         }
         // Templates: resolve each, then validate the params with each template replaced by a placeholder of its
         // type. Places that hold templates are checked by type only.
+        //
+        // When the method's schema only declares properties at its top level, each param is validated on its own
+        // (missing and unknown params are reported above, with fixes): a param that is a whole template is then
+        // checked by type alone, with no placeholder and no schema errors nobody reads, and a param without
+        // templates is converted to JSON once, for both the validation and the step's params.
         let mut templated: Vec<(String, bool)> = Vec::new();
-        let mut instance = serde_json::Map::with_capacity(entries.len());
         let mut params_json = serde_json::Map::with_capacity(entries.len());
-        // A param that is a template is checked by type, and the schema's errors under it are dropped: when the
-        // schema's top level only declares properties, such a param is left out of the validated instance, which
-        // then spends no time on a placeholder or on errors nobody reads.
-        let omit_templated = method.is_some_and(|m| m.params_body_validator().is_some());
+        let per_param = method.is_some_and(Method::validates_params_one_by_one);
+        let mut instance = (!per_param).then(|| serde_json::Map::with_capacity(entries.len()));
+        let mut errors: Vec<(String, jsonschema::ValidationError<'static>)> = Vec::new();
         for e in entries {
             let mut pointer = String::from("/");
             push_pointer_key(&mut pointer, &e.key);
             let expected = method.and_then(|m| m.param_schema(&e.key));
-            match self.param_node(
+            let before = templated.len();
+            let value = self.param_node(
                 index,
                 section,
                 &e.value,
                 &mut pointer,
                 expected,
                 &mut templated,
-            ) {
-                ParamValue::Template(_) if omit_templated => {}
-                value => {
+            );
+            let has_templates = templated.len() > before;
+            let value = match (&mut instance, value) {
+                (Some(instance), value) => {
                     instance.insert(e.key.clone(), value.into_value());
+                    None
                 }
-            }
-            params_json.insert(e.key.clone(), node_to_serde(&e.value));
+                (None, ParamValue::Template(_)) => None,
+                (None, ParamValue::Value(value)) => {
+                    if let Some(validator) = method.and_then(|m| m.param_validator(&e.key))
+                        && !validator.is_valid(&value)
+                    {
+                        for err in validator.iter_errors(&value) {
+                            let at = format!("{pointer}{}", err.instance_path().as_str());
+                            errors.push((at, err.to_owned()));
+                        }
+                    }
+                    (!has_templates).then_some(value)
+                }
+            };
+            let json = value.unwrap_or_else(|| node_to_serde(&e.value));
+            params_json.insert(e.key.clone(), json);
         }
         self.pipeline.steps[index].params = std::sync::Arc::new(params_json);
         let Some(m) = method else {
             return;
         };
-        let Some(validator) = m.params_body_validator().or_else(|| m.validator()) else {
-            return;
-        };
-        let instance = Value::Object(instance);
-        // Most steps are valid: the boolean check is far cheaper than collecting (no) errors.
-        if validator.is_valid(&instance) {
-            return;
+        if let Some(instance) = instance
+            && let Some(validator) = m.validator()
+        {
+            let instance = Value::Object(instance);
+            // Most steps are valid: the boolean check is far cheaper than collecting (no) errors.
+            if !validator.is_valid(&instance) {
+                for err in validator.iter_errors(&instance) {
+                    errors.push((err.instance_path().as_str().to_string(), err.to_owned()));
+                }
+            }
         }
-        for err in validator.iter_errors(&instance) {
-            let pointer = err.instance_path().as_str().to_string();
+        for (pointer, err) in errors {
             let kind = err.kind();
             if pointer.is_empty()
                 && matches!(

@@ -88,8 +88,8 @@ pub struct Method {
     pub spec: MethodSpec,
     pub output: Ty,
     validator: OnceLock<Option<Arc<jsonschema::Validator>>>,
-    /// See [`Method::params_body_validator`].
-    body_validator: Option<Arc<jsonschema::Validator>>,
+    /// See [`Method::param_validator`].
+    param_validators: Option<Vec<jsonschema::Validator>>,
     /// The declared params' positions in the schema's `properties`, by name: looked up for every param of every
     /// step (FxHash: the names come from the registry file).
     param_positions: rustc_hash::FxHashMap<String, usize>,
@@ -127,12 +127,18 @@ impl Method {
             .flat_map(|a| a.iter().filter_map(Value::as_str))
     }
 
-    /// The params schema without its top-level `required` and `additionalProperties`, compiled at load when the
-    /// top level only declares properties (nothing else there reads a param's presence or value). The checker
-    /// reports missing and unknown params itself, with fixes, and validates with this one an instance that leaves
-    /// out the params that are templates (checked by type): no placeholders, and no errors nobody reads.
-    pub fn params_body_validator(&self) -> Option<&jsonschema::Validator> {
-        self.body_validator.as_deref()
+    /// Whether each param can be validated on its own ([`Method::param_validator`]): the schema's top level only
+    /// declares properties (which exist, which are required, whether others may appear, annotations), so that no
+    /// top-level keyword but `required` reads a param's presence or value, and nothing refers across params
+    /// (`$ref`). The checker reports missing and unknown params itself, with fixes.
+    pub fn validates_params_one_by_one(&self) -> bool {
+        self.param_validators.is_some()
+    }
+
+    /// The compiled schema of the declared param `name`, when [`Method::validates_params_one_by_one`].
+    pub fn param_validator(&self, name: &str) -> Option<&jsonschema::Validator> {
+        let position = *self.param_positions.get(name)?;
+        self.param_validators.as_ref()?.get(position)
     }
 
     /// Whether params other than the declared ones are refused.
@@ -356,9 +362,12 @@ impl Registry {
         };
         let cell = OnceLock::new();
         let _ = cell.set(Some(Arc::new(validator)));
-        let body_validator = params_body_schema(&spec.params.0)
-            .and_then(|body| jsonschema::validator_for(&body).ok())
-            .map(Arc::new);
+        let param_validators = param_schemas(&spec.params.0).and_then(|schemas| {
+            schemas
+                .iter()
+                .map(|schema| jsonschema::validator_for(schema).ok())
+                .collect::<Option<Vec<_>>>()
+        });
         let param_positions = spec
             .params
             .0
@@ -370,7 +379,7 @@ impl Registry {
             spec,
             output,
             validator: cell,
-            body_validator,
+            param_validators,
             param_positions,
         })
     }
@@ -479,9 +488,9 @@ pub fn to_serde(v: &JsonValue) -> Value {
     }
 }
 
-/// `schema` without its top-level `required` and `additionalProperties`, if its top level only declares
-/// properties (and annotations); `None` otherwise.
-fn params_body_schema(schema: &Value) -> Option<Value> {
+/// The schemas of the declared params, in order, if each can be validated on its own: the top level only
+/// declares properties (and annotations) and nothing in the schema refers elsewhere (`$ref`, `$dynamicRef`).
+fn param_schemas(schema: &Value) -> Option<Vec<&Value>> {
     const STRUCTURAL: &[&str] = &[
         "type",
         "properties",
@@ -490,10 +499,7 @@ fn params_body_schema(schema: &Value) -> Option<Value> {
         "description",
         "title",
         "$schema",
-        "$id",
         "$comment",
-        "$defs",
-        "definitions",
         "default",
         "examples",
     ];
@@ -503,13 +509,37 @@ fn params_body_schema(schema: &Value) -> Option<Value> {
         || object
             .get("additionalProperties")
             .is_some_and(|a| !a.is_boolean())
+        || refers_elsewhere(schema)
     {
         return None;
     }
-    let mut body = object.clone();
-    body.remove("required");
-    body.remove("additionalProperties");
-    Some(Value::Object(body))
+    Some(match object.get("properties") {
+        Some(Value::Object(properties)) => properties.values().collect(),
+        Some(_) => return None,
+        None => Vec::new(),
+    })
+}
+
+/// Whether a schema holds a reference (`$ref`, `$dynamicRef`, `$recursiveRef`), at any depth. Iterative: the
+/// depth comes from a registry file.
+fn refers_elsewhere(schema: &Value) -> bool {
+    let mut stack = vec![schema];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if map
+                    .keys()
+                    .any(|k| matches!(k.as_str(), "$ref" | "$dynamicRef" | "$recursiveRef"))
+                {
+                    return true;
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -533,40 +563,44 @@ mod tests {
     }
 
     #[test]
-    fn params_body_schema_drops_what_the_checker_reports_and_needs_a_structural_top() {
+    fn params_are_validated_one_by_one_only_when_the_top_level_just_declares_them() {
         let schema = serde_json::json!({
             "type": "object",
             "required": ["texts"],
             "additionalProperties": false,
             "description": "d",
-            "properties": {"texts": {"type": "array", "minItems": 1, "required": ["kept"]}},
+            "properties": {"texts": {"type": "array", "minItems": 1}, "lang": {"type": "string"}},
         });
         assert_eq!(
-            params_body_schema(&schema),
-            Some(serde_json::json!({
-                "type": "object",
-                "description": "d",
-                "properties": {"texts": {"type": "array", "minItems": 1, "required": ["kept"]}},
-            }))
+            param_schemas(&schema),
+            Some(vec![
+                &serde_json::json!({"type": "array", "minItems": 1}),
+                &serde_json::json!({"type": "string"}),
+            ])
         );
-        // Any other top-level keyword may read a param's presence or value: no body schema then.
+        // Any other top-level keyword may read a param's presence or value, and a reference may reach across
+        // params: the whole schema validates the params then.
         for other in [
             serde_json::json!({"type": "object", "minProperties": 1}),
             serde_json::json!({"type": "object", "anyOf": [{"required": ["a"]}]}),
             serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}}),
+            serde_json::json!({"type": "object", "properties": {"a": {"items": [{"$ref": "#/properties/b"}]}}}),
             serde_json::json!({"type": "array"}),
             serde_json::json!(true),
         ] {
-            assert_eq!(params_body_schema(&other), None, "{other}");
+            assert_eq!(param_schemas(&other), None, "{other}");
         }
         let registry = Registry::bundled();
-        assert!(
-            registry
-                .methods()
-                .iter()
-                .all(|m| m.params_body_validator().is_some()),
-            "every bundled method's params are structural at the top"
-        );
+        for method in registry.methods() {
+            assert!(method.validates_params_one_by_one(), "{}", method.id());
+            for (name, _) in method.params() {
+                assert!(
+                    method.param_validator(name).is_some(),
+                    "{} {name}",
+                    method.id()
+                );
+            }
+        }
     }
 
     #[test]
