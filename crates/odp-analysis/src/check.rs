@@ -1644,7 +1644,8 @@ impl<'a> Checker<'a> {
         let mut instance = (!per_param).then(|| serde_json::Map::with_capacity(entries.len()));
         let mut errors: Vec<(String, jsonschema::ValidationError<'static>)> = Vec::new();
         for e in entries {
-            let mut pointer = String::from("/");
+            let mut pointer = String::with_capacity(e.key.len() + 16);
+            pointer.push('/');
             push_pointer_key(&mut pointer, &e.key);
             let expected = method.and_then(|m| m.param_schema(&e.key));
             let before = templated.len();
@@ -2105,7 +2106,7 @@ impl<'a> Checker<'a> {
         let mut reference = Reference {
             range,
             root_range,
-            path: std::sync::Arc::new(path.clone()),
+            path: path.clone(),
             target: Target::Unresolved,
             from_step: Some(index),
             ty: Ty::Any,

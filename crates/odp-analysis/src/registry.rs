@@ -93,6 +93,8 @@ pub struct Method {
     /// The declared params' positions in the schema's `properties`, by name: looked up for every param of every
     /// step (FxHash: the names come from the registry file).
     param_positions: rustc_hash::FxHashMap<String, usize>,
+    /// The declared params' schemas, in the order of `properties` (copies: found without hashing twice).
+    param_schemas: Vec<Value>,
 }
 
 impl Method {
@@ -107,7 +109,7 @@ impl Method {
     /// The schema of the declared param `name`.
     pub fn param_schema(&self, name: &str) -> Option<&Value> {
         let position = *self.param_positions.get(name)?;
-        self.params().nth(position).map(|(_, schema)| schema)
+        self.param_schemas.get(position)
     }
 
     /// The names and schemas of the declared params.
@@ -368,12 +370,12 @@ impl Registry {
                 .map(|schema| jsonschema::validator_for(schema).ok())
                 .collect::<Option<Vec<_>>>()
         });
-        let param_positions = spec
-            .params
-            .0
-            .get("properties")
-            .and_then(Value::as_object)
+        let properties = spec.params.0.get("properties").and_then(Value::as_object);
+        let param_positions = properties
             .map(|p| p.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect())
+            .unwrap_or_default();
+        let param_schemas = properties
+            .map(|p| p.values().cloned().collect())
             .unwrap_or_default();
         Ok(Method {
             spec,
@@ -381,6 +383,7 @@ impl Registry {
             validator: cell,
             param_validators,
             param_positions,
+            param_schemas,
         })
     }
 

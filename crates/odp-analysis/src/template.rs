@@ -52,7 +52,8 @@ pub struct Path {
 pub struct Template {
     /// From `{{` to `}}` inclusive.
     pub span: Span,
-    pub path: Path,
+    /// Shared with the references the checker makes of it.
+    pub path: std::sync::Arc<Path>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -115,7 +116,7 @@ pub fn parse(s: &str) -> TemplateString {
         match parse_path(s, open + 2, close) {
             Ok(path) => out.templates.push(Template {
                 span: open..close + 2,
-                path,
+                path: std::sync::Arc::new(path),
             }),
             Err(e) => out.errors.push(e),
         }

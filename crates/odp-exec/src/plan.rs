@@ -36,7 +36,7 @@ pub fn template_roots(params: &Map<String, Value>) -> Vec<String> {
             Value::String(s) if odp_analysis::template::may_contain_template(s) => {
                 for t in odp_analysis::template::parse(s).templates {
                     if t.path.root != "inputs" && !deps.contains(&t.path.root) {
-                        deps.push(t.path.root);
+                        deps.push(t.path.root.clone());
                     }
                 }
             }
