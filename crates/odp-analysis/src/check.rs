@@ -493,13 +493,15 @@ impl<'a> Checker<'a> {
     }
 
     /// Reports keys a mapping holds twice (the first one stays in effect for the checker).
-    fn duplicate_keys(&mut self, node: &Node) {
+    /// Reports keys set twice in a mapping; returns whether there were any.
+    fn duplicate_keys(&mut self, node: &Node) -> bool {
         let Some(entries) = node.entries() else {
-            return;
+            return false;
         };
         if entries.len() < 2 {
-            return;
+            return false;
         }
+        let mut any = false;
         // Most mappings have a handful of keys: comparing with the earlier ones beats hashing.
         let first_of = |i: usize| -> Option<TextRange> {
             let key = entries[i].key.as_str();
@@ -516,6 +518,7 @@ impl<'a> Checker<'a> {
                 seen.get(e.key.as_str()).copied()
             };
             if let Some(first) = first {
+                any = true;
                 self.push(
                     Diagnostic::new(
                         Code::DuplicateKey,
@@ -528,6 +531,7 @@ impl<'a> Checker<'a> {
                 seen.insert(&e.key, e.key_range);
             }
         }
+        any
     }
 
     fn unknown_key(&mut self, entry: &Entry, allowed: &[&str], place: &str) {
@@ -734,7 +738,7 @@ impl<'a> Checker<'a> {
             }
             let mut input = Input {
                 name: Spanned {
-                    value: entry.key.clone(),
+                    value: entry.key.to_string(),
                     range: entry.key_range,
                 },
                 ty: Ty::Any,
@@ -1593,7 +1597,7 @@ impl<'a> Checker<'a> {
         entry: &'a Entry,
     ) {
         let node = &entry.value;
-        self.duplicate_keys(node);
+        let duplicates = self.duplicate_keys(node);
         let entries = node.entries().unwrap_or_default();
         if let Some(m) = method {
             let present: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
@@ -1640,7 +1644,8 @@ impl<'a> Checker<'a> {
         // templates is converted to JSON once, for both the validation and the step's params.
         let mut templated: Vec<(String, bool)> = Vec::new();
         let mut params_json = serde_json::Map::with_capacity(entries.len());
-        let per_param = method.is_some_and(Method::validates_params_one_by_one);
+        // (A param set twice is validated once, with its last value, as the whole instance does.)
+        let per_param = !duplicates && method.is_some_and(Method::validates_params_one_by_one);
         let mut instance = (!per_param).then(|| serde_json::Map::with_capacity(entries.len()));
         let mut errors: Vec<(String, jsonschema::ValidationError<'static>)> = Vec::new();
         for e in entries {
@@ -1660,7 +1665,7 @@ impl<'a> Checker<'a> {
             let has_templates = templated.len() > before;
             let value = match (&mut instance, value) {
                 (Some(instance), value) => {
-                    instance.insert(e.key.clone(), value.into_value());
+                    instance.insert(e.key.to_string(), value.into_value());
                     None
                 }
                 (None, ParamValue::Template(_)) => None,
@@ -1677,7 +1682,7 @@ impl<'a> Checker<'a> {
                 }
             };
             let json = value.unwrap_or_else(|| node_to_serde(&e.value));
-            params_json.insert(e.key.clone(), json);
+            params_json.insert(e.key.to_string(), json);
         }
         self.pipeline.steps[index].params = std::sync::Arc::new(params_json);
         let Some(m) = method else {
@@ -1915,10 +1920,10 @@ impl<'a> Checker<'a> {
                     push_pointer_key(pointer, &e.key);
                     let sub = expected
                         .and_then(|s| s.get("properties"))
-                        .and_then(|p| p.get(&e.key));
+                        .and_then(|p| p.get(e.key.as_str()));
                     let v = self.param_value(index, section, &e.value, pointer, sub, templated);
                     pointer.truncate(len);
-                    map.insert(e.key.clone(), v);
+                    map.insert(e.key.to_string(), v);
                 }
                 Value::Object(map)
             }

@@ -442,7 +442,7 @@ pub fn node_to_serde(node: &Node) -> Value {
         NodeKind::Mapping { entries, .. } => {
             let mut map = serde_json::Map::with_capacity(entries.len());
             for e in entries {
-                map.insert(e.key.clone(), node_to_serde(&e.value));
+                map.insert(e.key.to_string(), node_to_serde(&e.value));
             }
             Value::Object(map)
         }

@@ -4,6 +4,7 @@
 
 use std::cell::Cell;
 
+use crate::tree::CompactString;
 use crate::tree::{Comment, Entry, Node, NodeKind, Scalar, ScalarStyle};
 use crate::{Parse, SyntaxError, SyntaxErrorKind, TextRange};
 
@@ -896,7 +897,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The text and range of the key between `at` and its colon.
-    fn key_text(&mut self, at: usize, colon: usize) -> (String, TextRange) {
+    fn key_text(&mut self, at: usize, colon: usize) -> (CompactString, TextRange) {
         match self.byte(at) {
             q @ (b'"' | b'\'') => {
                 let close = self
@@ -910,7 +911,10 @@ impl<'a> Parser<'a> {
                 while end > at && is_blank(self.byte(end - 1)) {
                     end -= 1;
                 }
-                (self.text[at..end].to_string(), TextRange::new(at, end))
+                (
+                    CompactString::from(&self.text[at..end]),
+                    TextRange::new(at, end),
+                )
             }
         }
     }
@@ -1062,7 +1066,7 @@ impl<'a> Parser<'a> {
             range: TextRange::new(at, end),
             kind: NodeKind::Scalar(Scalar {
                 style: ScalarStyle::Plain,
-                value: self.text[at..end].to_string(),
+                value: CompactString::from(&self.text[at..end]),
                 unquoted_template: true,
             }),
         }
@@ -1093,7 +1097,7 @@ impl<'a> Parser<'a> {
                 );
             }
         }
-        let mut value = self.text[start..end].to_string();
+        let mut value = CompactString::from(&self.text[start..end]);
         let mut last_end = end;
         let comment = self.find_comment(end, line_end);
         if let Some(c) = comment {
@@ -1239,11 +1243,11 @@ impl<'a> Parser<'a> {
 
     /// The value of the quoted scalar body `from..to`: escapes decoded (`''` in single quotes, `\` escapes in
     /// double quotes) and line breaks folded. A bad escape is reported and kept as written.
-    fn decode_quoted(&mut self, from: usize, to: usize, quote: u8) -> String {
+    fn decode_quoted(&mut self, from: usize, to: usize, quote: u8) -> CompactString {
         let raw = &self.text[from..to];
         let escape = if quote == b'"' { '\\' } else { '\'' };
         if !raw.contains([escape, '\n']) {
-            return raw.to_string();
+            return CompactString::from(raw);
         }
         let b = raw.as_bytes();
         let mut out = String::with_capacity(raw.len());
@@ -1275,7 +1279,7 @@ impl<'a> Parser<'a> {
             }
             keep = out.len();
         }
-        out
+        out.into()
     }
 
     /// Decodes the escape sequence at `raw[i]` (a `\`) into `out`; returns the index after it.
@@ -1479,7 +1483,7 @@ impl<'a> Parser<'a> {
                 } else {
                     ScalarStyle::Literal
                 },
-                value,
+                value: value.into(),
                 unquoted_template: false,
             }),
         }
@@ -1734,14 +1738,14 @@ impl<'a> Parser<'a> {
         let key_text = match &key.kind {
             NodeKind::Scalar(s) => s.value.clone(),
             // Already reported.
-            NodeKind::Error => String::new(),
+            NodeKind::Error => CompactString::default(),
             NodeKind::Mapping { .. } | NodeKind::Sequence { .. } => {
                 self.error(
                     SyntaxErrorKind::Unsupported,
                     key.range,
                     "only scalars can be mapping keys",
                 );
-                String::new()
+                CompactString::default()
             }
         };
         Entry {
@@ -1829,7 +1833,7 @@ impl<'a> Parser<'a> {
                 kind: NodeKind::Error,
             };
         }
-        let mut value = self.text[at..end].to_string();
+        let mut value = CompactString::from(&self.text[at..end]);
         let mut last_end = end;
         while self.pos == line_end {
             let Some((blank_lines, next)) = self.peek_next_line(self.next_line_start(line_end))
@@ -1875,7 +1879,7 @@ fn null_at(at: usize) -> Node {
         range: TextRange::empty(at),
         kind: NodeKind::Scalar(Scalar {
             style: ScalarStyle::Plain,
-            value: String::new(),
+            value: CompactString::default(),
             unquoted_template: false,
         }),
     }

@@ -4,6 +4,8 @@
 //! indicator-free scalar body and comment carries its range, so edits are computed as byte ranges and nothing the
 //! user wrote is dropped.
 
+pub use compact_str::CompactString;
+
 use crate::TextRange;
 
 /// How a scalar was written.
@@ -20,8 +22,9 @@ pub enum ScalarStyle {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scalar {
     pub style: ScalarStyle,
-    /// The scalar's value after unescaping and line folding.
-    pub value: String,
+    /// The scalar's value after unescaping and line folding. A compact string: most values and keys are short
+    /// and then live inline, which spares the parser an allocation for each.
+    pub value: CompactString,
     /// True for an unquoted value that starts with `{{`: plain YAML would read it as a flow mapping. The parser
     /// reads it as the template string the author meant and reports [`crate::SyntaxErrorKind::UnquotedTemplate`].
     pub unquoted_template: bool,
@@ -147,7 +150,7 @@ fn resolve_plain(v: &str) -> ScalarValue<'_> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     /// The key's text (keys are always scalars here; complex keys are rejected).
-    pub key: String,
+    pub key: CompactString,
     /// The key as written, quotes included.
     pub key_range: TextRange,
     /// The value; a missing value (`key:` with nothing after it) is an empty plain scalar, which is null.
@@ -264,7 +267,7 @@ impl Node {
             NodeKind::Mapping { entries, .. } => JsonValue::Object(
                 entries
                     .iter()
-                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .map(|e| (e.key.to_string(), e.value.to_json()))
                     .collect(),
             ),
             NodeKind::Sequence { items, .. } => {

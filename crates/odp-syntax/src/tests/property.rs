@@ -355,7 +355,7 @@ fn all_keys(text: &str) -> Vec<(String, usize, bool)> {
         match &node.kind {
             NodeKind::Mapping { entries, flow } => {
                 for e in entries {
-                    out.push((e.key.clone(), index.line_of(e.key_range.start()), *flow));
+                    out.push((e.key.to_string(), index.line_of(e.key_range.start()), *flow));
                     walk(&e.value, index, out);
                 }
             }
