@@ -19,6 +19,7 @@ mod draft;
 mod from_proto;
 mod global_state;
 mod handlers;
+mod heap;
 mod main_loop;
 mod runs;
 mod snapshot;

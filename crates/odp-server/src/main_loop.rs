@@ -38,10 +38,12 @@ pub fn run(connection: Connection) -> Result<(), ServerError> {
 
     let (internal_tx, internal_rx) = unbounded();
     let (jobs_tx, jobs_rx) = unbounded::<Job>();
+    crate::heap::raise_trim_threshold();
     let workers: Vec<_> = (0..2)
         .map(|_| {
             let rx = jobs_rx.clone();
             std::thread::spawn(move || {
+                crate::heap::warm_this_threads_heap();
                 for job in rx {
                     job();
                 }
