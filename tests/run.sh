@@ -47,35 +47,45 @@ if ! cargo fmt --all -- --check >/dev/null; then
   status=1
 fi
 
+# Runs the Rust tests with these cargo arguments (nextest when installed) and adds their counts to the totals.
+rust_suite() {
+  local log rc p f summary
+  log=$(mktemp)
+  if command -v cargo-nextest >/dev/null 2>&1; then
+    cargo nextest run --no-fail-fast --color never "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    # "Summary [ 1.2s] 120 tests run: 118 passed, 2 failed, 0 skipped"
+    summary=$(grep -E '^ *Summary ' "$log" | tail -n 1)
+    p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
+    f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+  else
+    cargo test --no-fail-fast "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    p=$(sed -nE 's/^test result: .* ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$log" | paste -sd+ - | bc)
+    f=$(sed -nE 's/^test result: .* ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$log" | paste -sd+ - | bc)
+  fi
+  rm -f "$log"
+  p=${p:-0}
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    # The build or the runner itself failed: count it, so the summary never reads as green.
+    f=1
+  fi
+  if [ "$p" -eq 0 ]; then
+    echo "no Rust test ran ($*)" >&2
+    f=$((f + 1))
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$rc" -eq 0 ] || status=1
+}
+
 note "Rust tests"
-log=$(mktemp)
-if command -v cargo-nextest >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast --color never 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  # "Summary [ 1.2s] 120 tests run: 118 passed, 2 failed, 0 skipped"
-  summary=$(grep -E '^ *Summary ' "$log" | tail -n 1)
-  p=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
-  f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
-else
-  cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  p=$(sed -nE 's/^test result: .* ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$log" | paste -sd+ - | bc)
-  f=$(sed -nE 's/^test result: .* ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$log" | paste -sd+ - | bc)
-fi
-rm -f "$log"
-p=${p:-0}
-f=${f:-0}
-if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-  # The build or the runner itself failed: count it, so the summary never reads as green.
-  f=1
-fi
-if [ "$p" -eq 0 ]; then
-  echo "no Rust test ran" >&2
-  f=$((f + 1))
-fi
-passed=$((passed + p))
-failed=$((failed + f))
-[ "$rc" -eq 0 ] || status=1
+rust_suite --workspace
+# The language server with its `temporal` feature (off above, as for `cargo install odp-lsp`; on in the server the
+# VS Code extension bundles): its crates' tests again, with runs from the editor on a Temporal dev server.
+note "Rust tests: odp-lsp and odp-server with the temporal feature"
+rust_suite -p odp-lsp -p odp-server --features odp-lsp/temporal
 
 # --- VS Code extension ------------------------------------------------------------------------------------------
 # editors/vscode: npm ci, then npm test (tsc, then node's test runner: "ℹ pass N" / "ℹ fail N", or "# pass N"

@@ -15,7 +15,9 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 
 pub use check::{CheckArgs, run_check};
-pub use engine_args::{EngineArgs, EngineKind, TemporalArgs};
+pub use engine_args::{
+    EngineArgs, EngineKind, EngineSettings, TemporalArgs, TemporalSettings, engine_settings,
+};
 pub use service_args::ServiceArgs;
 
 /// Process exit codes, the same for every subcommand.

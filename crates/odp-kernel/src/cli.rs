@@ -162,6 +162,13 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
             return exit::USAGE;
         }
     };
+    let engine = match args.engine.settings(&config.config.engine) {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     let mut session = Session::new(Arc::clone(&loaded.registry), cwd);
     session.color = true;
     let setup = crate::server::Setup {
@@ -171,13 +178,7 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
             services,
             events: args.services.events.clone(),
             concurrency: args.services.concurrency,
-            temporal: (args.engine.engine == odp_cli::EngineKind::Temporal).then(|| {
-                odp_temporal::TemporalSettings {
-                    address: args.engine.temporal.temporal_address.clone(),
-                    namespace: args.engine.temporal.namespace.clone(),
-                    task_queue: args.engine.temporal.task_queue.clone(),
-                }
-            }),
+            temporal: (engine.kind == odp_cli::EngineKind::Temporal).then_some(engine.temporal),
         },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -27,8 +27,13 @@ pub(crate) struct Workspace {
     pub(crate) draft: odp_workspace::DraftSection,
     /// The `[services]` section of odp.toml: where runs from the editor go.
     pub(crate) services_config: odp_workspace::config::ServicesConfig,
+    /// The `[engine]` section of odp.toml: which engine runs from the editor use.
+    pub(crate) engine_config: odp_workspace::engine::EngineSection,
     /// The engine and services of runs from the editor, started with the first run.
     pub(crate) services: tokio::sync::OnceCell<Arc<odp_exec::wiring::Services>>,
+    /// The Temporal engine of runs from the editor (`[engine] kind = "temporal"`), connected with the first run.
+    #[cfg(feature = "temporal")]
+    pub(crate) temporal: tokio::sync::OnceCell<Arc<odp_temporal::TemporalEngine>>,
 }
 
 /// A workspace by the `odp.toml` that configures it: ready, or loading on a thread of its own (a registry at a URL
@@ -555,7 +560,10 @@ fn load_workspace(
         registry_path,
         draft: config.config.draft.clone(),
         services_config: config.config.services.clone(),
+        engine_config: config.config.engine.clone(),
         services: tokio::sync::OnceCell::new(),
+        #[cfg(feature = "temporal")]
+        temporal: tokio::sync::OnceCell::new(),
     };
     (workspace, messages)
 }

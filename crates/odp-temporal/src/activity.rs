@@ -16,6 +16,7 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use uuid::Uuid;
 
+use crate::metrics::{AttemptOutcome, StepMetrics};
 use crate::wire::{RunEventInput, StepInput, StepOutcome, StepOutput};
 
 /// How often a running step reports to Temporal. The heartbeat timeout is a few of these.
@@ -35,6 +36,8 @@ pub struct StepActivities {
     pub breaker: Arc<CircuitBreaker>,
     pub events: Arc<dyn EventSink>,
     pub registry: Arc<Registry>,
+    /// The worker's step metrics, when it serves metrics (the worker sets them: [`crate::worker::run_worker`]).
+    pub metrics: Option<StepMetrics>,
 }
 
 /// The namespace of odp's event ids (a UUIDv5 namespace of its own).
@@ -59,6 +62,52 @@ impl StepActivities {
     pub async fn run_step(
         self: Arc<Self>,
         ctx: ActivityContext,
+        input: StepInput,
+    ) -> Result<StepOutput, ActivityError> {
+        let started = std::time::Instant::now();
+        let method = input.step.method.clone();
+        let result = self.attempt(&ctx, input).await;
+        if let Some(metrics) = &self.metrics {
+            let outcome = match &result {
+                Ok(StepOutput {
+                    outcome: StepOutcome::Completed { .. },
+                    ..
+                }) => AttemptOutcome::Completed,
+                Ok(StepOutput {
+                    outcome: StepOutcome::Failed { .. },
+                    ..
+                }) => AttemptOutcome::Failed,
+                Err(ActivityError::Cancelled { .. }) => AttemptOutcome::Cancelled,
+                Err(_) => AttemptOutcome::Retrying,
+            };
+            metrics.record(&method, outcome, started.elapsed());
+        }
+        result
+    }
+
+    /// A run's own event (started, completed, failed, cancelled), with an id derived like a step's.
+    #[activity(name = "odp.run-event.v1")]
+    pub async fn run_event(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: RunEventInput,
+    ) -> Result<(), ActivityError> {
+        let workflow_id = ctx.info().workflow_id.clone().unwrap_or_default();
+        let mut event = Event::new(input.run_id, &input.pipeline, input.kind);
+        event.id = event_id(&workflow_id, None, input.kind, 0);
+        event.error = input.error;
+        event.duration_ms = input.duration_ms;
+        self.events.emit(event);
+        self.events.flush().await;
+        Ok(())
+    }
+}
+
+impl StepActivities {
+    /// One attempt of a step (see [`StepActivities::run_step`]).
+    async fn attempt(
+        &self,
+        ctx: &ActivityContext,
         input: StepInput,
     ) -> Result<StepOutput, ActivityError> {
         let info = ctx.info();
@@ -189,22 +238,5 @@ impl StepActivities {
                 failed(error.to_string())
             }
         }
-    }
-
-    /// A run's own event (started, completed, failed, cancelled), with an id derived like a step's.
-    #[activity(name = "odp.run-event.v1")]
-    pub async fn run_event(
-        self: Arc<Self>,
-        ctx: ActivityContext,
-        input: RunEventInput,
-    ) -> Result<(), ActivityError> {
-        let workflow_id = ctx.info().workflow_id.clone().unwrap_or_default();
-        let mut event = Event::new(input.run_id, &input.pipeline, input.kind);
-        event.id = event_id(&workflow_id, None, input.kind, 0);
-        event.error = input.error;
-        event.duration_ms = input.duration_ms;
-        self.events.emit(event);
-        self.events.flush().await;
-        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod engine;
+pub mod metrics;
 pub mod wire;
 pub mod worker;
 pub mod workflow;

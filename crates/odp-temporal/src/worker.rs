@@ -5,45 +5,27 @@
 use std::sync::Arc;
 
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Url};
+use temporalio_common::telemetry::TelemetryOptions;
+use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 use crate::activity::StepActivities;
+use crate::metrics::{MetricsServer, StepMetrics};
 use crate::workflow::PipelineWorkflow;
 
-/// The default task queue of odp's workers and runs.
-pub const DEFAULT_TASK_QUEUE: &str = "odp";
-/// The default namespace (the dev server's).
-pub const DEFAULT_NAMESPACE: &str = "default";
+pub use odp_workspace::engine::{DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, TemporalSettings};
 
-/// Where a Temporal cluster is and which part of it odp uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TemporalSettings {
-    /// `HOST:PORT` of the frontend (gRPC), or a URL.
-    pub address: String,
-    pub namespace: String,
-    pub task_queue: String,
-}
-
-impl TemporalSettings {
-    pub fn new(address: impl Into<String>) -> Self {
-        TemporalSettings {
-            address: address.into(),
-            namespace: DEFAULT_NAMESPACE.into(),
-            task_queue: DEFAULT_TASK_QUEUE.into(),
-        }
-    }
-
-    fn url(&self) -> Result<Url, TemporalError> {
-        let text = if self.address.contains("://") {
-            self.address.clone()
-        } else {
-            format!("http://{}", self.address)
-        };
-        Url::parse(&text).map_err(|e| TemporalError::Address {
-            address: self.address.clone(),
-            message: e.to_string(),
-        })
-    }
+/// The frontend's URL of the settings' `HOST:PORT` (or URL).
+fn url(settings: &TemporalSettings) -> Result<Url, TemporalError> {
+    let text = if settings.address.contains("://") {
+        settings.address.clone()
+    } else {
+        format!("http://{}", settings.address)
+    };
+    Url::parse(&text).map_err(|e| TemporalError::Address {
+        address: settings.address.clone(),
+        message: e.to_string(),
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +47,7 @@ pub async fn connect(settings: &TemporalSettings) -> Result<Client, TemporalErro
         message,
     };
     let connection = Connection::connect(
-        ConnectionOptions::new(settings.url()?)
+        ConnectionOptions::new(url(settings)?)
             .identity(format!("odp@{}", std::process::id()))
             .build(),
     )
@@ -79,14 +61,32 @@ pub async fn connect(settings: &TemporalSettings) -> Result<Client, TemporalErro
 }
 
 /// Runs a worker until `shutdown` resolves; then it stops polling, lets running activities finish or hands them
-/// back, and returns. Must run on a thread whose runtime drives it (the future is not `Send`).
+/// back, and returns. Must run on a thread whose runtime drives it (the future is not `Send`). With
+/// `settings.metrics_addr`, it serves the SDK's and the steps' metrics there ([`crate::metrics`]) while it runs.
 pub async fn run_worker(
     settings: &TemporalSettings,
-    activities: StepActivities,
+    mut activities: StepActivities,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), TemporalError> {
-    let runtime = Runtime::from_current_tokio(Default::default())
-        .map_err(|e| TemporalError::Worker(e.to_string()))?;
+    let metrics = settings
+        .metrics_addr
+        .map(MetricsServer::start)
+        .transpose()?;
+    let telemetry = match &metrics {
+        Some(server) => {
+            activities.metrics = Some(StepMetrics::new(server.meter.clone()));
+            TelemetryOptions::builder()
+                .metrics(server.meter.clone())
+                .build()
+        }
+        None => TelemetryOptions::default(),
+    };
+    let options = RuntimeOptions::builder()
+        .telemetry_options(telemetry)
+        .build()
+        .map_err(TemporalError::Worker)?;
+    let runtime =
+        Runtime::from_current_tokio(options).map_err(|e| TemporalError::Worker(e.to_string()))?;
     let client = connect(settings).await?;
     let options = WorkerOptions::new(settings.task_queue.clone())
         .register_workflow::<PipelineWorkflow>()
@@ -175,5 +175,6 @@ pub fn activities_from(
         breaker: services.breaker.clone(),
         events: services.sink.clone(),
         registry,
+        metrics: None,
     }
 }

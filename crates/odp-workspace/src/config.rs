@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::WorkspaceError;
+pub use crate::engine::{EngineSection, TemporalSection};
 
 pub const CONFIG_FILE: &str = "odp.toml";
 
@@ -36,6 +37,10 @@ pub struct Config {
     /// API keys never go here: `api-key-env` names the environment variable that holds the key.
     #[serde(skip_serializing_if = "DraftSection::is_empty")]
     pub draft: DraftSection,
+    /// Where pipelines run: `kind = "local"` (the default) or `"temporal"`, and where the Temporal cluster is
+    /// (`[engine.temporal]`). Environment variables (`ODP_ENGINE`, `ODP_TEMPORAL_*`) and flags override these.
+    #[serde(skip_serializing_if = "EngineSection::is_empty")]
+    pub engine: EngineSection,
 }
 
 /// `[draft]`: the language model behind AI drafts. Environment variables (`ODP_LLM_PROVIDER`, `ODP_LLM_MODEL`,
@@ -186,7 +191,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<LoadedConfig, WorkspaceEr
         .into_iter()
         .map(|key| {
             format!(
-                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores, services.crawler-url, services.model-url, services.redis-url, draft.provider, draft.model, draft.base-url, draft.api-key-env, draft.timeout, draft.rounds, draft.methods, draft.structured-output, draft.stream)",
+                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores, services.crawler-url, services.model-url, services.redis-url, draft.provider, draft.model, draft.base-url, draft.api-key-env, draft.timeout, draft.rounds, draft.methods, draft.structured-output, draft.stream, engine.kind, engine.temporal.address, engine.temporal.namespace, engine.temporal.task-queue, engine.temporal.metrics-addr)",
                 path.display()
             )
         })

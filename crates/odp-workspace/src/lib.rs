@@ -5,6 +5,7 @@
 pub mod base_url;
 pub mod config;
 pub mod discover;
+pub mod engine;
 pub mod ignores;
 pub mod registry_source;
 pub mod workspace;

@@ -250,11 +250,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
     let given = read_inputs(&args, &analysis)?;
     let plan = odp_exec::plan(&analysis, &registry, &given)?;
     let run_id = args.run_id.unwrap_or_else(uuid::Uuid::now_v7);
-    if args.engine.engine == odp_cli::EngineKind::Temporal {
-        return run_on_temporal(&args, config, &plan, run_id, cancel, &stop).await;
+    let engine = args.engine.settings(&config.config.engine)?;
+    if engine.kind == odp_cli::EngineKind::Temporal {
+        return run_on_temporal(&args, config, engine.temporal, &plan, run_id, cancel, &stop).await;
     }
     if args.detach {
-        bail!("--detach needs --engine temporal: a local run lives in this process");
+        bail!(
+            "--detach needs the Temporal engine (--engine temporal): a local run lives in this process"
+        );
     }
 
     // Services: configured URLs, or the built-in stubs when none is configured at all. URLs and keys are checked
@@ -298,12 +301,12 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
 async fn run_on_temporal(
     args: &RunArgs,
     config: &odp_workspace::LoadedConfig,
+    settings: odp_cli::TemporalSettings,
     plan: &odp_exec::Plan,
     run_id: uuid::Uuid,
     cancel: CancellationToken,
     stop: &crate::stop::Stop,
 ) -> anyhow::Result<u8> {
-    let settings = crate::temporal::settings(&args.engine.temporal);
     let (events, _) =
         odp_exec::wiring::event_sink(args.services.events.as_deref(), &config.config.services)?;
     let client = odp_temporal::connect(&settings).await?;

@@ -7,23 +7,17 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use odp_analysis::escape_control;
 use odp_exec::wiring::{Services, ServicesRequest};
-use odp_temporal::TemporalSettings;
 use odp_workspace::load_workspace;
 use tokio_util::sync::CancellationToken;
-
-/// The engine's settings from the shared flags.
-pub fn settings(args: &odp_cli::TemporalArgs) -> TemporalSettings {
-    TemporalSettings {
-        address: args.temporal_address.clone(),
-        namespace: args.namespace.clone(),
-        task_queue: args.task_queue.clone(),
-    }
-}
 
 #[derive(Clone, Debug, Args)]
 pub struct WorkerArgs {
     #[command(flatten)]
     pub temporal: odp_cli::TemporalArgs,
+    /// Serve Prometheus metrics (the SDK's and odp's steps, attempts and durations) on http://IP:PORT/metrics [env:
+    /// ODP_TEMPORAL_METRICS_ADDR; odp.toml engine.temporal.metrics-addr; default: none].
+    #[arg(long, value_name = "IP:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// The services the steps call, where events go, the registry (the worker checks every step's method against
     /// it): as for `odp run`. With no service configured, the built-in stubs answer.
     #[command(flatten)]
@@ -70,6 +64,8 @@ async fn worker_async(args: WorkerArgs) -> anyhow::Result<()> {
         eprintln!("warning: {}", escape_control(w));
     }
     let config = &loaded.config.config;
+    let temporal =
+        odp_cli::engine_settings(None, &args.temporal, args.metrics_addr, &config.engine)?.temporal;
     let settings = odp_exec::wiring::ServiceSettings::resolve(
         args.services.crawler_url.as_deref(),
         args.services.model_url.as_deref(),
@@ -85,20 +81,18 @@ async fn worker_async(args: WorkerArgs) -> anyhow::Result<()> {
     })
     .await?;
     eprintln!("odp: {}", services.description);
-    let temporal = settings_of(&args);
     let activities = odp_temporal::worker::activities_from(&services, loaded.registry.clone());
     eprintln!(
         "odp: worker on task queue `{}` of {} (namespace `{}`)",
         temporal.task_queue, temporal.address, temporal.namespace
     );
+    if let Some(addr) = temporal.metrics_addr {
+        eprintln!("odp: metrics on http://{addr}/metrics");
+    }
     odp_temporal::worker::run_worker(&temporal, activities, stop.cancelled()).await?;
     services.shutdown().await;
     eprintln!("odp: worker stopped");
     Ok(())
-}
-
-fn settings_of(args: &WorkerArgs) -> TemporalSettings {
-    settings(&args.temporal)
 }
 
 #[derive(Clone, Debug, Args)]
@@ -125,7 +119,13 @@ pub fn runs(args: RunsArgs) -> u8 {
 }
 
 async fn runs_async(args: RunsArgs) -> anyhow::Result<u8> {
-    let settings = settings(&args.temporal);
+    // `[engine.temporal]` of the `odp.toml` here (or above), through the one loader.
+    let loader = odp_workspace::Loader::new(odp_workspace::LoadOptions::in_current_dir(None)?);
+    let config = loader.config(Path::new("."))?;
+    for w in loader.take_warnings() {
+        eprintln!("warning: {}", escape_control(&w));
+    }
+    let settings = args.temporal.settings(&config.config.engine)?;
     let client = odp_temporal::connect(&settings).await?;
     let run_id = match args.command {
         RunsCommand::Show { run_id } => run_id,

@@ -8,6 +8,7 @@ use lsp_server::{ErrorCode, Message, Request, RequestId, Response};
 use lsp_types as lsp;
 use odp_exec::wiring::{ServiceSettings, Services, ServicesRequest};
 use odp_exec::{Engine, RunRequest, StepStatus};
+use odp_workspace::engine::{EngineFlags, EngineKind, EngineSettings};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -210,28 +211,51 @@ async fn run(
         _ => Map::new(),
     };
     let workspace = snap.workspace.clone();
-    let services = workspace
-        .services
-        .get_or_try_init(|| async {
-            let env = |name: &str| (!ctx.testing).then(|| std::env::var(name).ok()).flatten();
-            let settings =
-                ServiceSettings::resolve_with(&env, None, None, &workspace.services_config)?;
-            Services::start(ServicesRequest {
-                settings,
-                events: None,
-                config: &workspace.services_config,
-                registry: registry.clone(),
-                progress: ctx.router.clone(),
-                concurrency: odp_exec::engine::DEFAULT_CONCURRENCY,
-            })
-            .await
-            .map(Arc::new)
-        })
-        .await
-        .map_err(|e| (ErrorCode::RequestFailed, e.to_string(), None))?;
-    services
-        .check_plan(&plan)
-        .map_err(|e| (ErrorCode::RequestFailed, e.to_string(), None))?;
+    // The one rule of every front end: the environment (not read by tests), else odp.toml, else the default.
+    let env = |name: &str| (!ctx.testing).then(|| std::env::var(name).ok()).flatten();
+    let engine =
+        EngineSettings::resolve_with(&env, &EngineFlags::default(), &workspace.engine_config)
+            .map_err(|e| (ErrorCode::RequestFailed, e.to_string(), None))?;
+    let (engine, stubbed, notice): (Arc<dyn Engine>, bool, Option<String>) = match engine.kind {
+        EngineKind::Local => {
+            let services = workspace
+                .services
+                .get_or_try_init(|| async {
+                    let settings = ServiceSettings::resolve_with(
+                        &env,
+                        None,
+                        None,
+                        &workspace.services_config,
+                    )?;
+                    Services::start(ServicesRequest {
+                        settings,
+                        events: None,
+                        config: &workspace.services_config,
+                        registry: registry.clone(),
+                        progress: ctx.router.clone(),
+                        concurrency: odp_exec::engine::DEFAULT_CONCURRENCY,
+                    })
+                    .await
+                    .map(Arc::new)
+                })
+                .await
+                .map_err(|e| (ErrorCode::RequestFailed, e.to_string(), None))?;
+            services
+                .check_plan(&plan)
+                .map_err(|e| (ErrorCode::RequestFailed, e.to_string(), None))?;
+            let stubbed = services.stubbed();
+            (
+                services.engine.clone(),
+                stubbed,
+                stubbed.then(|| services.description.clone()),
+            )
+        }
+        EngineKind::Temporal => {
+            let (engine, description) =
+                temporal_engine(&workspace, engine.temporal, ctx.router.clone()).await?;
+            (engine, false, Some(description))
+        }
+    };
     let token = runs::create_token(&ctx.sender, ctx.progress_support, run_id);
     let route = Route {
         sender: ctx.sender.clone(),
@@ -242,7 +266,6 @@ async fn run(
         Some(step) => format!("Running step {step}"),
         None => format!("Running {}", plan.pipeline),
     };
-    let notice = services.stubbed().then(|| services.description.clone());
     runs::progress(
         &route,
         lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
@@ -263,7 +286,7 @@ async fn run(
     if let Some(step) = &args.step {
         request = request.only(vec![step.clone()]);
     }
-    let outcome = services.engine.execute(request, cancel).await;
+    let outcome = engine.execute(request, cancel).await;
     runs::progress(
         &route,
         lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd {
@@ -274,9 +297,59 @@ async fn run(
     Ok(RunReport {
         outcome,
         texts,
-        stubbed: services.stubbed(),
+        stubbed,
     })
 }
+
+/// The Temporal engine of a workspace whose `[engine] kind` is `temporal`: connected with the first run and kept;
+/// the workers have the services, so nothing starts here. Also the words the progress shows.
+#[cfg(feature = "temporal")]
+async fn temporal_engine(
+    workspace: &crate::global_state::Workspace,
+    settings: odp_workspace::engine::TemporalSettings,
+    router: Arc<runs::ProgressRouter>,
+) -> Result<(Arc<dyn Engine>, String), RunError> {
+    let description = format!(
+        "on Temporal at {} (task queue `{}`): the workers' services",
+        settings.address, settings.task_queue
+    );
+    let engine = workspace
+        .temporal
+        .get_or_try_init(|| async {
+            let (events, _) = odp_exec::wiring::event_sink(None, &workspace.services_config)
+                .map_err(|e| e.to_string())?;
+            let client = odp_temporal::connect(&settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(Arc::new(odp_temporal::TemporalEngine::new(
+                client,
+                settings.clone(),
+                events,
+                router,
+                odp_exec::engine::DEFAULT_CONCURRENCY,
+            )))
+        })
+        .await
+        .map_err(|e| (ErrorCode::RequestFailed, e, None))?;
+    Ok((engine.clone(), description))
+}
+
+/// Without the `temporal` feature, a workspace configured for Temporal gets a clear refusal.
+#[cfg(not(feature = "temporal"))]
+async fn temporal_engine(
+    _workspace: &crate::global_state::Workspace,
+    _settings: odp_workspace::engine::TemporalSettings,
+    _router: Arc<runs::ProgressRouter>,
+) -> Result<(Arc<dyn Engine>, String), RunError> {
+    Err((ErrorCode::RequestFailed, NO_TEMPORAL.to_string(), None))
+}
+
+/// What a run answers in a workspace configured for Temporal when this build cannot reach Temporal.
+#[cfg(not(feature = "temporal"))]
+pub(crate) const NO_TEMPORAL: &str = "this odp-lsp was built without the `temporal` feature; the workspace's engine is \
+    `temporal` (`[engine] kind` in odp.toml, or ODP_ENGINE), so it cannot run pipelines from the editor: use an odp-lsp \
+    built with it (`cargo install odp-lsp --features temporal`; the VS Code extension's bundled server has it), or \
+    run with `odp run`";
 
 /// Inputs from `NAME.inputs.yaml` beside `NAME.odp.yaml`, if there is one.
 fn inputs_file(pipeline: &std::path::Path) -> Result<Map<String, Value>, String> {

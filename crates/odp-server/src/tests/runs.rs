@@ -1028,3 +1028,118 @@ fn a_run_asks_the_client_to_refresh_its_lenses_when_it_starts_and_when_it_ends()
     assert_eq!(refreshes(&client), 2);
     client.shutdown();
 }
+
+/// A folder whose `odp.toml` has these lines, and the URI of a pipeline in it.
+fn workspace_with(toml: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("odp.toml"), toml).unwrap();
+    let uri = format!("file://{}/flow.odp.yaml", root.display());
+    (dir, uri)
+}
+
+/// A workspace configured for Temporal, in a server built without the `temporal` feature: a run answers so, clearly,
+/// and runs nothing; the same document runs once the workspace says `local`.
+#[cfg(not(feature = "temporal"))]
+#[test]
+fn a_temporal_workspace_in_a_build_without_the_feature_is_told_so() {
+    let (_dir, uri) = workspace_with("[engine]\nkind = \"temporal\"\n");
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(&uri, PIPELINE);
+    client.diagnostics(&uri, 1);
+    let (code, message) = command(&mut client, "odp.runPipeline", json!([uri])).unwrap_err();
+    assert_eq!(
+        code,
+        lsp_server::ErrorCode::RequestFailed as i32,
+        "{message}"
+    );
+    assert_eq!(message, crate::handlers::run::NO_TEMPORAL);
+    assert!(
+        message.starts_with("this odp-lsp was built without the `temporal` feature; ")
+            && message.contains("[engine] kind"),
+        "{message}"
+    );
+    assert!(hints_in(&mut client, &uri).is_empty());
+    client.shutdown();
+
+    let (_dir, uri) = workspace_with("[engine]\nkind = \"local\"\n");
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(&uri, PIPELINE);
+    client.diagnostics(&uri, 1);
+    let run = command(&mut client, "odp.runPipeline", json!([uri])).unwrap();
+    assert_eq!(run["status"], "completed", "{run}");
+    client.shutdown();
+}
+
+/// odp's Temporal test harness: a dev server on free ports, the stubs, a worker on a thread of its own.
+#[cfg(feature = "temporal")]
+#[allow(dead_code)]
+#[path = "../../../odp/tests/temporal/harness.rs"]
+mod harness;
+
+/// A workspace whose `odp.toml` says `[engine] kind = "temporal"`: runs from the editor are workflows on the cluster
+/// it names, their steps run by its workers (against the test's stubs, not the server's built-in ones), with the same
+/// answers, progress and results as a local run; a step alone runs with its inputs' current results.
+#[cfg(feature = "temporal")]
+#[test]
+fn on_temporal_dev_server_a_workspace_configured_for_temporal_runs_there() {
+    let server = harness::DevServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stubs = runtime.block_on(harness::stubs());
+    let queue = format!("odp-lsp-test-{}", uuid::Uuid::new_v4());
+    let worker = harness::spawn_worker(
+        &server.settings(&queue),
+        &stubs.base_url(),
+        Arc::new(odp_exec::events::MemoryEvents::default()),
+    );
+    let (_dir, uri) = workspace_with(&format!(
+        "[engine]\nkind = \"temporal\"\n\n[engine.temporal]\naddress = \"{}\"\ntask-queue = \"{queue}\"\n",
+        server.address
+    ));
+    let mut client = Client::start(json!({"testing": true}), false);
+    client.open(&uri, PIPELINE);
+    client.diagnostics(&uri, 1);
+
+    let run = command(&mut client, "odp.runPipeline", json!([uri])).unwrap();
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["stubbed"], false, "{run}");
+    assert_eq!(step_names(&run), ["tweets", "mood"]);
+    assert_eq!(stubs.calls("social.twitter.search"), 1);
+    assert_eq!(stubs.calls("nlp.sentiment.analyze"), 1);
+    let run_id: uuid::Uuid = run["runId"].as_str().unwrap().parse().unwrap();
+    let history = server.history(&odp_temporal::workflow_id(run_id));
+    assert!(
+        history
+            .iter()
+            .any(|e| e.get("workflowExecutionCompletedEventAttributes").is_some()),
+        "{history:?}"
+    );
+    let logged: Vec<String> = client
+        .pending
+        .iter()
+        .filter(|n| n.method == "window/logMessage")
+        .map(|n| n.params["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        logged
+            .iter()
+            .any(|m| m.contains(&format!("on Temporal at {}", server.address))),
+        "{logged:?}"
+    );
+    let progress = progress(&mut client);
+    assert!(
+        progress.iter().any(|p| p.starts_with("✓ tweets ")),
+        "{progress:?}"
+    );
+    let shown = hints_in(&mut client, &uri);
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown.iter().all(|h| h.starts_with(" ✓ ")), "{shown:?}");
+
+    let run = command(&mut client, "odp.runStep", json!([uri, "mood"])).unwrap();
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(step_names(&run), ["mood"]);
+    assert_eq!(stubs.calls("social.twitter.search"), 1);
+    assert_eq!(stubs.calls("nlp.sentiment.analyze"), 2);
+    client.shutdown();
+    worker.stop().unwrap();
+}

@@ -9,7 +9,7 @@ use odp_stubs::Fault;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::harness::{DevServer, stubs};
+use crate::harness::{DevServer, free_port, stubs};
 
 /// `odp` with a clean environment, pointed at a dev server and a task queue.
 fn odp(server: &DevServer, task_queue: &str, state: &Path, args: &[&str]) -> Command {
@@ -35,8 +35,19 @@ fn odp(server: &DevServer, task_queue: &str, state: &Path, args: &[&str]) -> Com
 }
 
 fn worker(server: &DevServer, task_queue: &str, state: &Path, stubs_url: &str) -> Child {
+    worker_with(server, task_queue, state, stubs_url, &[])
+}
+
+fn worker_with(
+    server: &DevServer,
+    task_queue: &str,
+    state: &Path,
+    stubs_url: &str,
+    extra: &[&str],
+) -> Child {
     odp(server, task_queue, state, &["worker", "--events", "none"])
         .args(["--crawler-url", stubs_url, "--model-url", stubs_url])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -237,4 +248,211 @@ async fn a_killed_client_leaves_the_run_going_and_ctrl_c_cancels_it() {
     assert_eq!(result["status"], "cancelled", "{result}");
     let _ = worker.kill();
     let _ = worker.wait();
+}
+
+/// `[engine] kind = "temporal"` and `[engine.temporal]` in `odp.toml`: `odp run` without flags or variables runs on
+/// the cluster the file names; `--engine local` still wins over the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odp_toml_chooses_the_temporal_engine_and_a_flag_wins() {
+    let server = tokio::task::spawn_blocking(DevServer::start).await.unwrap();
+    let stubs = stubs().await;
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("slow.odp.yaml"), SLOW).unwrap();
+    let queue = format!("odp-test-{}", Uuid::new_v4());
+    std::fs::write(
+        state.path().join("odp.toml"),
+        format!(
+            "[engine]\nkind = \"temporal\"\n\n[engine.temporal]\naddress = \"{}\"\ntask-queue = \"{queue}\"\n",
+            server.address
+        ),
+    )
+    .unwrap();
+    let mut worker = worker(&server, &queue, state.path(), &stubs.base_url());
+    let run_id = Uuid::now_v7();
+    let out = odp(&server, &queue, state.path(), &["run", "slow.odp.yaml"])
+        .args(["--run-id", &run_id.to_string()])
+        .env_remove("ODP_TEMPORAL_ADDRESS")
+        .env_remove("ODP_TEMPORAL_TASK_QUEUE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["status"], "completed", "{result}");
+    // The worker called the test's stubs (a local run would have served the built-in ones, `stubbed: true`), and
+    // the run is a workflow on the server.
+    assert!(result.get("stubbed").is_none(), "{result}");
+    assert_eq!(stubs.calls("social.twitter.search"), 1);
+    let history = server.history(&odp_temporal::workflow_id(run_id));
+    assert!(
+        history
+            .iter()
+            .any(|e| e.get("workflowExecutionCompletedEventAttributes").is_some()),
+        "{history:?}"
+    );
+
+    let out = odp(&server, &queue, state.path(), &["run", "slow.odp.yaml"])
+        .args(["--engine", "local"])
+        .env_remove("ODP_TEMPORAL_ADDRESS")
+        .env_remove("ODP_TEMPORAL_TASK_QUEUE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["stubbed"], true, "{result}");
+    assert_eq!(stubs.calls("social.twitter.search"), 1);
+    let _ = worker.kill();
+    let _ = worker.wait();
+}
+
+/// `GET /metrics` of a worker's metrics address: the body.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+/// The value of the sample of `name` with these labels (among others).
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{'))
+        })
+        .find(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+const RETRIED: &str = r#"name: retried
+sources:
+  - name: tweets
+    method: social.twitter.search
+    params:
+      query: rust
+    retry:
+      max_attempts: 3
+      initial_interval: 100ms
+transforms:
+  - name: mood
+    method: nlp.sentiment.analyze
+    params:
+      texts: "{{tweets.results[*].text}}"
+"#;
+
+/// `odp worker --metrics-addr`: Prometheus text on `/metrics`, with odp's step counters and durations by method and
+/// outcome, and the SDK's own metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_serves_step_and_sdk_metrics() {
+    let server = tokio::task::spawn_blocking(DevServer::start).await.unwrap();
+    let stubs = stubs().await;
+    stubs
+        .faults()
+        .add(Fault::status(503).on("social.twitter.search").times(1))
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("retried.odp.yaml"), RETRIED).unwrap();
+    let queue = format!("odp-test-{}", Uuid::new_v4());
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut worker = worker_with(
+        &server,
+        &queue,
+        state.path(),
+        &stubs.base_url(),
+        &["--metrics-addr", &addr],
+    );
+    let out = odp(
+        &server,
+        &queue,
+        state.path(),
+        &["run", "retried.odp.yaml", "--engine", "temporal"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let metrics = tokio::task::spawn_blocking(move || scrape(&addr))
+        .await
+        .unwrap();
+    let _ = worker.kill();
+    let _ = worker.wait();
+
+    let search = ("method", "social.twitter.search");
+    let mood = ("method", "nlp.sentiment.analyze");
+    let attempts = "odp_step_attempts_total";
+    assert_eq!(
+        sample(&metrics, attempts, &[search, ("outcome", "retrying")]),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, attempts, &[search, ("outcome", "completed")]),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, attempts, &[mood, ("outcome", "completed")]),
+        Some(1.0),
+        "{metrics}"
+    );
+    // A step ends once: the retried attempt ended none.
+    let steps = "odp_steps_total";
+    assert_eq!(
+        sample(&metrics, steps, &[search, ("outcome", "completed")]),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, steps, &[search, ("outcome", "retrying")]),
+        None,
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, steps, &[mood, ("outcome", "completed")]),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "odp_step_duration_milliseconds_count",
+            &[search, ("outcome", "retrying")]
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "odp_step_duration_milliseconds_bucket",
+            &[mood, ("outcome", "completed"), ("le", "+Inf")]
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    // The SDK's own: the step activities' execution latency (three attempts).
+    assert_eq!(
+        sample(
+            &metrics,
+            "temporal_activity_execution_latency_count",
+            &[("activity_type", "odp.step.v1")]
+        ),
+        Some(3.0),
+        "{metrics}"
+    );
 }

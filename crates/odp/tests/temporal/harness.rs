@@ -51,7 +51,7 @@ fn free_port_range(n: u16) -> u16 {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -260,6 +260,7 @@ pub fn spawn_worker(
         breaker: Arc::new(CircuitBreaker::new(Default::default())),
         events,
         registry: Registry::bundled(),
+        metrics: None,
     })
     .unwrap()
 }
