@@ -28,6 +28,10 @@ pub struct TemporalArgs {
     /// The task queue odp's workers poll and runs are sent to.
     #[arg(long, env = "ODP_TEMPORAL_TASK_QUEUE", default_value = "odp")]
     pub task_queue: String,
+    /// A directory the workers and clients share (e.g. a network mount) where step results over 256 KiB are kept
+    /// out of band; the workflow's history carries references to them. Without it a result must fit in a payload.
+    #[arg(long, env = "ODP_RESULT_STORE", value_name = "DIR")]
+    pub result_store: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -176,6 +176,7 @@ fn run(args: &KernelArgs, file: PathBuf) -> u8 {
                     address: args.engine.temporal.temporal_address.clone(),
                     namespace: args.engine.temporal.namespace.clone(),
                     task_queue: args.engine.temporal.task_queue.clone(),
+                    result_store: args.engine.temporal.result_store.clone(),
                 }
             }),
         },

@@ -6,13 +6,15 @@
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
 
-use crate::workflow::PipelineWorkflow;
+use crate::workflow::{PipelineWorkflow, PipelineWorkflowV1};
 
 fn replayer() -> WorkflowReplayer {
     WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
             .register_workflow::<PipelineWorkflow>()
             .expect("the workflow registers")
+            .register_workflow::<PipelineWorkflowV1>()
+            .expect("the first version registers")
             .build(),
     )
     .expect("a replayer")

@@ -2,13 +2,15 @@
 //! `Worker::run` is not `Send`, so a worker gets a thread of its own with its own runtime
 //! ([`WorkerThread::spawn`]).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Url};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 use crate::activity::StepActivities;
-use crate::workflow::PipelineWorkflow;
+use crate::store::{DirStore, ResultStore};
+use crate::workflow::{PipelineWorkflow, PipelineWorkflowV1};
 
 /// The default task queue of odp's workers and runs.
 pub const DEFAULT_TASK_QUEUE: &str = "odp";
@@ -22,6 +24,8 @@ pub struct TemporalSettings {
     pub address: String,
     pub namespace: String,
     pub task_queue: String,
+    /// The directory of results kept out of band (`--result-store`), shared by the workers and the clients.
+    pub result_store: Option<PathBuf>,
 }
 
 impl TemporalSettings {
@@ -30,7 +34,15 @@ impl TemporalSettings {
             address: address.into(),
             namespace: DEFAULT_NAMESPACE.into(),
             task_queue: DEFAULT_TASK_QUEUE.into(),
+            result_store: None,
         }
+    }
+
+    /// The store of results kept out of band, when one is configured.
+    pub fn result_store(&self) -> Option<Arc<dyn ResultStore>> {
+        self.result_store
+            .as_ref()
+            .map(|dir| Arc::new(DirStore::new(dir.clone())) as Arc<dyn ResultStore>)
     }
 
     fn url(&self) -> Result<Url, TemporalError> {
@@ -90,6 +102,9 @@ pub async fn run_worker(
     let client = connect(settings).await?;
     let options = WorkerOptions::new(settings.task_queue.clone())
         .register_workflow::<PipelineWorkflow>()
+        .map_err(|e| TemporalError::Worker(e.to_string()))?
+        // Older versions stay registered: the runs that started on them finish here (README, "Versioning").
+        .register_workflow::<PipelineWorkflowV1>()
         .map_err(|e| TemporalError::Worker(e.to_string()))?
         .register_activities(activities)
         .build();
@@ -169,11 +184,13 @@ impl Drop for WorkerThread {
 pub fn activities_from(
     services: &odp_exec::wiring::Services,
     registry: Arc<odp_analysis::Registry>,
+    results: Option<Arc<dyn ResultStore>>,
 ) -> StepActivities {
     StepActivities {
         client: services.client.clone(),
         breaker: services.breaker.clone(),
         events: services.sink.clone(),
         registry,
+        results,
     }
 }

@@ -17,6 +17,7 @@ pub fn settings(args: &odp_cli::TemporalArgs) -> TemporalSettings {
         address: args.temporal_address.clone(),
         namespace: args.namespace.clone(),
         task_queue: args.task_queue.clone(),
+        result_store: args.result_store.clone(),
     }
 }
 
@@ -86,7 +87,11 @@ async fn worker_async(args: WorkerArgs) -> anyhow::Result<()> {
     .await?;
     eprintln!("odp: {}", services.description);
     let temporal = settings_of(&args);
-    let activities = odp_temporal::worker::activities_from(&services, loaded.registry.clone());
+    let activities = odp_temporal::worker::activities_from(
+        &services,
+        loaded.registry.clone(),
+        temporal.result_store(),
+    );
     eprintln!(
         "odp: worker on task queue `{}` of {} (namespace `{}`)",
         temporal.task_queue, temporal.address, temporal.namespace
