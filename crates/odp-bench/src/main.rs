@@ -4,7 +4,7 @@
 //! cargo run --release -p odp-bench -- big [--bytes 1010000] [--runs 30] [--write FILE]
 //! cargo run --release -p odp-bench -- file PATH [--runs 30] [--incremental-only]
 //! cargo run --release -p odp-bench -- exec [--steps 2000] [--runs 5]
-//! cargo run --release -p odp-bench -- temporal [--runs 7]
+//! cargo run --release -p odp-bench -- temporal [--runs 7] [--explain]
 //! ```
 //!
 //! `big` generates a valid pipeline of about `--lines` lines (sources with flow and block params, transforms with
@@ -205,7 +205,10 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("exec") => exec::run(flag("--steps", 2_000).max(2), flag("--runs", 5).max(1)),
         #[cfg(feature = "temporal")]
-        Some("temporal") => temporal::run(flag("--runs", 7).max(1)),
+        Some("temporal") => temporal::run(
+            flag("--runs", 7).max(1),
+            args.iter().any(|a| a == "--explain"),
+        ),
         Some("big") => {
             let runs = flag("--runs", 30);
             let text = generate_bytes(flag("--bytes", 1_010_000));

@@ -285,6 +285,18 @@ impl Bench {
     /// Runs one pipeline on one variant; its wall time. Panics (the benchmark is void) unless the run completed
     /// with one stub call per step.
     async fn run(&self, variant: Variant, shape: &Shape) -> Duration {
+        self.run_as(variant, shape, Uuid::now_v7()).await
+    }
+
+    /// The id of the workflow of a run.
+    fn workflow_id(variant: Variant, run_id: Uuid) -> String {
+        match variant {
+            Variant::Bare => format!("bench-bare-{run_id}"),
+            _ => odp_temporal::workflow_id(run_id),
+        }
+    }
+
+    async fn run_as(&self, variant: Variant, shape: &Shape, run_id: Uuid) -> Duration {
         self.cluster.stubs.reset_calls();
         let started = Instant::now();
         match variant {
@@ -294,12 +306,12 @@ impl Bench {
                 assert_eq!(outcome.results.len(), shape.steps);
             }
             Variant::Temporal => {
-                let outcome = self.cluster.run_temporal(&shape.plan, Uuid::now_v7()).await;
+                let outcome = self.cluster.run_temporal(&shape.plan, run_id).await;
                 assert_eq!(outcome.status, RunStatus::Completed, "{:?}", outcome.error);
                 assert_eq!(outcome.results.len(), shape.steps);
             }
             Variant::TemporalV1 => {
-                let request = RunRequest::new(&shape.plan, Uuid::now_v7());
+                let request = RunRequest::new(&shape.plan, run_id);
                 let outcome = self
                     .temporal_v1
                     .execute(request, CancellationToken::new())
@@ -310,7 +322,7 @@ impl Bench {
             Variant::Bare => {
                 let options = WorkflowStartOptions::new(
                     self.bare_queue.clone(),
-                    format!("bench-bare-{}", Uuid::now_v7()),
+                    Bench::workflow_id(variant, run_id),
                 )
                 .build();
                 let handle = self
@@ -346,21 +358,59 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-pub fn run(runs: usize) {
+/// Where the time of one run goes, from its history: the time between consecutive events, summed by the pair of
+/// event types (the dev server stamps each event as it writes it).
+fn explain(history: &[Value]) -> Vec<(String, f64, usize)> {
+    let time = |e: &Value| -> Option<f64> {
+        let t = e["eventTime"].as_str()?;
+        // RFC 3339 with nanoseconds: seconds within the day are enough for gaps within a run.
+        let clock = t.split('T').nth(1)?.trim_end_matches('Z');
+        let mut parts = clock.split(':');
+        let h: f64 = parts.next()?.parse().ok()?;
+        let m: f64 = parts.next()?.parse().ok()?;
+        let s: f64 = parts.next()?.parse().ok()?;
+        Some((h * 60.0 + m) * 60.0 + s)
+    };
+    let kind = |e: &Value| {
+        e["eventType"]
+            .as_str()
+            .unwrap_or("?")
+            .trim_start_matches("EVENT_TYPE_")
+            .to_lowercase()
+    };
+    let mut sums: Vec<(String, f64, usize)> = Vec::new();
+    for pair in history.windows(2) {
+        let (Some(a), Some(b)) = (time(&pair[0]), time(&pair[1])) else {
+            continue;
+        };
+        let key = format!("{} → {}", kind(&pair[0]), kind(&pair[1]));
+        match sums.iter_mut().find(|(k, _, _)| *k == key) {
+            Some(entry) => {
+                entry.1 += (b - a) * 1000.0;
+                entry.2 += 1;
+            }
+            None => sums.push((key, (b - a) * 1000.0, 1)),
+        }
+    }
+    sums.sort_by(|a, b| b.1.total_cmp(&a.1));
+    sums
+}
+
+pub fn run(runs: usize, explain_runs: bool) {
     // The dev server starts before any runtime (its readiness check blocks).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(measure(runs));
+    runtime.block_on(measure(runs, explain_runs));
 }
 
-async fn measure(runs: usize) {
+async fn measure(runs: usize, explain_runs: bool) {
     println!("load average at start: {}", load());
     let cluster = Cluster::start().await;
     let bare_queue = format!("bench-bare-{}", Uuid::new_v4());
     let bare_settings = cluster.server.settings(&bare_queue);
-    let _bare_worker = BareWorker::spawn(bare_settings.clone(), cluster.stubs.base_url());
+    let bare_worker = BareWorker::spawn(bare_settings.clone(), cluster.stubs.base_url());
     let bare_client = odp_temporal::connect(&bare_settings)
         .await
         .expect("connect");
@@ -470,4 +520,41 @@ async fn measure(runs: usize) {
             (ms(temporal) - ms(bare)) / shape.steps as f64,
         );
     }
+
+    if explain_runs {
+        // One more 20-transforms run on each Temporal variant, and where its time went.
+        let shape = &shapes[2];
+        for variant in [Variant::Temporal, Variant::Bare] {
+            let run_id = Uuid::now_v7();
+            let wall = bench.run_as(variant, shape, run_id).await;
+            let server = &bench.cluster.server;
+            let id = Bench::workflow_id(variant, run_id);
+            let history = tokio::task::block_in_place(|| server.history(&id));
+            println!(
+                "\n{} on {}: {:.1} ms, {} history events; time between events by pair of types:",
+                shape.name,
+                variant.label(),
+                ms(wall),
+                history.len()
+            );
+            for (pair, total, n) in explain(&history) {
+                println!("  {total:8.1} ms  {n:3}×  {pair}");
+            }
+        }
+    }
+
+    // The workers stop while the dev server still answers (their pollers end cleanly), then the server.
+    drop(bare_worker);
+    let Bench { cluster, .. } = bench;
+    let Cluster {
+        server,
+        stubs,
+        _worker,
+        ..
+    } = cluster;
+    if let Err(e) = _worker.stop() {
+        eprintln!("the odp worker did not stop cleanly: {e}");
+    }
+    drop(server);
+    stubs.shutdown().await;
 }
