@@ -1,7 +1,7 @@
 //! The ODP engine on Temporal (issue "Distributed execution on Temporal"): the pipeline workflow
 //! ([`workflow::PipelineWorkflow`], type `odp.pipeline.v2`), the step activity ([`activity::StepActivities`],
-//! `odp.step.v1`), what crosses the boundary ([`wire`]), a worker ([`worker`]) and the client side that implements
-//! [`odp_exec::Engine`] ([`engine::TemporalEngine`]).
+//! `odp.step.v1`), what crosses the boundary ([`wire`]), results kept out of band ([`store`]), a worker ([`worker`])
+//! and the client side that implements [`odp_exec::Engine`] ([`engine::TemporalEngine`]).
 
 pub mod activity;
 pub mod engine;
