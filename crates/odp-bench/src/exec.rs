@@ -61,7 +61,7 @@ impl EventSink for StampedEvents {
     }
 }
 
-fn sequential_pipeline(steps: usize) -> String {
+pub(crate) fn sequential_pipeline(steps: usize) -> String {
     let mut out = String::from(
         "name: exec overhead benchmark\ninputs:\n  word:\n    type: string\n    default: hello\n",
     );
@@ -75,7 +75,7 @@ fn sequential_pipeline(steps: usize) -> String {
     out
 }
 
-fn sources_pipeline(sources: usize) -> String {
+pub(crate) fn sources_pipeline(sources: usize) -> String {
     let mut out = String::from(
         "name: exec throughput benchmark\ninputs:\n  query:\n    type: string\n    default: rust\n",
     );
@@ -88,7 +88,7 @@ fn sources_pipeline(sources: usize) -> String {
     out
 }
 
-fn check_and_plan(text: &str, registry: &Registry, env: &Environment) -> Plan {
+pub(crate) fn check_and_plan(text: &str, registry: &Registry, env: &Environment) -> Plan {
     let analysis = analyze(text, env);
     let errors = analysis.error_count();
     if errors > 0 {

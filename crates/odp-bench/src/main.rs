@@ -4,6 +4,7 @@
 //! cargo run --release -p odp-bench -- big [--bytes 1010000] [--runs 30] [--write FILE]
 //! cargo run --release -p odp-bench -- file PATH [--runs 30] [--incremental-only]
 //! cargo run --release -p odp-bench -- exec [--steps 2000] [--runs 5]
+//! cargo run --release -p odp-bench -- temporal [--runs 7] [--explain]
 //! ```
 //!
 //! `big` generates a valid pipeline of about `--lines` lines (sources with flow and block params, transforms with
@@ -19,8 +20,20 @@
 //!
 //! `exec` measures the executor against the stub server in the same process: the engine's overhead per step over a
 //! bare reqwest call, and the throughput of a 1,000-source pipeline (see `exec.rs`).
+//!
+//! `temporal` (cargo feature `temporal`, on by default) runs a 1-source, a 100-source and a 20-transform pipeline
+//! on the Temporal engine, the local engine and a bare Temporal workflow, against one dev server (see
+//! `temporal.rs`).
 
 mod exec;
+/// The Temporal test harness (dev server, stubs, an odp worker, both engines): the benchmark runs on the same
+/// cluster as the tests.
+#[cfg(feature = "temporal")]
+#[allow(dead_code)]
+#[path = "../../odp/tests/temporal/harness.rs"]
+mod harness;
+#[cfg(feature = "temporal")]
+mod temporal;
 
 // mimalloc: checking allocates many small strings and maps; it is markedly faster than the system allocator here
 // (BENCHMARKS.md).
@@ -191,6 +204,11 @@ fn main() {
     };
     match args.first().map(String::as_str) {
         Some("exec") => exec::run(flag("--steps", 2_000).max(2), flag("--runs", 5).max(1)),
+        #[cfg(feature = "temporal")]
+        Some("temporal") => temporal::run(
+            flag("--runs", 7).max(1),
+            args.iter().any(|a| a == "--explain"),
+        ),
         Some("big") => {
             let runs = flag("--runs", 30);
             let text = generate_bytes(flag("--bytes", 1_010_000));
@@ -214,7 +232,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N] | odp-bench exec [--steps N] [--runs N]"
+                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N] | odp-bench exec [--steps N] [--runs N] | odp-bench temporal [--runs N]"
             );
             std::process::exit(2);
         }

@@ -23,6 +23,10 @@ pub struct TemporalArgs {
     /// engine.temporal.task-queue; default: odp].
     #[arg(long)]
     pub task_queue: Option<String>,
+    /// A directory the workers and clients share (e.g. a network mount) where step results over 256 KiB are kept
+    /// out of band; the workflow's history carries references to them. Without it a result must fit in a payload.
+    #[arg(long, env = "ODP_RESULT_STORE", value_name = "DIR")]
+    pub result_store: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, Args)]
@@ -47,7 +51,7 @@ pub fn engine_settings(
     metrics_addr: Option<SocketAddr>,
     section: &EngineSection,
 ) -> Result<EngineSettings, EngineConfigError> {
-    EngineSettings::resolve(
+    let mut settings = EngineSettings::resolve(
         &EngineFlags {
             engine,
             temporal_address: temporal.temporal_address.as_deref(),
@@ -56,7 +60,10 @@ pub fn engine_settings(
             metrics_addr,
         },
         section,
-    )
+    )?;
+    // The flag, else `ODP_RESULT_STORE` (clap reads it); not an `odp.toml` setting.
+    settings.temporal.result_store = temporal.result_store.clone();
+    Ok(settings)
 }
 
 impl EngineArgs {

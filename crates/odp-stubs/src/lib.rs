@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -50,6 +50,9 @@ pub struct StubConfig {
     /// How long the expression of a `data.custom.transform` call may run before it is stopped
     /// ([`jq::DEFAULT_TIMEOUT`]; lower in tests).
     pub transform_timeout: Duration,
+    /// The largest request body a method accepts (larger: `413`). 32 MiB by default, as large as the results odp
+    /// accepts, so that a step can pass a large result on (axum's own default is 2 MB).
+    pub max_body_bytes: usize,
 }
 
 impl Default for StubConfig {
@@ -62,6 +65,7 @@ impl Default for StubConfig {
             max_results: 50,
             require_token: None,
             transform_timeout: jq::DEFAULT_TIMEOUT,
+            max_body_bytes: 32 << 20,
         }
     }
 }
@@ -298,6 +302,7 @@ async fn serve_connection(stream: TcpStream, router: Router) {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
+    let max_body = shared.config.max_body_bytes;
     Router::new()
         .route(
             "/_stubs/faults",
@@ -306,6 +311,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_stubs/calls", get(list_calls).delete(clear_calls))
         .route("/_stubs/methods", get(list_methods))
         .fallback(call_method)
+        .layer(DefaultBodyLimit::max(max_body))
         .with_state(shared)
 }
 

@@ -160,6 +160,30 @@ async fn bad_requests_are_refused() {
     assert_eq!(server.calls(TWITTER), 2);
 }
 
+/// A request body up to `max_body_bytes` is read (32 MiB by default: a step can pass a large result on); a larger
+/// one is a `413`.
+#[tokio::test]
+async fn request_bodies_up_to_the_configured_size_are_read() {
+    let big = json!({"texts": ["x".repeat(3 << 20)]});
+    let server = start(StubConfig::default()).await;
+    assert_eq!(
+        post(&server, "/v1/nlp/language/detect", big.clone())
+            .await
+            .status(),
+        200
+    );
+    let small = start(StubConfig {
+        max_body_bytes: 1 << 20,
+        ..StubConfig::default()
+    })
+    .await;
+    assert_eq!(
+        post(&small, "/v1/nlp/language/detect", big).await.status(),
+        413
+    );
+    assert_eq!(small.calls("nlp.language.detect"), 0);
+}
+
 #[tokio::test]
 async fn a_status_fault_applies_to_the_next_count_calls_of_its_endpoint() {
     let server = start(StubConfig::default()).await;

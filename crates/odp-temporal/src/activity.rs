@@ -17,6 +17,7 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use uuid::Uuid;
 
 use crate::metrics::{AttemptOutcome, StepMetrics};
+use crate::store::{ResultStore, carry, load_all};
 use crate::wire::{RunEventInput, StepInput, StepOutcome, StepOutput};
 
 /// How often a running step reports to Temporal. The heartbeat timeout is a few of these.
@@ -28,7 +29,7 @@ pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_PAYLOAD_BYTES: usize = 2 * 1024 * 1024;
 /// The largest step result a step activity returns: the payload limit less room for the envelope. The one rule
 /// for every payload (the workflow's input, each step's result, the workflow's result) is in the README.
-pub const MAX_RESULT_BYTES: usize = MAX_PAYLOAD_BYTES - 64 * 1024;
+pub const MAX_RESULT_BYTES: usize = crate::store::MAX_INLINE_BYTES;
 
 /// What a worker runs steps with.
 pub struct StepActivities {
@@ -38,6 +39,9 @@ pub struct StepActivities {
     pub registry: Arc<Registry>,
     /// The worker's step metrics, when it serves metrics (the worker sets them: [`crate::worker::run_worker`]).
     pub metrics: Option<StepMetrics>,
+    /// Where results over [`crate::store::OUT_OF_BAND_BYTES`] are kept (shared with the other workers and the
+    /// clients); without one, a result is carried inline as long as it fits.
+    pub results: Option<Arc<dyn ResultStore>>,
 }
 
 /// The namespace of odp's event ids (a UUIDv5 namespace of its own).
@@ -145,11 +149,17 @@ impl StepActivities {
                 step.method
             ));
         };
+        // Results kept out of band come from the store; the others are in the input.
+        let store = self.results.as_deref();
+        let reads = match load_all(input.reads.clone(), store) {
+            Ok(reads) => reads,
+            Err((name, e)) => return failed(format!("cannot read the result of `{name}`: {e}")),
+        };
         let lookup = |root: &str| -> Option<&Value> {
             if root == "inputs" {
                 None
             } else {
-                input.reads.get(root)
+                reads.get(root)
             }
         };
         let inputs = Value::Object(input.inputs.clone());
@@ -176,7 +186,12 @@ impl StepActivities {
         } else {
             let call_future = tokio::time::timeout(timeout, self.client.call(&call));
             tokio::pin!(call_future);
-            let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
+            // The first beat after HEARTBEAT_EVERY (an interval's first tick is immediate: one more request to the
+            // cluster for every call, however short).
+            let mut beat = tokio::time::interval_at(
+                tokio::time::Instant::now() + HEARTBEAT_EVERY,
+                HEARTBEAT_EVERY,
+            );
             let result = loop {
                 tokio::select! {
                     r = &mut call_future => break r.unwrap_or(Err(CallError::Timeout(timeout))),
@@ -200,12 +215,11 @@ impl StepActivities {
         };
         match outcome {
             Ok(value) => {
-                let size = serde_json::to_vec(&value).map_or(0, |b| b.len());
-                if size > MAX_RESULT_BYTES {
-                    return failed(format!(
-                        "its result is {size} bytes; a step's result on the Temporal engine is at most {MAX_RESULT_BYTES} bytes"
-                    ));
-                }
+                // The one payload rule (`crate::store`): large results go out of band, or fail by size.
+                let value = match carry(value, store) {
+                    Ok(value) => value,
+                    Err(e) => return failed(format!("its result {e}")),
+                };
                 emit(EventKind::StepCompleted, &|e| e.duration(started.elapsed()));
                 Ok(StepOutput {
                     outcome: StepOutcome::Completed { value },

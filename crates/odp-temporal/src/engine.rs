@@ -16,9 +16,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::activity::{MAX_PAYLOAD_BYTES, event_id};
+use crate::store::{ResultStore, carry_all, load_all};
 use crate::wire::PipelineInput;
 use crate::worker::{TemporalError, TemporalSettings};
-use crate::workflow::PipelineWorkflow;
+use crate::workflow::{PipelineWorkflow, PipelineWorkflowV1};
 
 /// The workflow id of a run.
 pub fn workflow_id(run_id: Uuid) -> String {
@@ -32,6 +33,19 @@ pub struct TemporalEngine {
     events: Arc<dyn EventSink>,
     progress: Arc<dyn EventSink>,
     concurrency: usize,
+    results: Option<Arc<dyn ResultStore>>,
+    version: WorkflowVersion,
+}
+
+/// The version of the pipeline workflow a run starts as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WorkflowVersion {
+    /// `odp.pipeline.v1`: for a cluster whose workers are not all on a build that knows v2 yet, and for
+    /// comparisons (`odp-bench temporal`).
+    V1,
+    /// `odp.pipeline.v2`, the newest.
+    #[default]
+    V2,
 }
 
 /// How often a waiting client asks the workflow which steps finished (for its progress lines).
@@ -50,11 +64,21 @@ impl TemporalEngine {
     ) -> Self {
         TemporalEngine {
             client,
-            settings,
             events,
             progress,
             concurrency: concurrency.max(1),
+            // The workers' store of results kept out of band: large known results go there before the run, and
+            // the run's result is read from it.
+            results: crate::worker::result_store(&settings),
+            settings,
+            version: WorkflowVersion::default(),
         }
+    }
+
+    /// Which version of the workflow new runs start as (the newest unless told).
+    pub fn with_version(mut self, version: WorkflowVersion) -> Self {
+        self.version = version;
+        self
     }
 
     /// Starts the run's workflow (or attaches to it, when a workflow with the run's id exists) and returns its id.
@@ -68,7 +92,12 @@ impl TemporalEngine {
                 .map_err(|e| TemporalError::Workflow(e.to_string()))?,
         };
         let id = workflow_id(run_id);
-        let input = PipelineInput::new(&plan, run_id, (*request.known).clone(), self.concurrency);
+        // Known results travel in the input: by the payload rule, large ones as references.
+        let known =
+            carry_all((*request.known).clone(), self.results.as_deref()).map_err(|(name, e)| {
+                TemporalError::Workflow(format!("the known result of `{name}` {e}"))
+            })?;
+        let input = PipelineInput::new(&plan, run_id, known, self.concurrency);
         let size = serde_json::to_vec(&input).map_or(0, |b| b.len());
         if size > MAX_INPUT_BYTES {
             return Err(TemporalError::Workflow(format!(
@@ -81,10 +110,19 @@ impl TemporalEngine {
         let options = WorkflowStartOptions::new(self.settings.task_queue.clone(), id.clone())
             .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
             .build();
-        self.client
-            .start_workflow(PipelineWorkflow::run, input, options)
-            .await
-            .map_err(|e| TemporalError::Workflow(format!("cannot start `{id}`: {e}")))?;
+        let started = match self.version {
+            WorkflowVersion::V2 => self
+                .client
+                .start_workflow(PipelineWorkflow::run, input, options)
+                .await
+                .map(drop),
+            WorkflowVersion::V1 => self
+                .client
+                .start_workflow(PipelineWorkflowV1::run, input, options)
+                .await
+                .map(drop),
+        };
+        started.map_err(|e| TemporalError::Workflow(format!("cannot start `{id}`: {e}")))?;
         Ok(id)
     }
 
@@ -100,6 +138,7 @@ impl TemporalEngine {
         let id = workflow_id(run_id);
         let handle = self
             .client
+            // Every version has the same result and the same `progress` query.
             .get_workflow_handle::<PipelineWorkflow>(id.clone());
         let result = handle.get_result(WorkflowGetResultOptions::default());
         tokio::pin!(result);
@@ -130,7 +169,7 @@ impl TemporalEngine {
         self.events.flush().await;
         let duration_ms = started.elapsed().as_millis() as u64;
         match output {
-            Ok(output) => {
+            Ok(mut output) => {
                 for report in output
                     .steps
                     .iter()
@@ -138,6 +177,14 @@ impl TemporalEngine {
                     .skip(shown)
                 {
                     self.progress.emit(progress_event(run_id, pipeline, report));
+                }
+                // Results kept out of band are read from the store.
+                match load_all(std::mem::take(&mut output.results), self.results.as_deref()) {
+                    Ok(results) => output.results = results,
+                    Err((name, e)) => {
+                        output.status = crate::wire::WireRunStatus::Failed;
+                        output.error = Some(format!("cannot read the result of `{name}`: {e}"));
+                    }
                 }
                 output.into_outcome(run_id, pipeline.to_string(), duration_ms)
             }

@@ -1,18 +1,20 @@
 //! Workflow code must replay the histories older builds wrote: each file in `tests/histories/` is the history of
-//! a run recorded with the workflow type it names (`pipeline-v1.json`: `odp.pipeline.v1`, the run of
-//! `pipeline-v1.odp.yaml` on the built-in stubs). A change to the workflow that would make a running workflow take
+//! a run recorded with the workflow type it names (`pipeline-v1.json`: `odp.pipeline.v1`, `pipeline-v2.json`:
+//! `odp.pipeline.v2`, each the run of `pipeline-v1.odp.yaml` on the built-in stubs). A change to the workflow that would make a running workflow take
 //! another path on a new worker fails here: give it a new type name instead (README, "Versioning").
 
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
 
-use crate::workflow::PipelineWorkflow;
+use crate::workflow::{PipelineWorkflow, PipelineWorkflowV1};
 
 fn replayer() -> WorkflowReplayer {
     WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
             .register_workflow::<PipelineWorkflow>()
             .expect("the workflow registers")
+            .register_workflow::<PipelineWorkflowV1>()
+            .expect("the first version registers")
             .build(),
     )
     .expect("a replayer")

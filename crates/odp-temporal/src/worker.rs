@@ -11,7 +11,8 @@ use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 use crate::activity::StepActivities;
 use crate::metrics::{MetricsServer, StepMetrics};
-use crate::workflow::PipelineWorkflow;
+use crate::store::{DirStore, ResultStore};
+use crate::workflow::{PipelineWorkflow, PipelineWorkflowV1};
 
 pub use odp_workspace::engine::{DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, TemporalSettings};
 
@@ -26,6 +27,14 @@ fn url(settings: &TemporalSettings) -> Result<Url, TemporalError> {
         address: settings.address.clone(),
         message: e.to_string(),
     })
+}
+
+/// The store of results kept out of band, when the settings name one (`--result-store`).
+pub fn result_store(settings: &TemporalSettings) -> Option<Arc<dyn ResultStore>> {
+    settings
+        .result_store
+        .as_ref()
+        .map(|dir| Arc::new(DirStore::new(dir.clone())) as Arc<dyn ResultStore>)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +99,9 @@ pub async fn run_worker(
     let client = connect(settings).await?;
     let options = WorkerOptions::new(settings.task_queue.clone())
         .register_workflow::<PipelineWorkflow>()
+        .map_err(|e| TemporalError::Worker(e.to_string()))?
+        // Older versions stay registered: the runs that started on them finish here (README, "Versioning").
+        .register_workflow::<PipelineWorkflowV1>()
         .map_err(|e| TemporalError::Worker(e.to_string()))?
         .register_activities(activities)
         .build();
@@ -169,6 +181,7 @@ impl Drop for WorkerThread {
 pub fn activities_from(
     services: &odp_exec::wiring::Services,
     registry: Arc<odp_analysis::Registry>,
+    results: Option<Arc<dyn ResultStore>>,
 ) -> StepActivities {
     StepActivities {
         client: services.client.clone(),
@@ -176,5 +189,6 @@ pub fn activities_from(
         events: services.sink.clone(),
         registry,
         metrics: None,
+        results,
     }
 }

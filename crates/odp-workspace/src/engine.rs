@@ -116,6 +116,9 @@ pub struct TemporalSettings {
     pub task_queue: String,
     /// Where a worker serves its Prometheus metrics, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// The directory of results kept out of band (`--result-store`, `ODP_RESULT_STORE`), shared by the workers
+    /// and the clients.
+    pub result_store: Option<std::path::PathBuf>,
 }
 
 impl TemporalSettings {
@@ -126,6 +129,7 @@ impl TemporalSettings {
             namespace: DEFAULT_NAMESPACE.into(),
             task_queue: DEFAULT_TASK_QUEUE.into(),
             metrics_addr: None,
+            result_store: None,
         }
     }
 }
@@ -234,6 +238,8 @@ impl EngineSettings {
                     DEFAULT_TASK_QUEUE,
                 ),
                 metrics_addr,
+                // Set by the front end from `--result-store` / `ODP_RESULT_STORE`.
+                result_store: None,
             },
         })
     }
@@ -290,6 +296,7 @@ mod tests {
                 namespace: "file-ns".into(),
                 task_queue: "file-q".into(),
                 metrics_addr: Some("127.0.0.1:9001".parse().unwrap()),
+                result_store: None,
             }
         );
     }
@@ -305,6 +312,7 @@ mod tests {
                 namespace: "env-ns".into(),
                 task_queue: "env-q".into(),
                 metrics_addr: Some("127.0.0.1:9002".parse().unwrap()),
+                result_store: None,
             }
         );
         let blank: Vec<(&str, &str)> = ENV.iter().map(|(k, _)| (*k, " ")).collect();
@@ -332,6 +340,7 @@ mod tests {
                 namespace: "flag-ns".into(),
                 task_queue: "flag-q".into(),
                 metrics_addr: Some("127.0.0.1:9003".parse().unwrap()),
+                result_store: None,
             }
         );
         // Each setting on its own: a flag for one leaves the others to the variables and the file.

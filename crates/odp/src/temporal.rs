@@ -81,7 +81,11 @@ async fn worker_async(args: WorkerArgs) -> anyhow::Result<()> {
     })
     .await?;
     eprintln!("odp: {}", services.description);
-    let activities = odp_temporal::worker::activities_from(&services, loaded.registry.clone());
+    let activities = odp_temporal::worker::activities_from(
+        &services,
+        loaded.registry.clone(),
+        odp_temporal::worker::result_store(&temporal),
+    );
     eprintln!(
         "odp: worker on task queue `{}` of {} (namespace `{}`)",
         temporal.task_queue, temporal.address, temporal.namespace

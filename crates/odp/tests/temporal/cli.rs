@@ -28,6 +28,7 @@ fn odp(server: &DevServer, task_queue: &str, state: &Path, args: &[&str]) -> Com
         "ODP_CRAWLER_API_KEY",
         "ODP_MODEL_API_KEY",
         "ODP_ENGINE",
+        "ODP_RESULT_STORE",
     ] {
         cmd.env_remove(var);
     }
@@ -35,7 +36,7 @@ fn odp(server: &DevServer, task_queue: &str, state: &Path, args: &[&str]) -> Com
 }
 
 fn worker(server: &DevServer, task_queue: &str, state: &Path, stubs_url: &str) -> Child {
-    worker_with(server, task_queue, state, stubs_url, &[])
+    worker_with(server, task_queue, state, stubs_url, |_| {})
 }
 
 fn worker_with(
@@ -43,11 +44,11 @@ fn worker_with(
     task_queue: &str,
     state: &Path,
     stubs_url: &str,
-    extra: &[&str],
+    more: impl FnOnce(&mut Command),
 ) -> Child {
-    odp(server, task_queue, state, &["worker", "--events", "none"])
-        .args(["--crawler-url", stubs_url, "--model-url", stubs_url])
-        .args(extra)
+    let mut cmd = odp(server, task_queue, state, &["worker", "--events", "none"]);
+    more(&mut cmd);
+    cmd.args(["--crawler-url", stubs_url, "--model-url", stubs_url])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -370,13 +371,9 @@ async fn a_worker_serves_step_and_sdk_metrics() {
     std::fs::write(state.path().join("retried.odp.yaml"), RETRIED).unwrap();
     let queue = format!("odp-test-{}", Uuid::new_v4());
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut worker = worker_with(
-        &server,
-        &queue,
-        state.path(),
-        &stubs.base_url(),
-        &["--metrics-addr", &addr],
-    );
+    let mut worker = worker_with(&server, &queue, state.path(), &stubs.base_url(), |c| {
+        c.args(["--metrics-addr", &addr]);
+    });
     let out = odp(
         &server,
         &queue,
@@ -454,5 +451,102 @@ async fn a_worker_serves_step_and_sdk_metrics() {
         ),
         Some(3.0),
         "{metrics}"
+    );
+}
+
+/// A source returning about 3 MB of JSON (over Temporal's 2 MiB payload limit) and a transform reading it.
+const BIG: &str = r#"name: big result
+sources:
+  - name: blob
+    method: data.custom.transform
+    params:
+      input: {}
+      expression: '{blob: [range(30000)] | map("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")}'
+transforms:
+  - name: count
+    method: data.custom.transform
+    params:
+      input: "{{blob}}"
+      expression: '{n: (.blob | length), first: .blob[0]}'
+"#;
+
+/// A step result over the payload limit, with `--result-store` on the worker and the client: it is kept out of band
+/// (the history carries a reference), `odp run` prints it whole, and the next step's template reads it. Without a
+/// store, the step fails naming itself, the size and the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_over_the_payload_limit_is_kept_out_of_band_in_the_result_store() {
+    let server = tokio::task::spawn_blocking(DevServer::start).await.unwrap();
+    let stubs = stubs().await;
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("big.odp.yaml"), BIG).unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let run = |queue: &str, with_store: bool| {
+        let mut cmd = odp(
+            &server,
+            queue,
+            state.path(),
+            &["run", "big.odp.yaml", "--engine", "temporal"],
+        );
+        if with_store {
+            cmd.env("ODP_RESULT_STORE", store.path());
+        }
+        let run_id = Uuid::now_v7();
+        cmd.args(["--run-id", &run_id.to_string()]);
+        (run_id, cmd.output().unwrap())
+    };
+
+    let queue = format!("odp-test-{}", Uuid::new_v4());
+    let mut with_store = worker_with(&server, &queue, state.path(), &stubs.base_url(), |c| {
+        c.args(["--result-store".as_ref(), store.path().as_os_str()]);
+    });
+    let (run_id, out) = run(&queue, true);
+    let _ = with_store.kill();
+    let _ = with_store.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        result["status"],
+        "completed",
+        "{}",
+        &text(&out.stdout)[..2000.min(out.stdout.len())]
+    );
+    let blob = result["results"]["blob"]["blob"].as_array().unwrap();
+    assert_eq!(blob.len(), 30_000);
+    let xs = "x".repeat(98);
+    assert!(blob.iter().all(|s| s.as_str() == Some(xs.as_str())));
+    assert_eq!(result["results"]["count"]["n"], 30_000);
+    assert_eq!(result["results"]["count"]["first"], blob[0]);
+    // The history carries a reference to the stored result, not the result.
+    let history =
+        serde_json::to_string(&server.history(&odp_temporal::workflow_id(run_id))).unwrap();
+    assert!(
+        history.len() < 1 << 20,
+        "the history is {} bytes",
+        history.len()
+    );
+    let stored: Vec<_> = std::fs::read_dir(store.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(std::fs::metadata(&stored[0]).unwrap().len() > 3_000_000);
+
+    // Without a store: the step fails by name, size and limit (the 2 MiB payload limit less 64 KiB).
+    let queue = format!("odp-test-{}", Uuid::new_v4());
+    let mut without = worker(&server, &queue, state.path(), &stubs.base_url());
+    let (_, out) = run(&queue, false);
+    let _ = without.kill();
+    let _ = without.wait();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = result["error"].as_str().unwrap_or_default();
+    assert!(error.contains("`blob`"), "{error}");
+    assert!(
+        error.contains(&odp_temporal::activity::MAX_RESULT_BYTES.to_string()),
+        "{error}"
+    );
+    assert!(
+        error.contains("bytes") && error.contains("--result-store"),
+        "{error}"
     );
 }

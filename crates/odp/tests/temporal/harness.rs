@@ -140,6 +140,18 @@ impl DevServer {
         }
     }
 
+    /// The settings with a store of results kept out of band.
+    pub fn settings_with_store(
+        &self,
+        task_queue: &str,
+        store: Option<PathBuf>,
+    ) -> TemporalSettings {
+        TemporalSettings {
+            result_store: store,
+            ..self.settings(task_queue)
+        }
+    }
+
     /// `temporal workflow show --output json` of a workflow: its history events.
     pub fn history(&self, workflow_id: &str) -> Vec<Value> {
         let out = Command::new(cli())
@@ -195,21 +207,29 @@ pub struct Cluster {
     pub temporal: TemporalEngine,
     pub local: InProcessEngine,
     pub local_events: Arc<MemoryEvents>,
+    /// Where the worker polls (read by `odp-bench temporal`, which runs on this harness).
+    #[allow(dead_code)]
+    pub settings: TemporalSettings,
 }
 
 impl Cluster {
     pub async fn start() -> Cluster {
+        Cluster::start_with_store(None).await
+    }
+
+    /// A cluster whose worker and client share a store of results kept out of band in `store`.
+    pub async fn start_with_store(store: Option<PathBuf>) -> Cluster {
         let server = tokio::task::spawn_blocking(DevServer::start).await.unwrap();
         let stubs = stubs().await;
         let task_queue = format!("odp-test-{}", Uuid::new_v4());
-        let settings = server.settings(&task_queue);
+        let settings = server.settings_with_store(&task_queue, store);
         let worker_events = Arc::new(MemoryEvents::default());
         let worker = spawn_worker(&settings, &stubs.base_url(), worker_events.clone());
         let client = odp_temporal::connect(&settings).await.unwrap();
         let client_events = Arc::new(MemoryEvents::default());
         let temporal = TemporalEngine::new(
             client,
-            settings,
+            settings.clone(),
             client_events.clone(),
             Arc::new(odp_exec::events::NoEvents),
             8,
@@ -230,6 +250,7 @@ impl Cluster {
             temporal,
             local,
             local_events,
+            settings,
         }
     }
 
@@ -255,12 +276,14 @@ pub fn spawn_worker(
     events: Arc<MemoryEvents>,
 ) -> WorkerThread {
     let stubs_url = stubs_url.to_string();
+    let results = odp_temporal::worker::result_store(settings);
     WorkerThread::spawn(settings.clone(), move || StepActivities {
         client: method_client(&stubs_url),
         breaker: Arc::new(CircuitBreaker::new(Default::default())),
         events,
         registry: Registry::bundled(),
         metrics: None,
+        results,
     })
     .unwrap()
 }

@@ -299,3 +299,51 @@ async fn notebook_cells_run_on_temporal_and_read_earlier_cells() {
         outcome.results
     );
 }
+
+/// A known result over the payload limit (a notebook's earlier cell, an editor's cached result) travels in the
+/// workflow's input as a reference to the result store, and the step that reads it gets the whole value. Without a
+/// store, the run cannot start and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_result_over_the_payload_limit_travels_by_reference() {
+    let store = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start_with_store(Some(store.path().to_path_buf())).await;
+    let plan = plan_of(
+        "name: big known\nsources:\n  - name: blob\n    method: data.custom.transform\n    params:\n      input: {}\n      expression: '{blob: []}'\ntransforms:\n  - name: count\n    method: data.custom.transform\n    params:\n      input: \"{{blob}}\"\n      expression: '{n: (.blob | length), last: .blob[-1]}'\n",
+    );
+    let items: Vec<serde_json::Value> = (0..30_000).map(|i| format!("{i:0>100}").into()).collect();
+    let known =
+        serde_json::Map::from_iter([("blob".to_string(), serde_json::json!({ "blob": items }))]);
+    let known = std::sync::Arc::new(known);
+    let request = RunRequest::new(&plan, Uuid::now_v7())
+        .known(known.clone())
+        .only(vec!["count".into()]);
+    let outcome = cluster
+        .temporal
+        .execute(request, CancellationToken::new())
+        .await;
+    assert_eq!(outcome.status, RunStatus::Completed, "{:?}", outcome.error);
+    assert_eq!(steps(&outcome), ["count Completed 1"]);
+    assert_eq!(outcome.results["count"]["n"], 30_000);
+    assert_eq!(outcome.results["count"]["last"], items_last());
+    assert_eq!(std::fs::read_dir(store.path()).unwrap().count(), 1);
+
+    // The same run on a client without a store cannot start: its input would not fit.
+    let bare = Cluster::start().await;
+    let request = RunRequest::new(&plan, Uuid::now_v7())
+        .known(known)
+        .only(vec!["count".into()]);
+    let outcome = bare
+        .temporal
+        .execute(request, CancellationToken::new())
+        .await;
+    assert_eq!(outcome.status, RunStatus::Failed);
+    let error = outcome.error.unwrap_or_default();
+    assert!(
+        error.contains("`blob`") && error.contains("--result-store"),
+        "{error}"
+    );
+}
+
+fn items_last() -> String {
+    format!("{:0>100}", 29_999)
+}
