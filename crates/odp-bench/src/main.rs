@@ -4,6 +4,7 @@
 //! cargo run --release -p odp-bench -- big [--bytes 1010000] [--runs 30] [--write FILE]
 //! cargo run --release -p odp-bench -- file PATH [--runs 30] [--incremental-only]
 //! cargo run --release -p odp-bench -- exec [--steps 2000] [--runs 5]
+//! cargo run --release -p odp-bench -- parse [--runs 20]
 //! cargo run --release -p odp-bench -- temporal [--runs 7] [--explain]
 //! ```
 //!
@@ -32,6 +33,7 @@ mod exec;
 #[allow(dead_code)]
 #[path = "../../odp/tests/temporal/harness.rs"]
 mod harness;
+mod parse;
 #[cfg(feature = "temporal")]
 mod temporal;
 
@@ -204,6 +206,7 @@ fn main() {
     };
     match args.first().map(String::as_str) {
         Some("exec") => exec::run(flag("--steps", 2_000).max(2), flag("--runs", 5).max(1)),
+        Some("parse") => parse::run(flag("--runs", 20).max(1)),
         #[cfg(feature = "temporal")]
         Some("temporal") => temporal::run(
             flag("--runs", 7).max(1),
@@ -232,7 +235,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N] | odp-bench exec [--steps N] [--runs N] | odp-bench temporal [--runs N]"
+                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N] | odp-bench exec [--steps N] [--runs N] | odp-bench parse [--runs N] | odp-bench temporal [--runs N]"
             );
             std::process::exit(2);
         }

@@ -3,7 +3,6 @@ use expect_test::{Expect, expect};
 use crate::{Node, NodeKind, Parse, ScalarStyle, SyntaxErrorKind, TextRange, parse};
 
 mod differential;
-mod perf;
 mod property;
 mod yaml_1_2;
 mod yaml_test_suite;

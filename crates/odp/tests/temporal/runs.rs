@@ -300,6 +300,62 @@ async fn notebook_cells_run_on_temporal_and_read_earlier_cells() {
     );
 }
 
+/// The kernel's interrupt on Temporal: it cancels the cell's run (the token the kernel hands it), which cancels the
+/// workflow, and the running step's activity sees it through its heartbeat within seconds; the session keeps going.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notebook_interrupt_reaches_the_running_activity() {
+    use odp_kernel::session::{Begin, Session};
+    let cluster = Cluster::start().await;
+    cluster
+        .stubs
+        .faults()
+        .add(Fault::latency(Duration::from_secs(60)).on("social.twitter.search"))
+        .unwrap();
+    let mut session = Session::new(odp_analysis::Registry::bundled(), std::env::temp_dir());
+    let count = session.start_cell(true);
+    let Begin::Run(mut job) = session.begin(
+        "- name: tweets\n  method: social.twitter.search\n  params: {query: rust}\n  timeout: 5m\n",
+        count,
+    ) else {
+        panic!("not a run");
+    };
+    let interrupt = CancellationToken::new();
+    let run = job.run(&cluster.temporal, interrupt.clone());
+    let stop = async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while cluster.stubs.calls("social.twitter.search") == 0 {
+            assert!(Instant::now() < deadline, "the step never started");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        interrupt.cancel();
+        Instant::now()
+    };
+    let (outcome, interrupted_at) = tokio::join!(run, stop);
+    assert!(
+        interrupted_at.elapsed() < Duration::from_secs(10),
+        "the interrupt took {:?}",
+        interrupted_at.elapsed()
+    );
+    assert_eq!(outcome.status, RunStatus::Cancelled, "{:?}", outcome.error);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cluster
+        .worker_events
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == EventKind::StepFailed && e.error.as_deref() == Some("cancelled"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the activity never saw the interrupt"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = session.finish(job, &outcome, count);
+    assert!(out.error.is_some(), "an interrupted cell says so");
+}
+
 /// A known result over the payload limit (a notebook's earlier cell, an editor's cached result) travels in the
 /// workflow's input as a reference to the result store, and the step that reads it gets the whole value. Without a
 /// store, the run cannot start and says why.
