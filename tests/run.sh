@@ -92,6 +92,31 @@ rust_suite -p odp-lsp -p odp-server --features odp-lsp/temporal
 # in TAP). No npm, an install or build failure, or no test run counts as a failure.
 note "VS Code extension (editors/vscode)"
 # The extension's end-to-end test starts the real server with the extension's command line.
+# Adds the counts of a node:test run (its log file, its exit code) to the totals: "ℹ pass N", "ℹ fail N" and
+# "ℹ cancelled N" (or TAP's "# pass N"). A run that failed without a failing test (the install, the build, the
+# packaging or the runner itself) counts as one failure, and so does a run with no test, so that the summary never
+# reads as green.
+count_node_tests() {
+  local log=$1 rc=$2 what=$3 clean p f c
+  clean=$(sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log")
+  rm -f "$log"
+  p=$(sed -nE 's/^(ℹ|#) pass ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+  f=$(sed -nE 's/^(ℹ|#) fail ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+  c=$(sed -nE 's/^(ℹ|#) cancelled ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
+  p=${p:-0}
+  f=$((${f:-0} + ${c:-0}))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1
+  fi
+  if [ "$p" -eq 0 ]; then
+    echo "no $what test ran" >&2
+    f=$((f + 1))
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$rc" -eq 0 ] || status=1
+}
+
 lsp_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/odp-lsp"
 [ -x "$lsp_bin" ] || cargo build -q -p odp-lsp
 export ODP_LSP_BIN="$lsp_bin"
@@ -102,25 +127,7 @@ if ! command -v npm >/dev/null 2>&1; then
 else
   log=$(mktemp)
   (cd editors/vscode && npm ci --no-audit --no-fund && npm test) 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  clean=$(sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log")
-  rm -f "$log"
-  p=$(sed -nE 's/^(ℹ|#) pass ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
-  f=$(sed -nE 's/^(ℹ|#) fail ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
-  c=$(sed -nE 's/^(ℹ|#) cancelled ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
-  p=${p:-0}
-  f=$((${f:-0} + ${c:-0}))
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-    # npm ci, the build or the runner itself failed: count it, so the summary never reads as green.
-    f=1
-  fi
-  if [ "$p" -eq 0 ]; then
-    echo "no VS Code extension test ran" >&2
-    f=$((f + 1))
-  fi
-  passed=$((passed + p))
-  failed=$((failed + f))
-  [ "$rc" -eq 0 ] || status=1
+  count_node_tests "$log" "${PIPESTATUS[0]}" "VS Code extension"
 fi
 
 # --- VS Code, the real client ---------------------------------------------------------------------------------------
@@ -130,25 +137,7 @@ fi
 note "VS Code, the real client (tests/vscode)"
 log=$(mktemp)
 bash tests/vscode/run.sh 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
-clean=$(sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log")
-rm -f "$log"
-p=$(sed -nE 's/^(ℹ|#) pass ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
-f=$(sed -nE 's/^(ℹ|#) fail ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
-c=$(sed -nE 's/^(ℹ|#) cancelled ([0-9]+)[[:space:]]*$/\2/p' <<<"$clean" | tail -n 1)
-p=${p:-0}
-f=$((${f:-0} + ${c:-0}))
-if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-  # The install, the build, the packaging or the runner itself failed: count it, so the summary never reads as green.
-  f=1
-fi
-if [ "$p" -eq 0 ]; then
-  echo "no VS Code real-client test ran" >&2
-  f=$((f + 1))
-fi
-passed=$((passed + p))
-failed=$((failed + f))
-[ "$rc" -eq 0 ] || status=1
+count_node_tests "$log" "${PIPESTATUS[0]}" "VS Code real-client"
 
 # --- Python suites ----------------------------------------------------------------------------------------------
 # Every pytest suite under tests/ (tests/nvim: the Neovim plugin in headless Neovim, which needs the debug odp-lsp;

@@ -194,17 +194,7 @@ async fn cancelling_the_run_reaches_the_running_activity() {
     let run = cluster
         .temporal
         .execute(RunRequest::new(&plan, run_id), cancel.clone());
-    let stop = async {
-        // Once the call is under way.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while cluster.stubs.calls("social.twitter.search") == 0 {
-            assert!(Instant::now() < deadline, "the step never started");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        cancel.cancel();
-        Instant::now()
-    };
-    let (outcome, cancelled_at) = tokio::join!(run, stop);
+    let (outcome, cancelled_at) = tokio::join!(run, cancel_once_called(&cluster, &cancel));
     assert!(
         cancelled_at.elapsed() < Duration::from_secs(10),
         "cancelling took {:?}",
@@ -213,22 +203,36 @@ async fn cancelling_the_run_reaches_the_running_activity() {
     assert_eq!(outcome.status, RunStatus::Cancelled, "{:?}", outcome.error);
     assert_eq!(outcome.steps[0].status, StepStatus::Cancelled);
     // The activity saw the cancellation (through its heartbeat) and said so.
+    activity_saw_the_cancellation(&cluster, Some(run_id)).await;
+}
+
+/// Cancels `cancel` once the slow search step's call is under way; returns when it did.
+async fn cancel_once_called(cluster: &Cluster, cancel: &CancellationToken) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cluster.stubs.calls("social.twitter.search") == 0 {
+        assert!(Instant::now() < deadline, "the step never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    Instant::now()
+}
+
+/// Waits (10 s at most) for the worker's `step.failed` event with the error `cancelled` (of run `run_id`, if
+/// given): the running activity saw the cancellation through its heartbeat.
+async fn activity_saw_the_cancellation(cluster: &Cluster, run_id: Option<Uuid>) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let failed = cluster
-            .worker_events
-            .events
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|e| {
-                e.run_id == run_id
-                    && e.kind == EventKind::StepFailed
-                    && e.error.as_deref() == Some("cancelled")
-            });
-        if failed {
-            break;
-        }
+    while !cluster
+        .worker_events
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| {
+            run_id.is_none_or(|id| e.run_id == id)
+                && e.kind == EventKind::StepFailed
+                && e.error.as_deref() == Some("cancelled")
+        })
+    {
         assert!(
             Instant::now() < deadline,
             "the activity never saw the cancellation"
@@ -321,37 +325,14 @@ async fn a_notebook_interrupt_reaches_the_running_activity() {
     };
     let interrupt = CancellationToken::new();
     let run = job.run(&cluster.temporal, interrupt.clone());
-    let stop = async {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while cluster.stubs.calls("social.twitter.search") == 0 {
-            assert!(Instant::now() < deadline, "the step never started");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        interrupt.cancel();
-        Instant::now()
-    };
-    let (outcome, interrupted_at) = tokio::join!(run, stop);
+    let (outcome, interrupted_at) = tokio::join!(run, cancel_once_called(&cluster, &interrupt));
     assert!(
         interrupted_at.elapsed() < Duration::from_secs(10),
         "the interrupt took {:?}",
         interrupted_at.elapsed()
     );
     assert_eq!(outcome.status, RunStatus::Cancelled, "{:?}", outcome.error);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cluster
-        .worker_events
-        .events
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|e| e.kind == EventKind::StepFailed && e.error.as_deref() == Some("cancelled"))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the activity never saw the interrupt"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    activity_saw_the_cancellation(&cluster, None).await;
     let out = session.finish(job, &outcome, count);
     assert!(out.error.is_some(), "an interrupted cell says so");
 }
