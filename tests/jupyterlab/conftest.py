@@ -59,8 +59,9 @@ class ScenarioTimeout(Exception):
 
 
 @pytest.fixture
-def page(browser, request):
-    """A fresh page (its own context: cookies, storage) with a 60 s limit on the whole scenario."""
+def page(browser, lab, request):
+    """A fresh page (its own context: cookies, storage) with a 60 s limit on the whole scenario. A failing scenario
+    also prints the end of JupyterLab's log (kernel starts, websocket errors, the kernel's own stderr)."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
@@ -84,4 +85,6 @@ def page(browser, request):
                 print(f"screenshot of the failure: {shot}")
             except Exception as e:  # the page may be gone
                 print(f"no screenshot: {e}")
+            log = lab.log.read_text(errors="replace").splitlines()
+            print("the end of JupyterLab's log:\n" + "\n".join(log[-80:]))
         context.close()
