@@ -22,6 +22,14 @@ fn assert_same(fresh: &Analysis, incremental: &Analysis, context: &str) {
     assert_eq!(*fresh.parse, *incremental.parse, "tree: {context}");
 }
 
+/// Rounds of random edits per example: 150 in CI; more with `ODP_RANDOM_EDIT_ROUNDS` (e.g. 5000) locally.
+fn rounds() -> usize {
+    std::env::var("ODP_RANDOM_EDIT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(150)
+}
+
 #[test]
 fn incremental_analysis_equals_a_fresh_one_after_random_edits() {
     let registry = Registry::bundled();
@@ -30,8 +38,10 @@ fn incremental_analysis_equals_a_fresh_one_after_random_edits() {
     for (seed, (path, original)) in examples().into_iter().enumerate() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (seed as u64 + 1));
         let mut cache = CheckCache::default();
+        // Each reuse is also compared with a fresh check of the body: a miss names the step, whatever the edit.
+        cache.verify_reuse();
         let mut text = original.clone();
-        for round in 0..150 {
+        for round in 0..rounds() {
             // Back to the original now and then, so that the text stays a pipeline and not noise.
             text = if round % 30 == 29 {
                 original.clone()
@@ -67,6 +77,7 @@ fn an_edit_inside_one_step_rechecks_only_that_step() {
         ));
     }
     let mut cache = CheckCache::default();
+    cache.verify_reuse();
     let first = analyze_incremental(&text, &env, &mut cache);
     assert_eq!(cache.last_hits(), 0);
     assert_eq!(cache.len(), 51, "every body is kept");
@@ -194,4 +205,48 @@ fn live_types_refine_references_not_diagnostics_and_invalidate_what_used_them() 
     let fourth = analyze_incremental(text, &without, &mut cache);
     assert_same(&plain, &fourth, "live types gone");
     assert_eq!(cache.last_hits(), 3);
+}
+
+/// The checker's rules read other steps only through the scope's recording accessors (`check/scope.rs`); should
+/// one not record (here: a fault injected into `lookup_step`), a reused body goes stale, and `verify_reuse` turns
+/// that into a failure naming the step on the first edit that shows it.
+#[test]
+fn a_lookup_that_is_not_recorded_fails_the_reuse_check() {
+    use crate::check::tests_only::FORGET_STEP_LOOKUPS;
+    let registry = Registry::bundled();
+    let env = Environment::new(&registry);
+    let text = "name: forgetful\nsources:\n  - name: articles\n    method: news.newsapi.search\n    params:\n      query: rust\ntransforms:\n  - name: lang\n    method: nlp.language.detect\n    params:\n      texts: \"{{articles.results[*].title}}\"\n";
+    // A tweet has no `title`: the transform's template breaks, in a step the edit did not touch.
+    let other = text.replacen("news.newsapi.search", "social.twitter.search", 1);
+    assert_ne!(
+        analyze(text, &env).diagnostics,
+        analyze(&other, &env).diagnostics,
+        "the edit must change the transform's diagnostics for this test to mean anything"
+    );
+    let run = |verify: bool| {
+        let mut cache = CheckCache::default();
+        if verify {
+            cache.verify_reuse();
+        }
+        FORGET_STEP_LOOKUPS.set(true);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            analyze_incremental(text, &env, &mut cache);
+            analyze_incremental(&other, &env, &mut cache)
+        }));
+        FORGET_STEP_LOOKUPS.set(false);
+        result
+    };
+    // Without the check, the stale body is served: the transform's diagnostics are those of the old method.
+    let stale = run(false).expect("no check, no panic");
+    assert_ne!(stale.diagnostics, analyze(&other, &env).diagnostics);
+    // With it, the reuse fails and names the step.
+    let failure = run(true).expect_err("the reuse check must catch the unrecorded lookup");
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("step 1 (`lang`): reused diagnostics differ from a fresh check"),
+        "{message}"
+    );
 }
