@@ -5,6 +5,10 @@ use serde::{Serialize, Serializer};
 
 use crate::diagnostic::Severity;
 
+/// Where a code's documentation lists the keys of each place, from [`crate::keys`].
+const ACCEPTED_KEYS: &str = "<<the keys each place accepts>>";
+const REQUIRED_KEYS: &str = "<<the keys each place needs>>";
+
 macro_rules! codes {
     ($( $variant:ident = $id:literal, $name:literal, $sev:ident, $summary:literal, $doc:literal; )*) => {
         /// A diagnostic's stable code.
@@ -25,8 +29,18 @@ macro_rules! codes {
             /// One line: what the code reports.
             pub fn summary(self) -> &'static str { match self { $( Code::$variant => $summary, )* } }
 
-            /// The long explanation with an example and how to fix it (Markdown).
-            pub fn doc(self) -> &'static str { match self { $( Code::$variant => $doc, )* } }
+            /// The long explanation with an example and how to fix it (Markdown). The keys a place accepts or
+            /// needs are written from the language's table ([`crate::keys`]).
+            pub fn doc(self) -> std::borrow::Cow<'static, str> {
+                let text: &'static str = match self { $( Code::$variant => $doc, )* };
+                if text.contains("<<") {
+                    text.replace(ACCEPTED_KEYS, &crate::keys::accepted_keys_doc())
+                        .replace(REQUIRED_KEYS, &crate::keys::required_keys_doc())
+                        .into()
+                } else {
+                    text.into()
+                }
+            }
         }
     };
 }
@@ -58,12 +72,9 @@ query: \"{{inputs.query}}\"    # fixed
     DuplicateKey = "ODP103", "duplicate-key", Error, "A key appears twice in the same mapping.",
 "YAML mappings have unique keys; tools disagree about which duplicate wins. Remove or rename one of them.";
     UnknownKey = "ODP200", "unknown-key", Error, "A key that this place does not accept.",
-"Pipelines accept `name`, `description`, `inputs`, `sources` and `transforms`; steps accept `name`, `description`,
-`method`, `params`, `retry` and `timeout`; inputs accept `type`, `default`, `description` and `required`; `retry`
-accepts `max_attempts`, `backoff_coefficient`, `initial_interval` and `maximum_interval`. A close match is offered
-as a fix.";
+"<<the keys each place accepts>> A close match is offered as a fix.";
     MissingKey = "ODP201", "missing-key", Error, "A required key is missing.",
-"A pipeline needs `name` and `sources`; a step needs `name` and `method`; an input needs `type`.";
+"<<the keys each place needs>>";
     WrongType = "ODP202", "wrong-type", Error, "A value has the wrong YAML type.",
 "For example `sources` must be a list of steps, `params` a mapping, `name` a string.";
     InvalidValue = "ODP203", "invalid-value", Error, "A value has the right type but is not allowed.",

@@ -7,6 +7,7 @@ mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod escape;
+pub mod keys;
 pub mod model;
 pub mod registry;
 mod scalar_place;

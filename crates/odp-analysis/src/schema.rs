@@ -8,6 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::keys::Place;
+
 pub const IDENTIFIER_PATTERN: &str = r"^[A-Za-z_][A-Za-z0-9_]*$";
 pub const METHOD_PATTERN: &str = r"^\w+\.\w+\.\w+$";
 pub const DURATION_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$";
@@ -17,19 +19,14 @@ pub const DURATION_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$";
 #[serde(deny_unknown_fields)]
 #[schemars(title = "ODP pipeline")]
 pub struct PipelineDoc {
-    /// The pipeline's name (3 to 100 characters).
+    // (What each field means is documented once, in the keys table: [`crate::keys`].)
     #[schemars(length(min = 3, max = 100))]
     pub name: String,
-    /// What the pipeline does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Parameters of a run, referenced from params as `{{inputs.NAME}}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, InputDoc>,
-    /// Steps that fetch data. They run in parallel and may reference only `inputs`.
     pub sources: Vec<StepDoc>,
-    /// Steps that process results, run in the order written. They may reference inputs, sources and earlier
-    /// transforms.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transforms: Vec<StepDoc>,
 }
@@ -67,14 +64,13 @@ impl InputType {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputDoc {
+    // (What each field means is documented once, in the keys table: [`crate::keys`].)
     #[serde(rename = "type")]
     pub ty: InputType,
-    /// The value used when a run does not set one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// A required input without a default must be set for every run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
 }
@@ -83,20 +79,17 @@ pub struct InputDoc {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepDoc {
-    /// Unique in the pipeline; other steps reference the result as `{{NAME.field}}`.
+    // (What each field means is documented once, in the keys table: [`crate::keys`].)
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// A method id from the registry: `domain.provider.action`.
     #[schemars(regex(pattern = r"^\w+\.\w+\.\w+$"))]
     pub method: String,
-    /// The method's parameters; string values may hold `{{...}}` templates.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub params: serde_json::Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryDoc>,
-    /// Start-to-close timeout of one attempt, e.g. `500ms`, `30s`, `5m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$"))]
     pub timeout: Option<String>,
@@ -106,19 +99,16 @@ pub struct StepDoc {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryDoc {
-    /// Attempts in all, the first included (default 3).
+    // (What each field means is documented once, in the keys table: [`crate::keys`].)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub max_attempts: Option<u32>,
-    /// Each wait is this many times the previous one (default 2.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1.0))]
     pub backoff_coefficient: Option<f64>,
-    /// The first wait (default `1s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$"))]
     pub initial_interval: Option<String>,
-    /// The longest wait (default `60s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$"))]
     pub maximum_interval: Option<String>,
@@ -178,7 +168,52 @@ pub fn pipeline_schema() -> Value {
     if let Some(inputs) = schema.pointer_mut("/properties/inputs") {
         inputs["propertyNames"] = serde_json::json!({ "pattern": IDENTIFIER_PATTERN });
     }
+    for (pointer, place) in [
+        ("", Place::Pipeline),
+        ("/$defs/StepDoc", Place::Step),
+        ("/$defs/InputDoc", Place::Input),
+        ("/$defs/RetryDoc", Place::Retry),
+    ] {
+        let properties = schema
+            .pointer_mut(&format!("{pointer}/properties"))
+            .and_then(Value::as_object_mut)
+            .expect("each place of the table has a type in the schema");
+        *properties = keyed_by_table(std::mem::take(properties), place);
+    }
     schema
+}
+
+/// The properties of a place in the table's order, documented by the table. The serde types above give each
+/// property its JSON type; what it means is said once, in [`crate::keys`]. (A key in one and not the other fails
+/// the schema's test in odp-cli, which generates it.)
+fn keyed_by_table(
+    mut properties: serde_json::Map<String, Value>,
+    place: Place,
+) -> serde_json::Map<String, Value> {
+    let mut ordered = serde_json::Map::new();
+    for key in place.keys() {
+        let mut property = properties
+            .shift_remove(key.name)
+            .unwrap_or_else(|| panic!("the schema of {} has no `{}`", place.described(), key.name));
+        if property == Value::Bool(true) {
+            property = Value::Object(serde_json::Map::new()); // (any value: `true` cannot carry a description)
+        }
+        if let Some(object) = property.as_object_mut() {
+            let mut documented = serde_json::Map::new();
+            documented.insert("description".into(), Value::String(key.documentation()));
+            object.shift_remove("description");
+            documented.extend(std::mem::take(object));
+            *object = documented;
+        }
+        ordered.insert(key.name.to_string(), property);
+    }
+    assert!(
+        properties.is_empty(),
+        "the keys table has no {:?} in {}",
+        properties.keys().collect::<Vec<_>>(),
+        place.described()
+    );
+    ordered
 }
 
 /// `schemas/registry.schema.json`.

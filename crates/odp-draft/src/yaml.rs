@@ -1,23 +1,14 @@
 //! Writing a pipeline given as JSON (the model's structured answer) as pipeline YAML.
 //!
 //! The output is plain block YAML in the order pipelines are usually written (name, description, inputs, sources,
-//! transforms; in a step: name, description, method, params, timeout, retry). A string is written plain only when
+//! transforms; in a step: name, description, method, params, retry, timeout: the order of
+//! [`odp_analysis::keys`]). A string is written plain only when
 //! our own parser reads it back as that very string; everything else, every template included, is double-quoted.
 //! Nulls in params and inputs (the schema's way of saying "not set") are left out.
 
+use odp_analysis::keys::Place;
 use odp_syntax::{NodeKind, ScalarStyle, ScalarValue};
 use serde_json::{Map, Value};
-
-const TOP_KEYS: &[&str] = &["name", "description", "inputs", "sources", "transforms"];
-const STEP_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "method",
-    "params",
-    "timeout",
-    "retry",
-];
-const INPUT_KEYS: &[&str] = &["type", "default", "description", "required"];
 
 /// A JSON pipeline as YAML text (ends with a newline).
 pub fn pipeline_to_yaml(pipeline: &Value) -> String {
@@ -42,7 +33,7 @@ fn normalize(pipeline: &Value) -> Value {
         return pipeline.clone();
     };
     let mut out = Map::new();
-    for key in ordered_keys(map, TOP_KEYS) {
+    for key in ordered_keys(map, Place::Pipeline) {
         let value = &map[key];
         let value = match key {
             "description" if value.is_null() => continue,
@@ -75,7 +66,7 @@ fn normalize_inputs(value: &Value) -> Option<Value> {
                     continue;
                 };
                 let mut decl = Map::new();
-                for key in ordered_keys(obj, INPUT_KEYS) {
+                for key in ordered_keys(obj, Place::Input) {
                     if key == "name" || obj[key].is_null() {
                         continue;
                     }
@@ -89,7 +80,7 @@ fn normalize_inputs(value: &Value) -> Option<Value> {
                 let decl = match decl {
                     Value::Object(obj) => {
                         let mut d = Map::new();
-                        for key in ordered_keys(obj, INPUT_KEYS) {
+                        for key in ordered_keys(obj, Place::Input) {
                             if !obj[key].is_null() {
                                 d.insert(key.to_string(), obj[key].clone());
                             }
@@ -111,7 +102,7 @@ fn normalize_step(step: &Value) -> Value {
         return step.clone();
     };
     let mut out = Map::new();
-    for key in ordered_keys(obj, STEP_KEYS) {
+    for key in ordered_keys(obj, Place::Step) {
         let value = &obj[key];
         if value.is_null() {
             continue;
@@ -135,16 +126,17 @@ fn normalize_step(step: &Value) -> Value {
     Value::Object(out)
 }
 
-/// The keys of `map`: first those of `order` that are present, in that order, then the others as they come.
-fn ordered_keys<'m>(map: &'m Map<String, Value>, order: &[&str]) -> Vec<&'m str> {
-    let mut keys: Vec<&str> = order
-        .iter()
-        .filter_map(|k| map.get_key_value(*k).map(|(k, _)| k.as_str()))
+/// The keys of `map`: first those of the place that are present, in the language's order, then the others as
+/// they come.
+fn ordered_keys(map: &Map<String, Value>, place: Place) -> Vec<&str> {
+    let mut keys: Vec<&str> = place
+        .names()
+        .filter_map(|k| map.get_key_value(k).map(|(k, _)| k.as_str()))
         .collect();
     keys.extend(
         map.keys()
             .map(String::as_str)
-            .filter(|k| !order.contains(k)),
+            .filter(|k| place.key(k).is_none()),
     );
     keys
 }

@@ -142,13 +142,13 @@ impl<'a> Checker<'a> {
         any
     }
 
-    pub(super) fn unknown_key(&mut self, entry: &Entry, allowed: &[&str], place: &str) {
+    pub(super) fn unknown_key(&mut self, entry: &Entry, place: Place) {
         let mut d = Diagnostic::new(
             Code::UnknownKey,
             entry.key_range,
-            format!("unknown key `{}` in {place}", entry.key),
+            format!("unknown key `{}` in {}", entry.key, place.described()),
         );
-        match suggest(&entry.key, allowed.iter().copied()) {
+        match suggest(&entry.key, place.names()) {
             Some(s) => {
                 d = d.with_help(format!("did you mean `{s}`?")).with_fix(
                     format!("Replace with `{s}`"),
@@ -159,7 +159,10 @@ impl<'a> Checker<'a> {
                     }],
                 );
             }
-            None => d = d.with_help(format!("expected one of {}", backticked(allowed))),
+            None => {
+                let allowed: Vec<&str> = place.names().collect();
+                d = d.with_help(format!("expected one of {}", backticked(&allowed)))
+            }
         }
         self.push(d);
     }
@@ -226,13 +229,13 @@ impl<'a> Checker<'a> {
                 }
                 "inputs" => self.inputs(&entry.value),
                 "sources" | "transforms" => {}
-                _ => self.unknown_key(entry, PIPELINE_KEYS, "a pipeline"),
+                _ => self.unknown_key(entry, Place::Pipeline),
             }
         }
         if !self.env.fragment {
             for key in ["name", "sources"] {
                 // `sorces:` is reported as a misspelling; its missing `sources` is the same mistake.
-                if !seen.contains(key) && !misspelt(entries, PIPELINE_KEYS, key) {
+                if !seen.contains(key) && !misspelt(entries, Place::Pipeline, key) {
                     let at = TextRange::empty(root.range.start());
                     self.push(
                         Diagnostic::new(

@@ -107,10 +107,10 @@ impl<'a> Checker<'a> {
                                 }
                                 _ => self.wrong_type(&f.value, "`required`", "true or false"),
                             },
-                            _ => self.unknown_key(f, INPUT_KEYS, "an input"),
+                            _ => self.unknown_key(f, Place::Input),
                         }
                     }
-                    if decl.get("type").is_none() && !misspelt(fields, INPUT_KEYS, "type") {
+                    if decl.get("type").is_none() && !misspelt(fields, Place::Input, "type") {
                         self.push(
                             Diagnostic::new(
                                 Code::MissingKey,

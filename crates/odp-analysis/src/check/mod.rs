@@ -38,6 +38,7 @@ use serde_json::Value;
 
 use crate::codes::Code;
 use crate::diagnostic::{Applicability, Diagnostic, TextEdit};
+use crate::keys::Place;
 use crate::model::{Input, Pipeline, Reference, RetryPolicy, Section, Spanned, Step, Target};
 use crate::registry::{Method, MethodKind, node_to_serde};
 use crate::scalar_place::ScalarPlace;
@@ -45,23 +46,6 @@ use crate::schema::{InputType, parse_duration_ms};
 use crate::template::{self, Accessor, Template};
 use crate::ty::{FieldLookup, Ty};
 use crate::{Environment, suggest};
-
-const PIPELINE_KEYS: &[&str] = &["name", "description", "inputs", "sources", "transforms"];
-const STEP_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "method",
-    "params",
-    "retry",
-    "timeout",
-];
-const INPUT_KEYS: &[&str] = &["type", "default", "description", "required"];
-const RETRY_KEYS: &[&str] = &[
-    "max_attempts",
-    "backoff_coefficient",
-    "initial_interval",
-    "maximum_interval",
-];
 
 pub(crate) struct Checked {
     pub pipeline: Pipeline,
@@ -176,15 +160,13 @@ impl<'a> Checker<'a> {
     // ---- syntax ---------------------------------------------------------------------------------------------
 
     // ---- the document ---------------------------------------------------------------------------------------
-
-    // ---- reuse of step bodies (CheckCache) -------------------------------------------------------------------
 }
 
 /// Whether a mapping has an unknown key that is a misspelling of `key` (reported as such by ODP200).
-fn misspelt(entries: &[Entry], allowed: &[&str], key: &str) -> bool {
-    entries.iter().any(|e| {
-        !allowed.contains(&e.key.as_str()) && suggest(&e.key, allowed.iter().copied()) == Some(key)
-    })
+fn misspelt(entries: &[Entry], place: Place, key: &str) -> bool {
+    entries
+        .iter()
+        .any(|e| place.key(&e.key).is_none() && suggest(&e.key, place.names()) == Some(key))
 }
 
 /// "Did you mean" help, with a fix where the misspelt text has an exact range (not inside an escaped scalar).

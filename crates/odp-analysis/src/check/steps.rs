@@ -109,7 +109,7 @@ impl<'a> Checker<'a> {
                         ));
                     }
                 }
-                _ => self.unknown_key(entry, STEP_KEYS, "a step"),
+                _ => self.unknown_key(entry, Place::Step),
             }
         }
         // The step's `-`, where it has one, else its first character.
@@ -123,14 +123,14 @@ impl<'a> Checker<'a> {
         };
         if step.name.is_none()
             && node.get("name").is_none()
-            && !misspelt(entries, STEP_KEYS, "name")
+            && !misspelt(entries, Place::Step, "name")
         {
             self.push(
                 Diagnostic::new(Code::MissingKey, at, "the step has no `name`")
                     .with_help("give it a unique name, e.g. `name: tweets`"),
             );
         }
-        if missing_method && !misspelt(entries, STEP_KEYS, "method") {
+        if missing_method && !misspelt(entries, Place::Step, "method") {
             self.push(
                 Diagnostic::new(Code::MissingKey, at, "the step has no `method`")
                     .with_help("name a registry method, e.g. `method: social.twitter.search`"),
@@ -221,7 +221,7 @@ impl<'a> Checker<'a> {
                         policy.maximum_interval_ms = ms;
                     }
                 }
-                _ => self.unknown_key(f, RETRY_KEYS, "`retry`"),
+                _ => self.unknown_key(f, Place::Retry),
             }
         }
         if policy.initial_interval_ms > policy.maximum_interval_ms
@@ -305,7 +305,7 @@ impl<'a> Checker<'a> {
         let params_entry = entries.iter().find(|e| e.key == "params");
         match params_entry {
             // `parms:` is reported as a misspelling of `params`.
-            None if misspelt(entries, STEP_KEYS, "params") => {}
+            None if misspelt(entries, Place::Step, "params") => {}
             None => {
                 if let Some(m) = resolved {
                     let required: Vec<&str> = m.required_params().collect();
