@@ -2,6 +2,7 @@ use odp_analysis::Registry;
 use odp_analysis::registry::OutputSpec;
 use serde_json::{Value, json};
 
+use super::time::{NOW, parse_time, rfc3339};
 use super::*;
 
 fn examples() -> serde_json::Map<String, Value> {
