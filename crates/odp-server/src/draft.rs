@@ -440,16 +440,12 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let stub = runtime
-            .block_on(odp_stubs::StubServer::start(
-                Registry::bundled(),
-                "127.0.0.1:0".parse().unwrap(),
-                odp_stubs::StubConfig {
-                    require_token: Some("the-right-key".into()),
-                    ..Default::default()
-                },
-            ))
-            .unwrap();
+        let stub = runtime.block_on(odp_stubs::test_support::start_bundled(
+            odp_stubs::StubConfig {
+                require_token: Some("the-right-key".into()),
+                ..Default::default()
+            },
+        ));
         let key = "sk-lsp/\"wrong\"+key-0123456789";
         let mut settings =
             LlmSettings::openai_compatible(format!("{}/v1", stub.base_url()), "stub-model");
