@@ -12,6 +12,8 @@ pub mod outbox;
 pub mod plan;
 pub mod redis_sink;
 pub mod sink_spec;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 pub mod wiring;
 
 use std::future::Future;

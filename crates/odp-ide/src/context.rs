@@ -1,5 +1,22 @@
 //! Where the cursor is, read from the text around it by indentation, so that it works while the line under the
 //! cursor (or anything else) is broken.
+//!
+//! Why not from odp-syntax's tree: the parser recovers from errors, but it reads the text as YAML says it is, and
+//! completion asks what the text is about to become. On the lines being typed the tree cannot say where the cursor
+//! is (the test `the_syntax_tree_cannot_place_half_typed_lines` pins each case):
+//!
+//! - `    meth` under `  - name: a` (a key typed before its colon) is not `key: value`: the line is reported and
+//!   left out, the step's mapping ends before it, and no node contains the cursor.
+//! - `    params:` then `      q`: YAML reads `q` as the plain scalar value of `params`, not as the first key of
+//!   the params mapping being written.
+//! - `    params:` then `      li` then `      query: x`: `li` is again the value of `params`, and `query` lands
+//!   in the step's mapping (reported as mis-indented), so the keys already under `params` would be wrong.
+//! - A blank or whitespace-only line between `  - name: a` and `  - name: b` lies outside every node's range: the
+//!   innermost node holding the cursor is the list, whatever the cursor's column says.
+//! - `  - ` with the cursor after the dash: the item is a null scalar, not the mapping whose first key comes next.
+//!
+//! What the tree does answer (a value after `key: `, a template in a closed quoted value) the indentation reading
+//! answers as well, so reading both would keep this module and add a second source of truth.
 
 /// A key or list item on the way from the document's top to the cursor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -344,5 +361,57 @@ mod tests {
             CursorContext::Key { path, .. } => assert_eq!(keys(&path), ["sources", "-"]),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The cases of the module's doc comment, as the tree reads them. Should one of them start to fail, the tree
+    /// may now answer it, and this module may read that case from the tree.
+    #[test]
+    fn the_syntax_tree_cannot_place_half_typed_lines() {
+        use odp_syntax::{Node, NodeKind};
+
+        fn tree(fixture: &str) -> (Node, usize, bool) {
+            let offset = fixture.find("$0").expect("a $0 marker");
+            let parse = odp_syntax::parse(&fixture.replacen("$0", "", 1));
+            (
+                parse.root.expect("a tree"),
+                offset,
+                !parse.errors.is_empty(),
+            )
+        }
+        fn step(root: &Node) -> &Node {
+            &root.get("sources").unwrap().value.items().unwrap()[0]
+        }
+        fn is_scalar(node: &Node, value: &str) -> bool {
+            node.scalar().is_some_and(|s| s.value == value)
+        }
+
+        // A key before its colon: left out of the tree.
+        let (root, offset, errors) = tree("sources:\n  - name: a\n    meth$0\n");
+        assert!(errors);
+        assert!(root.path_to(offset).is_empty());
+        assert!(step(&root).get("meth").is_none());
+
+        // A key under `params:`: the value of `params`.
+        let (root, _, _) = tree("sources:\n  - name: a\n    params:\n      q$0\n");
+        assert!(is_scalar(&step(&root).get("params").unwrap().value, "q"));
+
+        // The same, with a key after it: that key moves up to the step.
+        let (root, _, errors) =
+            tree("sources:\n  - name: a\n    params:\n      li$0\n      query: x\n");
+        assert!(errors);
+        assert!(is_scalar(&step(&root).get("params").unwrap().value, "li"));
+        assert!(step(&root).get("query").is_some());
+
+        // A blank line inside a step: only the list holds it.
+        let (root, offset, _) = tree("sources:\n  - name: a\n    $0\n  - name: b\n");
+        let path = root.path_to(offset);
+        assert!(matches!(
+            path.last().unwrap().kind,
+            NodeKind::Sequence { .. }
+        ));
+
+        // After a dash: a null item.
+        let (root, _, _) = tree("sources:\n  - $0\n");
+        assert!(step(&root).is_null());
     }
 }

@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+// A deterministic generator (xorshift64*), so the corpus is the same on every run.
+use odp_syntax::random_edits::Rng;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -560,22 +563,6 @@ fn github_and_sarif_formats() {
         result["locations"][0]["physicalLocation"]["region"]["startLine"],
         23
     );
-}
-
-/// A tiny deterministic PRNG (xorshift64*), so the corpus is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// One seeded mistake: the 1-based line it is on and the code it must produce.

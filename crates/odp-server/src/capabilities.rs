@@ -2,28 +2,32 @@
 
 use lsp_types as lsp;
 use odp_ide::TokenKind;
+use odp_syntax::PositionEncoding;
 
-use crate::document::Encoding;
+use crate::{from_proto, to_proto};
 
 /// UTF-8 when the client offers it (no conversion), else UTF-16, which every client understands.
-pub(crate) fn negotiate_encoding(params: &lsp::InitializeParams) -> Encoding {
+pub(crate) fn negotiate_encoding(params: &lsp::InitializeParams) -> PositionEncoding {
     let offered = params
         .capabilities
         .general
         .as_ref()
         .and_then(|g| g.position_encodings.as_ref());
     match offered {
-        Some(list) if list.contains(&lsp::PositionEncodingKind::UTF8) => Encoding::Utf8,
-        _ => Encoding::Utf16,
+        Some(list)
+            if list.iter().any(|kind| {
+                from_proto::position_encoding(kind) == Some(PositionEncoding::Utf8)
+            }) =>
+        {
+            PositionEncoding::Utf8
+        }
+        _ => PositionEncoding::Utf16,
     }
 }
 
-pub(crate) fn server_capabilities(encoding: Encoding) -> lsp::ServerCapabilities {
+pub(crate) fn server_capabilities(encoding: PositionEncoding) -> lsp::ServerCapabilities {
     lsp::ServerCapabilities {
-        position_encoding: Some(match encoding {
-            Encoding::Utf8 => lsp::PositionEncodingKind::UTF8,
-            Encoding::Utf16 => lsp::PositionEncodingKind::UTF16,
-        }),
+        position_encoding: Some(to_proto::position_encoding(encoding)),
         text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(
             lsp::TextDocumentSyncOptions {
                 open_close: Some(true),

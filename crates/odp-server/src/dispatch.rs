@@ -8,11 +8,11 @@ use std::sync::Arc;
 use lsp_server::{ErrorCode, Message, Notification, Request, Response};
 use lsp_types as lsp;
 use odp_analysis::{Analysis, Environment, TextRange};
+use odp_syntax::PositionEncoding;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::document::Encoding;
 use crate::global_state::{GlobalState, Job, RequestTarget};
 use crate::snapshot::DocSnapshot;
 use crate::{from_proto, to_proto};
@@ -40,7 +40,7 @@ pub(crate) struct DocContext<'a> {
     pub(crate) snap: &'a DocSnapshot,
     pub(crate) analysis: Arc<Analysis>,
     pub(crate) env: Environment<'a>,
-    pub(crate) encoding: Encoding,
+    pub(crate) encoding: PositionEncoding,
     pub(crate) snippets: bool,
 }
 

@@ -1,19 +1,13 @@
 //! Open documents: a rope per document, edited incrementally, and conversions between byte offsets and LSP
-//! positions in the negotiated encoding. Lines break at `\n`, `\r\n` and `\r`, as LSP defines them (ropey is built
-//! with exactly these line breaks).
+//! positions in the negotiated encoding (odp-syntax's [`PositionEncoding`], the one enum of how columns count).
+//! Lines break at `\n`, `\r\n` and `\r`, as LSP defines them (ropey is built with exactly these line breaks).
 
 use lsp_types::{Position, Range};
 use std::sync::{Arc, Mutex};
 
 use odp_analysis::{CheckCache, TextRange};
+use odp_syntax::PositionEncoding;
 use ropey::Rope;
-
-/// How LSP positions count columns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    Utf8,
-    Utf16,
-}
 
 pub struct Document {
     pub rope: Rope,
@@ -54,7 +48,7 @@ impl Document {
     /// Applies one change: a range replacement, or the whole text when `range` is `None`, which also brings an
     /// out-of-sync document back in sync. A range that is not in the text (a line past the end, an end before the
     /// start) marks the document out of sync; a character past a line's end is that line's end, as LSP says.
-    pub fn apply(&mut self, range: Option<Range>, text: &str, enc: Encoding) {
+    pub fn apply(&mut self, range: Option<Range>, text: &str, enc: PositionEncoding) {
         let Some(range) = range else {
             self.rope = Rope::from_str(text);
             self.out_of_sync = None;
@@ -95,7 +89,7 @@ impl Document {
 }
 
 /// The char index of an LSP position; positions past a line's end clamp to it, lines past the end to the end.
-pub fn position_to_char(rope: &Rope, pos: Position, enc: Encoding) -> usize {
+pub fn position_to_char(rope: &Rope, pos: Position, enc: PositionEncoding) -> usize {
     let line = pos.line as usize;
     if line >= rope.len_lines() {
         return rope.len_chars();
@@ -116,8 +110,9 @@ pub fn position_to_char(rope: &Rope, pos: Position, enc: Encoding) -> usize {
     let mut counted = 0usize;
     for (i, c) in line_slice.chars().take(line_len).enumerate() {
         let width = match enc {
-            Encoding::Utf8 => c.len_utf8(),
-            Encoding::Utf16 => c.len_utf16(),
+            PositionEncoding::Utf8 => c.len_utf8(),
+            PositionEncoding::Utf16 => c.len_utf16(),
+            PositionEncoding::Utf32 => 1,
         };
         if counted + width > wanted {
             return line_start + i;
@@ -128,30 +123,33 @@ pub fn position_to_char(rope: &Rope, pos: Position, enc: Encoding) -> usize {
 }
 
 /// The LSP position of a byte offset of the text.
-pub fn offset_to_position(rope: &Rope, offset: usize, enc: Encoding) -> Position {
+pub fn offset_to_position(rope: &Rope, offset: usize, enc: PositionEncoding) -> Position {
     let offset = offset.min(rope.len_bytes());
     let char_idx = rope.byte_to_char(offset);
     let line = rope.char_to_line(char_idx);
     let line_start = rope.line_to_char(line);
     let col = match enc {
-        Encoding::Utf8 => offset - rope.char_to_byte(line_start),
-        Encoding::Utf16 => rope.char_to_utf16_cu(char_idx) - rope.char_to_utf16_cu(line_start),
+        PositionEncoding::Utf8 => offset - rope.char_to_byte(line_start),
+        PositionEncoding::Utf16 => {
+            rope.char_to_utf16_cu(char_idx) - rope.char_to_utf16_cu(line_start)
+        }
+        PositionEncoding::Utf32 => char_idx - line_start,
     };
     Position::new(line as u32, col as u32)
 }
 
-pub fn position_to_offset(rope: &Rope, pos: Position, enc: Encoding) -> usize {
+pub fn position_to_offset(rope: &Rope, pos: Position, enc: PositionEncoding) -> usize {
     rope.char_to_byte(position_to_char(rope, pos, enc))
 }
 
-pub fn range_to_lsp(rope: &Rope, r: TextRange, enc: Encoding) -> Range {
+pub fn range_to_lsp(rope: &Rope, r: TextRange, enc: PositionEncoding) -> Range {
     Range::new(
         offset_to_position(rope, r.start(), enc),
         offset_to_position(rope, r.end(), enc),
     )
 }
 
-pub fn range_from_lsp(rope: &Rope, r: Range, enc: Encoding) -> TextRange {
+pub fn range_from_lsp(rope: &Rope, r: Range, enc: PositionEncoding) -> TextRange {
     let start = position_to_offset(rope, r.start, enc);
     let end = position_to_offset(rope, r.end, enc).max(start);
     TextRange::new(start, end)
@@ -165,7 +163,11 @@ mod tests {
     fn positions_round_trip_with_surrogates_and_crlf() {
         let text = "a: é😀x\r\nb: 1\rc: 2\n";
         let rope = Rope::from_str(text);
-        for enc in [Encoding::Utf8, Encoding::Utf16] {
+        for enc in [
+            PositionEncoding::Utf8,
+            PositionEncoding::Utf16,
+            PositionEncoding::Utf32,
+        ] {
             for (offset, ch) in text.char_indices() {
                 let pos = offset_to_position(&rope, offset, enc);
                 if ch == '\n' && text[..offset].ends_with('\r') {
@@ -180,22 +182,26 @@ mod tests {
         }
         let x = text.find('x').unwrap();
         assert_eq!(
-            offset_to_position(&rope, x, Encoding::Utf16),
+            offset_to_position(&rope, x, PositionEncoding::Utf16),
             Position::new(0, 6)
         );
         assert_eq!(
-            offset_to_position(&rope, x, Encoding::Utf8),
+            offset_to_position(&rope, x, PositionEncoding::Utf8),
             Position::new(0, 9)
+        );
+        assert_eq!(
+            offset_to_position(&rope, x, PositionEncoding::Utf32),
+            Position::new(0, 5)
         );
         // `\r` alone breaks a line too, as in LSP.
         let c = text.find('c').unwrap();
         assert_eq!(
-            offset_to_position(&rope, c, Encoding::Utf16),
+            offset_to_position(&rope, c, PositionEncoding::Utf16),
             Position::new(2, 0)
         );
         // A column past the end clamps before the line break.
         assert_eq!(
-            position_to_offset(&rope, Position::new(1, 99), Encoding::Utf16),
+            position_to_offset(&rope, Position::new(1, 99), PositionEncoding::Utf16),
             text.find("\rc").unwrap()
         );
     }
@@ -207,13 +213,13 @@ mod tests {
         doc.apply(
             Some(Range::new(Position::new(0, 2), Position::new(0, 4))),
             "X",
-            Encoding::Utf16,
+            PositionEncoding::Utf16,
         );
         assert_eq!(doc.text(), "abXcd\nef");
         doc.apply(
             Some(Range::new(Position::new(1, 0), Position::new(1, 0))),
             "\r\n",
-            Encoding::Utf16,
+            PositionEncoding::Utf16,
         );
         assert_eq!(doc.text(), "abXcd\n\r\nef");
     }
@@ -224,14 +230,14 @@ mod tests {
             |(l1, c1), (l2, c2)| Some(Range::new(Position::new(l1, c1), Position::new(l2, c2)));
         // Three lines; the start of a fourth is the end of the text, anything further is outside.
         let mut doc = Document::new("a\nb\nc", 1, "yaml".into());
-        doc.apply(range((2, 0), (3, 0)), "C", Encoding::Utf16);
+        doc.apply(range((2, 0), (3, 0)), "C", PositionEncoding::Utf16);
         assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("a\nb\nC", &None));
         // A character past a line's end is the line's end, as LSP says.
-        doc.apply(range((0, 9), (0, 9)), "!", Encoding::Utf16);
+        doc.apply(range((0, 9), (0, 9)), "!", PositionEncoding::Utf16);
         assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("a!\nb\nC", &None));
         for (outside, line) in [(range((3, 1), (3, 1)), 3), (range((0, 0), (4, 0)), 4)] {
             let mut doc = Document::new("a\nb\nc", 1, "yaml".into());
-            doc.apply(outside, "x", Encoding::Utf16);
+            doc.apply(outside, "x", PositionEncoding::Utf16);
             assert_eq!(
                 doc.out_of_sync,
                 Some(ChangeError::PastTheEnd { line, lines: 3 })
@@ -239,16 +245,16 @@ mod tests {
             assert_eq!(doc.text(), "a\nb\nc");
         }
         let mut doc = Document::new("abc", 1, "yaml".into());
-        doc.apply(range((0, 2), (0, 1)), "x", Encoding::Utf16);
+        doc.apply(range((0, 2), (0, 1)), "x", PositionEncoding::Utf16);
         assert!(matches!(
             doc.out_of_sync,
             Some(ChangeError::Reversed { .. })
         ));
         // Skipped while out of sync; the whole text brings it back, and the next range change applies.
-        doc.apply(range((0, 0), (0, 0)), "x", Encoding::Utf16);
+        doc.apply(range((0, 0), (0, 0)), "x", PositionEncoding::Utf16);
         assert_eq!(doc.text(), "abc");
-        doc.apply(None, "def", Encoding::Utf16);
-        doc.apply(range((0, 0), (0, 1)), "D", Encoding::Utf16);
+        doc.apply(None, "def", PositionEncoding::Utf16);
+        doc.apply(range((0, 0), (0, 1)), "D", PositionEncoding::Utf16);
         assert_eq!((doc.text().as_str(), &doc.out_of_sync), ("Def", &None));
     }
 }

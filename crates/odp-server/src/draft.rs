@@ -15,12 +15,13 @@ use lsp_server::{Message, Notification, Request, RequestId};
 use lsp_types as lsp;
 use odp_analysis::Registry;
 use odp_draft::{DraftOutcome, Drafter, LlmSettings, Progress};
+use odp_syntax::PositionEncoding;
 use odp_workspace::DraftSection;
 use ropey::Rope;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::document::{Encoding, offset_to_position};
+use crate::document::offset_to_position;
 
 /// The command id (also advertised in `executeCommandProvider`).
 pub(crate) const COMMAND: &str = "odp.generateDraft";
@@ -350,7 +351,7 @@ pub(crate) fn apply_edit_params(target: &Target, yaml: &str) -> lsp::ApplyWorksp
 }
 
 /// The range of a whole document.
-pub(crate) fn whole_document(rope: &Rope, enc: Encoding) -> lsp::Range {
+pub(crate) fn whole_document(rope: &Rope, enc: PositionEncoding) -> lsp::Range {
     lsp::Range {
         start: lsp::Position::new(0, 0),
         end: offset_to_position(rope, rope.len_bytes(), enc),
@@ -373,7 +374,7 @@ pub(crate) fn code_actions(
     rope: &Rope,
     uri: &lsp::Uri,
     range: lsp::Range,
-    enc: Encoding,
+    enc: PositionEncoding,
 ) -> Vec<lsp::CodeActionOrCommand> {
     let mut out = Vec::new();
     let lines = rope.len_lines();
@@ -439,16 +440,12 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let stub = runtime
-            .block_on(odp_stubs::StubServer::start(
-                Registry::bundled(),
-                "127.0.0.1:0".parse().unwrap(),
-                odp_stubs::StubConfig {
-                    require_token: Some("the-right-key".into()),
-                    ..Default::default()
-                },
-            ))
-            .unwrap();
+        let stub = runtime.block_on(odp_stubs::test_support::start_bundled(
+            odp_stubs::StubConfig {
+                require_token: Some("the-right-key".into()),
+                ..Default::default()
+            },
+        ));
         let key = "sk-lsp/\"wrong\"+key-0123456789";
         let mut settings =
             LlmSettings::openai_compatible(format!("{}/v1", stub.base_url()), "stub-model");

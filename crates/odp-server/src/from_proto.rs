@@ -4,15 +4,28 @@ use std::path::PathBuf;
 
 use lsp_types as lsp;
 use odp_analysis::TextRange;
+use odp_syntax::PositionEncoding;
 use ropey::Rope;
 
-use crate::document::{Encoding, position_to_offset, range_from_lsp};
+use crate::document::{position_to_offset, range_from_lsp};
+use crate::to_proto;
 
-pub(crate) fn offset(rope: &Rope, position: lsp::Position, encoding: Encoding) -> usize {
+/// The encoding an LSP kind names; `None` for a kind LSP does not define.
+pub(crate) fn position_encoding(kind: &lsp::PositionEncodingKind) -> Option<PositionEncoding> {
+    [
+        PositionEncoding::Utf8,
+        PositionEncoding::Utf16,
+        PositionEncoding::Utf32,
+    ]
+    .into_iter()
+    .find(|encoding| to_proto::position_encoding(*encoding) == *kind)
+}
+
+pub(crate) fn offset(rope: &Rope, position: lsp::Position, encoding: PositionEncoding) -> usize {
     position_to_offset(rope, position, encoding)
 }
 
-pub(crate) fn text_range(rope: &Rope, range: lsp::Range, encoding: Encoding) -> TextRange {
+pub(crate) fn text_range(rope: &Rope, range: lsp::Range, encoding: PositionEncoding) -> TextRange {
     range_from_lsp(rope, range, encoding)
 }
 
@@ -28,4 +41,25 @@ pub(crate) fn text_document_uri(params: &serde_json::Value) -> Option<lsp::Uri> 
         .and_then(|t| t.get("uri"))
         .and_then(serde_json::Value::as_str)
         .and_then(|s| s.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_encodings_go_to_lsp_and_back() {
+        for encoding in [
+            PositionEncoding::Utf8,
+            PositionEncoding::Utf16,
+            PositionEncoding::Utf32,
+        ] {
+            let kind = to_proto::position_encoding(encoding);
+            assert_eq!(position_encoding(&kind), Some(encoding), "{kind:?}");
+        }
+        assert_eq!(
+            position_encoding(&lsp::PositionEncodingKind::new("utf-7")),
+            None
+        );
+    }
 }

@@ -9,11 +9,12 @@ use crossbeam_channel::Sender;
 use lsp_server::{Message, Notification, Request, RequestId};
 use lsp_types as lsp;
 use odp_analysis::Registry;
+use odp_syntax::PositionEncoding;
 use odp_workspace::{
     Ignores, LoadOptions, LoadedConfig, Loader, PipelineMatcher, RegistrySource, find_config,
 };
 
-use crate::document::{Document, Encoding};
+use crate::document::Document;
 use crate::snapshot::{Cache, DocSnapshot};
 use crate::{draft, from_proto, to_proto};
 
@@ -82,7 +83,7 @@ pub(crate) struct GlobalState {
     pub(crate) sender: Sender<Message>,
     pub(crate) internal_tx: Sender<Internal>,
     pub(crate) jobs: Sender<Job>,
-    pub(crate) encoding: Encoding,
+    pub(crate) encoding: PositionEncoding,
     pub(crate) snippets: bool,
     pub(crate) docs: HashMap<String, (lsp::Uri, Document)>,
     workspaces: HashMap<PathBuf, WorkspaceSlot>,
@@ -120,7 +121,7 @@ pub(crate) struct GlobalState {
 
 /// What the client said in `initialize` that the state keeps.
 pub(crate) struct ClientSettings {
-    pub(crate) encoding: Encoding,
+    pub(crate) encoding: PositionEncoding,
     pub(crate) snippets: bool,
     pub(crate) registry_override: Option<String>,
     pub(crate) root: Option<PathBuf>,

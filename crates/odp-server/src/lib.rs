@@ -27,7 +27,6 @@ mod surrogates;
 mod to_proto;
 mod transport;
 
-pub use document::Encoding;
 pub use main_loop::run;
 pub use transport::StreamError;
 

@@ -5,12 +5,21 @@ use std::collections::HashMap;
 use lsp_types as lsp;
 use odp_analysis::{Analysis, TextRange};
 use odp_ide::{CompletionKind, FoldKind, SymbolKind, TokenKind};
+use odp_syntax::PositionEncoding;
 use ropey::Rope;
 use serde_json::json;
 
-use crate::document::{Encoding, offset_to_position, range_to_lsp};
+use crate::document::{offset_to_position, range_to_lsp};
 
-pub(crate) fn range(rope: &Rope, range: TextRange, encoding: Encoding) -> lsp::Range {
+pub(crate) fn position_encoding(encoding: PositionEncoding) -> lsp::PositionEncodingKind {
+    match encoding {
+        PositionEncoding::Utf8 => lsp::PositionEncodingKind::UTF8,
+        PositionEncoding::Utf16 => lsp::PositionEncodingKind::UTF16,
+        PositionEncoding::Utf32 => lsp::PositionEncodingKind::UTF32,
+    }
+}
+
+pub(crate) fn range(rope: &Rope, range: TextRange, encoding: PositionEncoding) -> lsp::Range {
     range_to_lsp(rope, range, encoding)
 }
 
@@ -18,7 +27,7 @@ pub(crate) fn location(
     uri: &lsp::Uri,
     rope: &Rope,
     r: TextRange,
-    encoding: Encoding,
+    encoding: PositionEncoding,
 ) -> lsp::Location {
     lsp::Location {
         uri: uri.clone(),
@@ -30,7 +39,7 @@ pub(crate) fn diagnostics(
     uri: &lsp::Uri,
     rope: &Rope,
     analysis: &Analysis,
-    encoding: Encoding,
+    encoding: PositionEncoding,
 ) -> Vec<lsp::Diagnostic> {
     analysis
         .diagnostics
@@ -74,7 +83,7 @@ pub(crate) fn diagnostics(
 pub(crate) fn completion_item(
     item: &odp_ide::CompletionItem,
     rope: &Rope,
-    encoding: Encoding,
+    encoding: PositionEncoding,
     snippets: bool,
 ) -> lsp::CompletionItem {
     let (text, format) = if item.snippet && snippets {
@@ -123,7 +132,7 @@ pub(crate) fn workspace_edit(
     uri: &lsp::Uri,
     rope: &Rope,
     edits: &[odp_analysis::TextEdit],
-    encoding: Encoding,
+    encoding: PositionEncoding,
 ) -> lsp::WorkspaceEdit {
     let mut changes = HashMap::new();
     changes.insert(
@@ -147,7 +156,7 @@ pub(crate) fn workspace_edit(
 pub(crate) fn document_symbol(
     s: odp_ide::Symbol,
     rope: &Rope,
-    encoding: Encoding,
+    encoding: PositionEncoding,
 ) -> lsp::DocumentSymbol {
     #[allow(deprecated)]
     lsp::DocumentSymbol {
@@ -188,7 +197,7 @@ pub(crate) fn folding_range(f: odp_ide::Fold) -> lsp::FoldingRange {
 pub(crate) fn semantic_tokens(
     tokens: impl IntoIterator<Item = odp_ide::SemanticToken>,
     rope: &Rope,
-    encoding: Encoding,
+    encoding: PositionEncoding,
 ) -> lsp::SemanticTokens {
     let mut data = Vec::new();
     let (mut prev_line, mut prev_start) = (0u32, 0u32);

@@ -10,6 +10,8 @@ mod faults;
 mod generate;
 pub mod jq;
 mod openai;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

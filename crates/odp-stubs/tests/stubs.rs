@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use odp_analysis::Registry;
 use odp_analysis::registry::OutputSpec;
+use odp_stubs::test_support::{example_params, start_bundled};
 use odp_stubs::{Fault, StubConfig, StubServer};
 use serde_json::{Value, json};
 
@@ -14,20 +15,6 @@ const REDDIT: &str = "/v1/social/reddit/search";
 
 fn any_port() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
-}
-
-async fn start(config: StubConfig) -> StubServer {
-    StubServer::start(Registry::bundled(), any_port(), config)
-        .await
-        .unwrap()
-}
-
-fn examples() -> serde_json::Map<String, Value> {
-    serde_json::from_str::<Value>(include_str!("example_params.json"))
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .clone()
 }
 
 async fn post(server: &StubServer, path: &str, body: Value) -> reqwest::Response {
@@ -45,8 +32,8 @@ fn tweet_params() -> Value {
 
 #[tokio::test]
 async fn every_bundled_method_answers_with_schema_valid_output() {
-    let server = start(StubConfig::default()).await;
-    let examples = examples();
+    let server = start_bundled(StubConfig::default()).await;
+    let examples = example_params();
     for method in Registry::bundled().methods() {
         let response = post(
             &server,
@@ -76,8 +63,8 @@ async fn every_bundled_method_answers_with_schema_valid_output() {
 #[tokio::test]
 async fn the_same_params_give_the_same_answer() {
     let (a, b) = (
-        start(StubConfig::default()).await,
-        start(StubConfig::default()).await,
+        start_bundled(StubConfig::default()).await,
+        start_bundled(StubConfig::default()).await,
     );
     let params = json!({"query": "climate", "limit": 5, "language": "en"});
     let reordered: Value =
@@ -102,7 +89,7 @@ async fn the_same_params_give_the_same_answer() {
 
 #[tokio::test]
 async fn bad_requests_are_refused() {
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     let client = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", server.base_url());
 
@@ -165,14 +152,14 @@ async fn bad_requests_are_refused() {
 #[tokio::test]
 async fn request_bodies_up_to_the_configured_size_are_read() {
     let big = json!({"texts": ["x".repeat(3 << 20)]});
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     assert_eq!(
         post(&server, "/v1/nlp/language/detect", big.clone())
             .await
             .status(),
         200
     );
-    let small = start(StubConfig {
+    let small = start_bundled(StubConfig {
         max_body_bytes: 1 << 20,
         ..StubConfig::default()
     })
@@ -186,7 +173,7 @@ async fn request_bodies_up_to_the_configured_size_are_read() {
 
 #[tokio::test]
 async fn a_status_fault_applies_to_the_next_count_calls_of_its_endpoint() {
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     server
         .faults()
         .add(Fault::status(503).on("social.twitter.search").times(2))
@@ -205,7 +192,7 @@ async fn a_status_fault_applies_to_the_next_count_calls_of_its_endpoint() {
 
 #[tokio::test]
 async fn retry_after_comes_in_seconds_and_in_milliseconds() {
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     server
         .faults()
         .add(
@@ -225,7 +212,7 @@ async fn retry_after_comes_in_seconds_and_in_milliseconds() {
 
 #[tokio::test]
 async fn latency_faults_and_base_latency_delay_answers() {
-    let server = start(StubConfig {
+    let server = start_bundled(StubConfig {
         latency: Duration::from_millis(50),
         ..StubConfig::default()
     })
@@ -256,7 +243,7 @@ async fn latency_faults_and_base_latency_delay_answers() {
 
 #[tokio::test]
 async fn a_reset_fault_drops_the_connection() {
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     server.faults().add(Fault::reset().times(1)).unwrap();
     let client = reqwest::Client::new();
     let url = format!("{}{TWITTER}", server.base_url());
@@ -281,7 +268,7 @@ async fn a_reset_fault_drops_the_connection() {
 
 #[tokio::test]
 async fn a_timeout_fault_outlasts_the_client_timeout() {
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     server
         .faults()
         .add(Fault::timeout().on(TWITTER).times(1))
@@ -315,7 +302,7 @@ async fn a_timeout_fault_outlasts_the_client_timeout() {
 
 #[tokio::test]
 async fn faults_and_calls_over_http() {
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     let client = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", server.base_url());
 
@@ -422,7 +409,7 @@ async fn faults_and_calls_over_http() {
 
 #[tokio::test]
 async fn calls_are_counted_with_their_authorization() {
-    let server = start(StubConfig {
+    let server = start_bundled(StubConfig {
         require_token: Some("s3cret".into()),
         ..StubConfig::default()
     })
@@ -481,7 +468,7 @@ async fn the_error_rate_is_seeded() {
     };
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let server = start(config.clone()).await;
+        let server = start_bundled(config.clone()).await;
         let mut statuses = Vec::new();
         for _ in 0..20 {
             statuses.push(
@@ -580,7 +567,7 @@ fn short_timeout() -> StubConfig {
 
 #[tokio::test]
 async fn transform_evaluates_its_jq_expression() {
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     let input = json!([{"name": "Battery", "size": 4}, {"name": "Range", "size": 2}]);
     let (status, body) = transform(&server, input, "{rows: [.[] | {label: .name}]}").await;
     assert_eq!(status, 200, "{body}");
@@ -593,7 +580,7 @@ async fn transform_evaluates_its_jq_expression() {
 
 #[tokio::test]
 async fn transform_refusals_are_400_with_the_reason() {
-    let server = start(StubConfig::default()).await;
+    let server = start_bundled(StubConfig::default()).await;
     let (status, body) = transform(&server, json!([]), "{rows: [.[] | {label: .name}]").await;
     assert_eq!(status, 400, "{body}");
     let error = body["error"].as_str().unwrap();
@@ -641,7 +628,7 @@ async fn transform_refusals_are_400_with_the_reason() {
 /// server (and this process, which hosts it) keeps answering.
 #[tokio::test]
 async fn runaway_expressions_are_stopped_and_the_host_is_unharmed() {
-    let server = start(short_timeout()).await;
+    let server = start_bundled(short_timeout()).await;
     for (expression, expected) in [
         ("def f: 1 + f; f", "the expression ran out of stack"),
         ("def f: f; f", "did not finish within 700ms"),

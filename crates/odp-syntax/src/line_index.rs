@@ -5,7 +5,8 @@
 
 use crate::TextRange;
 
-/// How columns are counted.
+/// How columns are counted. The one such enum: the language server negotiates one of these with its client and
+/// converts it from and to LSP's position encoding kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PositionEncoding {
     Utf8,

@@ -12,10 +12,12 @@ use odp_analysis::{Environment, Registry};
 use odp_exec::breaker::{BreakerConfig, BreakerState};
 use odp_exec::events::{EventSink, MemoryEvents};
 use odp_exec::redis_sink::{Outbox, RedisEvents, STREAM_KEY};
+use odp_exec::test_support::stub_client;
 use odp_exec::{
     CircuitBreaker, Engine, EventKind, HttpMethodClient, InProcessEngine, RunOutcome, RunStatus,
-    Secret, ServiceEndpoint, StepStatus,
+    StepStatus,
 };
+use odp_stubs::test_support::start_bundled;
 use odp_stubs::{Fault, StubConfig, StubServer};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
@@ -24,21 +26,11 @@ const TWITTER: &str = "/v1/social/twitter/search";
 const SENTIMENT: &str = "/v1/nlp/sentiment/analyze";
 
 async fn stubs() -> StubServer {
-    StubServer::start(
-        Registry::bundled(),
-        "127.0.0.1:0".parse().unwrap(),
-        StubConfig::default(),
-    )
-    .await
-    .unwrap()
+    start_bundled(StubConfig::default()).await
 }
 
 fn client(stubs: &StubServer) -> Arc<HttpMethodClient> {
-    let endpoint = ServiceEndpoint {
-        base_url: stubs.base_url(),
-        api_key: Some(Secret::new("test-key")),
-    };
-    Arc::new(HttpMethodClient::new(Some(endpoint.clone()), Some(endpoint), 1 << 20).unwrap())
+    Arc::new(stub_client(&stubs.base_url(), Some("test-key"), 1 << 20))
 }
 
 struct Harness {
@@ -745,23 +737,18 @@ async fn a_delivery_that_fails_half_way_is_delivered_by_the_next_flush() {
 async fn responses_over_the_size_limit_are_refused() {
     use odp_exec::client::{CallError, MethodCall, MethodClient};
     let stubs = stubs().await;
-    let endpoint = ServiceEndpoint {
-        base_url: stubs.base_url(),
-        api_key: None,
-    };
     let call = MethodCall {
         method: "social.twitter.search".into(),
         service: odp_analysis::Service::Crawler,
         endpoint: TWITTER.into(),
         params: json!({"query": "rust", "limit": 50}),
     };
-    let roomy =
-        HttpMethodClient::new(Some(endpoint.clone()), Some(endpoint.clone()), 1 << 20).unwrap();
+    let roomy = stub_client(&stubs.base_url(), None, 1 << 20);
     let body = roomy.call(&call).await.expect("within 1 MiB");
     let size = serde_json::to_vec(&body).unwrap().len();
     assert!(size > 1024, "the stub's answer is {size} bytes");
 
-    let tight = HttpMethodClient::new(Some(endpoint.clone()), Some(endpoint), 1024).unwrap();
+    let tight = stub_client(&stubs.base_url(), None, 1024);
     let err = tight.call(&call).await.unwrap_err();
     assert!(matches!(err, CallError::TooLarge { limit: 1024 }), "{err}");
     assert!(!err.is_retryable(), "a too-large answer stays too large");

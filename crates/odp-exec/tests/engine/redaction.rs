@@ -10,6 +10,7 @@ use odp_exec::{
     CallError, CircuitBreaker, Engine, HttpMethodClient, InProcessEngine, MethodCall, MethodClient,
     Secret, ServiceEndpoint,
 };
+use odp_stubs::test_support::start_bundled;
 use odp_stubs::{StubConfig, StubServer};
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,16 +69,11 @@ fn twitter_call() -> MethodCall {
 }
 
 async fn stub_requiring(token: &str) -> StubServer {
-    StubServer::start(
-        Registry::bundled(),
-        "127.0.0.1:0".parse().unwrap(),
-        StubConfig {
-            require_token: Some(token.into()),
-            ..StubConfig::default()
-        },
-    )
+    start_bundled(StubConfig {
+        require_token: Some(token.into()),
+        ..StubConfig::default()
+    })
     .await
-    .unwrap()
 }
 
 #[tokio::test]

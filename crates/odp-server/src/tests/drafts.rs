@@ -1,5 +1,6 @@
 //! AI drafts through the language server: the command, its progress, the edit it applies, cancellation.
 use super::*;
+use odp_stubs::test_support::start_bundled;
 use odp_stubs::{ChatReply, StubConfig, StubServer};
 
 /// A draft the stub answers: valid against the bundled registry.
@@ -22,13 +23,7 @@ fn setup(draft_section: bool) -> Setup {
         .enable_all()
         .build()
         .unwrap();
-    let stub = runtime
-        .block_on(StubServer::start(
-            odp_analysis::Registry::bundled(),
-            "127.0.0.1:0".parse().unwrap(),
-            StubConfig::default(),
-        ))
-        .unwrap();
+    let stub = runtime.block_on(start_bundled(StubConfig::default()));
     let dir = tempfile::tempdir().unwrap();
     let toml = if draft_section {
         format!(

@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use super::params::{int_param, str_param, texts};
+use super::round;
+use super::seed::unit_hash;
 use super::vocab::{FIRST_NAMES, MONTHS, ORGS, PLACES};
-use super::{
-    capitalize, content_words, int_param, is_stopword, ranked_terms, ranked_words, round,
-    str_param, texts, unit_hash, words,
-};
+use super::words::{capitalize, content_words, is_stopword, ranked_terms, ranked_words, words};
 
 const POSITIVE: &[&str] = &[
     "great",

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use super::{int_param, str_param};
+use super::params::{int_param, str_param};
+use super::words::words;
 
 fn records(p: &Value) -> Vec<Value> {
     p.get("records")
@@ -82,7 +83,7 @@ fn normalize(value: &Value) -> String {
 
 /// Word-set (Jaccard) similarity of two normalized values.
 fn similarity(a: &str, b: &str) -> f64 {
-    let set = |s: &str| -> HashSet<String> { super::words(s).map(str::to_lowercase).collect() };
+    let set = |s: &str| -> HashSet<String> { words(s).map(str::to_lowercase).collect() };
     let (a, b) = (set(a), set(b));
     if a.is_empty() && b.is_empty() {
         return 1.0;

@@ -2,10 +2,12 @@
 
 use serde_json::{Map, Value, json};
 
+use super::params::{int_param, str_param};
+use super::round;
+use super::seed::{Rng, fnv1a, seed};
+use super::time::{NOW, date, parse_time, rfc3339};
 use super::vocab::{FIRST_NAMES, LAST_NAMES, ORGS, PLACES};
-use super::{
-    NOW, Rng, capitalize, date, fnv1a, int_param, parse_time, rfc3339, round, seed, slug, str_param,
-};
+use super::words::{capitalize, slug};
 
 const DAY: i64 = 86_400;
 

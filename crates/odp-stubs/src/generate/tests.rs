@@ -2,16 +2,9 @@ use odp_analysis::Registry;
 use odp_analysis::registry::OutputSpec;
 use serde_json::{Value, json};
 
+use super::time::{NOW, parse_time, rfc3339};
 use super::*;
-
-fn examples() -> serde_json::Map<String, Value> {
-    let text = include_str!("../../tests/example_params.json");
-    serde_json::from_str::<Value>(text)
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .clone()
-}
+use crate::test_support::example_params;
 
 fn run(id: &str, params: Value) -> Value {
     specific(id, &params, &StubConfig::default())
@@ -24,7 +17,7 @@ fn run(id: &str, params: Value) -> Value {
 #[test]
 fn bundled_generators_fit_their_output_schemas() {
     let registry = Registry::bundled();
-    let examples = examples();
+    let examples = example_params();
     for method in registry.methods() {
         let params = &examples[method.id()];
         assert!(
@@ -194,7 +187,7 @@ fn language_and_translation() {
 
 #[test]
 fn topics_and_keywords() {
-    let examples = examples();
+    let examples = example_params();
     let out = run("ml.topics.cluster", examples["ml.topics.cluster"].clone());
     assert_eq!(
         out["topics"][0]["label"]
@@ -219,7 +212,7 @@ fn topics_and_keywords() {
 
 #[test]
 fn record_transforms_apply() {
-    let examples = examples();
+    let examples = example_params();
     let out = run(
         "data.records.dedupe",
         examples["data.records.dedupe"].clone(),
