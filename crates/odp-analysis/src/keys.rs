@@ -327,3 +327,42 @@ pub(crate) fn required_keys_doc() -> String {
     }
     text + "."
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RetryPolicy;
+    use crate::schema::parse_duration_ms;
+
+    /// The defaults the table documents are the ones a run uses.
+    #[test]
+    fn the_documented_retry_defaults_are_the_policys() {
+        let default = |name: &str| Place::Retry.key(name).and_then(|k| k.default).expect(name);
+        let policy = RetryPolicy::default();
+        assert_eq!(default("max_attempts").parse(), Ok(policy.max_attempts));
+        assert_eq!(
+            default("backoff_coefficient").parse(),
+            Ok(policy.backoff_coefficient)
+        );
+        assert_eq!(
+            parse_duration_ms(default("initial_interval")),
+            Some(policy.initial_interval_ms)
+        );
+        assert_eq!(
+            parse_duration_ms(default("maximum_interval")),
+            Some(policy.maximum_interval_ms)
+        );
+    }
+
+    #[test]
+    fn the_code_docs_list_each_places_keys() {
+        assert_eq!(
+            required_keys_doc(),
+            "A pipeline needs `name` and `sources`; a step needs `name` and `method`; an input needs `type`."
+        );
+        assert!(accepted_keys_doc().starts_with(
+            "Pipelines accept `name`, `description`, `inputs`, `sources` and `transforms`; steps accept"
+        ));
+        assert!(accepted_keys_doc().ends_with("`initial_interval` and `maximum_interval`."));
+    }
+}

@@ -119,6 +119,13 @@ fn normalize_step(step: &Value) -> Value {
                 }
                 Value::Object(kept)
             }
+            ("retry", Value::Object(retry)) => Value::Object(
+                ordered_keys(retry, Place::Retry)
+                    .into_iter()
+                    .filter(|k| !retry[*k].is_null())
+                    .map(|k| (k.to_string(), retry[k].clone()))
+                    .collect(),
+            ),
             _ => value.clone(),
         };
         out.insert(key.to_string(), value);

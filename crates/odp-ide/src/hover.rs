@@ -3,8 +3,8 @@
 use odp_analysis::{Target, TextRange, escape_control_in_lines};
 
 use crate::Snapshot;
-use crate::keys::{PIPELINE_KEYS, STEP_KEYS};
 use crate::markdown::{method_markdown, param_markdown};
+use odp_analysis::keys::Place;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hover {
@@ -94,22 +94,22 @@ impl Snapshot<'_> {
                     markdown: param_markdown(&entry.key, schema, required),
                 });
             }
-            let table = match depth {
-                0 => PIPELINE_KEYS,
+            let place = match depth {
+                0 => Place::Pipeline,
                 _ if analysis
                     .pipeline
                     .steps
                     .iter()
                     .any(|s| s.range == node.range) =>
                 {
-                    STEP_KEYS
+                    Place::Step
                 }
                 _ => return None,
             };
-            let (_, doc) = table.iter().find(|(k, _)| *k == entry.key)?;
+            let key = place.key(&entry.key)?;
             return Some(Hover {
                 range: entry.key_range,
-                markdown: format!("**{}**\n\n{doc}", entry.key),
+                markdown: format!("**{}**\n\n{}", entry.key, key.documentation()),
             });
         }
         None

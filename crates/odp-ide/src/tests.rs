@@ -281,10 +281,10 @@ fn hovers() {
     check_hover(
         &PIPELINE.replace("transforms:", "transf$0orms:"),
         expect![[r#"
-        201..211 "transforms"
-        **transforms**
+            201..211 "transforms"
+            **transforms**
 
-        Steps that process results, in the order written."#]],
+            Steps that process results, in the order written; they may use inputs, sources and earlier transforms."#]],
     );
 }
 

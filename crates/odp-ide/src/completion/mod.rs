@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::Snapshot;
 use crate::context::{CursorContext, PathPart, cursor_context};
-use crate::keys::{DURATION_SUGGESTIONS, INPUT_KEYS, PIPELINE_KEYS, RETRY_KEYS, STEP_KEYS};
+use crate::keys::DURATION_SUGGESTIONS;
 use crate::markdown::{method_markdown, param_markdown, render_value};
+use odp_analysis::keys::Place;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompletionKind {
@@ -117,18 +118,20 @@ impl Snapshot<'_> {
 
     fn keys_item(
         &self,
-        keys: &[(&str, &str)],
+        place: Place,
         present: &[String],
         replace: TextRange,
     ) -> Vec<CompletionItem> {
-        keys.iter()
-            .filter(|(k, _)| !present.iter().any(|p| p == k))
-            .map(|(k, doc)| CompletionItem {
-                label: k.to_string(),
+        place
+            .keys()
+            .iter()
+            .filter(|k| !present.iter().any(|p| p == k.name))
+            .map(|k| CompletionItem {
+                label: k.name.to_string(),
                 kind: CompletionKind::Key,
                 detail: None,
-                documentation: Some(doc.to_string()),
-                insert_text: format!("{k}: "),
+                documentation: Some(k.documentation()),
+                insert_text: format!("{}: ", k.name),
                 snippet: false,
                 replace,
                 sort_text: String::new(),
@@ -151,12 +154,12 @@ impl Snapshot<'_> {
             })
             .collect();
         match keys.as_slice() {
-            [] => self.keys_item(PIPELINE_KEYS, present, replace),
-            ["sources" | "transforms", "-"] => self.keys_item(STEP_KEYS, present, replace),
+            [] => self.keys_item(Place::Pipeline, present, replace),
+            ["sources" | "transforms", "-"] => self.keys_item(Place::Step, present, replace),
             ["sources" | "transforms", "-", "retry"] => {
-                self.keys_item(RETRY_KEYS, present, replace)
+                self.keys_item(Place::Retry, present, replace)
             }
-            ["inputs", _] => self.keys_item(INPUT_KEYS, present, replace),
+            ["inputs", _] => self.keys_item(Place::Input, present, replace),
             ["sources" | "transforms", "-", "params"] => {
                 let Some(m) = self.step_at(path, offset).and_then(|s| self.method_of(s)) else {
                     return Vec::new();
