@@ -10,6 +10,7 @@ pub mod escape;
 pub mod keys;
 pub mod model;
 pub mod registry;
+pub mod roots;
 mod scalar_place;
 pub mod schema;
 mod suppress;

@@ -2,6 +2,7 @@
 //! scope, walking its path through the output's type, and counting half-typed ones as uses.
 
 use super::*;
+use crate::roots::StepRoot;
 
 impl<'a> Checker<'a> {
     /// The declared input a template is exactly (`{{inputs.NAME}}`).
@@ -35,8 +36,12 @@ impl<'a> Checker<'a> {
                         self.scope.use_input(&name);
                     }
                 }
-            } else if let Some(target) = self.scope.lookup_step(&self.pipeline, &root) {
-                self.scope.use_step(target.index);
+            } else if let Some(StepRoot::Own(target)) = self
+                .scope
+                .lookup_step(&self.pipeline, &root)
+                .map(|f| f.root)
+            {
+                self.scope.use_step(target);
             }
         }
     }
@@ -81,7 +86,7 @@ impl<'a> Checker<'a> {
             };
             let name_range = place.range(first.span.start + 1..first.span.end);
             let declared = self.scope.lookup_input(&self.pipeline, name);
-            match declared.or_else(|| self.scope.external_input(name)) {
+            match declared {
                 Some(ty) => {
                     self.scope.use_input(name);
                     reference.target = Target::Input(name.as_str().into());
@@ -118,9 +123,15 @@ impl<'a> Checker<'a> {
         } else {
             let name = path.root.as_str();
             if let Some(found) = self.scope.lookup_step(&self.pipeline, name) {
-                let target = found.index;
-                reference.target = Target::Step(target);
-                if target == index {
+                let own = match found.root {
+                    StepRoot::Own(target) => Some(target),
+                    StepRoot::External(_) => None,
+                };
+                reference.target = match own {
+                    Some(target) => Target::Step(target),
+                    None => Target::External(name.into()),
+                };
+                if own == Some(index) {
                     self.push(
                         Diagnostic::new(
                             Code::SelfReference,
@@ -130,43 +141,34 @@ impl<'a> Checker<'a> {
                         .with_help("a step's result exists only after it ran: use the result of an earlier step"),
                     );
                 } else if section == Section::Sources {
-                    let target_range = self.scope.declaration_of_step(&found);
-                    self.push(
-                        Diagnostic::new(
-                            Code::SourceReferencesStep,
-                            root_range,
-                            format!("a source can only use `inputs`, but this one uses step `{name}`"),
-                        )
-                        .with_related(target_range, format!("`{name}` is defined here"))
-                        .with_help("sources run in parallel; move this step to `transforms` if it needs another step's result"),
+                    let mut d = Diagnostic::new(
+                        Code::SourceReferencesStep,
+                        root_range,
+                        format!("a source can only use `inputs`, but this one uses step `{name}`"),
                     );
-                } else if target > index {
-                    let target_range = self.scope.declaration_of_step(&found);
+                    if let Some(defined) = self.scope.declaration_of_step(&found) {
+                        d = d.with_related(defined, format!("`{name}` is defined here"));
+                    }
+                    self.push(d.with_help(
+                        "sources run in parallel; move this step to `transforms` if it needs another step's result",
+                    ));
+                } else if own.is_some_and(|target| target > index) {
+                    let mut d = Diagnostic::new(
+                        Code::ForwardReference,
+                        root_range,
+                        format!("`{name}` runs after this step"),
+                    );
+                    if let Some(defined) = self.scope.declaration_of_step(&found) {
+                        d = d.with_related(defined, format!("`{name}` is defined here"));
+                    }
                     self.push(
-                        Diagnostic::new(
-                            Code::ForwardReference,
-                            root_range,
-                            format!("`{name}` runs after this step"),
-                        )
-                        .with_related(target_range, format!("`{name}` is defined here"))
-                        .with_help("transforms run in the order written: move one of the steps"),
+                        d.with_help("transforms run in the order written: move one of the steps"),
                     );
                 }
-                self.scope.use_step(target);
+                if let Some(target) = own {
+                    self.scope.use_step(target);
+                }
                 (found.output, &path.segments[..], name.to_string())
-            } else if let Some(output) = self.scope.external_step(name) {
-                reference.target = Target::External(name.into());
-                if section == Section::Sources {
-                    self.push(
-                        Diagnostic::new(
-                            Code::SourceReferencesStep,
-                            root_range,
-                            format!("a source can only use `inputs`, but this one uses step `{name}`"),
-                        )
-                        .with_help("sources run in parallel; move this step to `transforms` if it needs another step's result"),
-                    );
-                }
-                (output, &path.segments[..], name.to_string())
             } else {
                 let mut names = self.scope.every_step_name(&self.pipeline, index);
                 names.retain(|n| is_identifier(n)); // only names a template can address

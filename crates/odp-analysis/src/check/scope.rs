@@ -6,10 +6,11 @@
 //! [`super::CheckCache::verify_reuse`]).
 
 use odp_syntax::TextRange;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use crate::Environment;
 use crate::model::{Input, Pipeline};
+use crate::roots::{Roots, StepRoot};
 use crate::ty::Ty;
 
 /// A name a step body looked up outside its own text, and the answer that shaped its result.
@@ -37,52 +38,31 @@ pub(super) struct Recording {
     pub(super) cacheable: bool,
 }
 
-/// A step of this pipeline found by name: what a body may know of it.
+/// A step found by name: what a body may know of it.
 pub(super) struct FoundStep {
-    pub(super) index: usize,
+    pub(super) root: StepRoot,
     /// Its declared output type (fixed by its method, which the lookup records).
     pub(super) output: Ty,
-    /// Where its name is written: a diagnostic pointing there makes the body depend on more than the lookup (see
-    /// [`Scope::declaration_of_step`]).
-    name_range: TextRange,
+    /// Where its name is written in this pipeline: a diagnostic pointing there makes the body depend on more than
+    /// the lookup (see [`Scope::declaration_of_step`]).
+    name_range: Option<TextRange>,
 }
 
 pub(super) struct Scope<'a> {
-    env: &'a Environment<'a>,
-    /// First definition of each step name.
-    steps: FxHashMap<&'a str, usize>,
+    /// What each name means ([`crate::roots`], shared with the editor features).
+    roots: Roots<'a>,
     used_steps: Vec<bool>,
     used_inputs: FxHashSet<String>,
     recording: Option<Recording>,
-    /// The environment's steps and inputs by name (first of each), so that each reference looks them up in
-    /// constant time: a notebook session may hold thousands of steps. (An environment with any of them disables
-    /// reuse altogether, so their lookups need no recording.)
-    external_steps: FxHashMap<&'a str, usize>,
-    external_inputs: FxHashMap<&'a str, usize>,
-    /// The live result types by step name (first of each).
-    live: FxHashMap<&'a str, usize>,
-}
-
-/// The index of the first of each name.
-fn first_by_name<'a>(names: impl Iterator<Item = &'a str>) -> FxHashMap<&'a str, usize> {
-    let mut index = FxHashMap::default();
-    for (i, name) in names.enumerate() {
-        index.entry(name).or_insert(i);
-    }
-    index
 }
 
 impl<'a> Scope<'a> {
     pub(super) fn new(env: &'a Environment<'a>) -> Self {
         Scope {
-            env,
-            steps: FxHashMap::default(),
+            roots: Roots::of_environment(env),
             used_steps: Vec::new(),
             used_inputs: FxHashSet::default(),
             recording: None,
-            external_steps: first_by_name(env.external_steps.iter().map(|e| e.name.as_str())),
-            external_inputs: first_by_name(env.external_inputs.iter().map(|i| i.name.as_str())),
-            live: first_by_name(env.live.iter().map(|l| l.step.as_str())),
         }
     }
 
@@ -91,13 +71,7 @@ impl<'a> Scope<'a> {
     /// Defines a step name at `index`; returns the index of an earlier step of the same name, if there is one
     /// (which keeps the name).
     pub(super) fn define_step(&mut self, name: &'a str, index: usize) -> Option<usize> {
-        match self.steps.get(name) {
-            Some(&first) => Some(first),
-            None => {
-                self.steps.insert(name, index);
-                None
-            }
-        }
+        self.roots.define_step(name, index)
     }
 
     /// Called once every step is defined, before the bodies.
@@ -107,19 +81,25 @@ impl<'a> Scope<'a> {
 
     // ---- the bodies: lookups, each recorded ------------------------------------------------------------------
 
-    /// The first step with this name, recorded as a dependency of the body being checked.
+    /// The step a root names (this pipeline's first of the name, else the environment's), recorded as a
+    /// dependency of the body being checked.
     pub(super) fn lookup_step(&mut self, pipeline: &Pipeline, name: &str) -> Option<FoundStep> {
-        let index = self.steps.get(name).copied();
+        let root = self.roots.step(name);
+        let own = match root {
+            Some(StepRoot::Own(i)) => Some(i),
+            _ => None,
+        };
         #[cfg(test)]
         let forget = tests_only::FORGET_STEP_LOOKUPS.get();
         #[cfg(not(test))]
         let forget = false;
+        // (A step of the environment needs no record: an environment with any disables reuse.)
         if let Some(r) = &mut self.recording
             && !forget
         {
             r.lookups.push(Lookup::Step {
                 name: name.to_string(),
-                found: index.map(|i| {
+                found: own.map(|i| {
                     (
                         i,
                         pipeline.steps[i].method.as_ref().map(|m| m.value.clone()),
@@ -127,26 +107,26 @@ impl<'a> Scope<'a> {
                 }),
             });
         }
-        index.map(|i| {
-            let step = &pipeline.steps[i];
-            FoundStep {
-                index: i,
-                output: step.output.clone(),
-                name_range: step.name.as_ref().map_or(step.range, |n| n.range),
-            }
+        Some(FoundStep {
+            output: self.roots.step_output(pipeline, name)?,
+            root: root?,
+            name_range: own.map(|i| {
+                let step = &pipeline.steps[i];
+                step.name.as_ref().map_or(step.range, |n| n.range)
+            }),
         })
     }
 
     /// Where a found step's name is written, for a diagnostic's related information: the body now depends on
     /// text outside it and is not kept.
-    pub(super) fn declaration_of_step(&mut self, step: &FoundStep) -> TextRange {
+    pub(super) fn declaration_of_step(&mut self, step: &FoundStep) -> Option<TextRange> {
         self.depends_on_every_name();
         step.name_range
     }
 
     /// The live result type of a step, recorded as a dependency of the body being checked.
     pub(super) fn lookup_live(&mut self, name: &str) -> Option<Ty> {
-        let ty = self.live_type(name).cloned();
+        let ty = self.roots.live(name).cloned();
         if let Some(r) = &mut self.recording {
             r.lookups.push(Lookup::Live {
                 name: name.to_string(),
@@ -156,9 +136,10 @@ impl<'a> Scope<'a> {
         ty
     }
 
-    /// The type of a declared input, recorded as a dependency of the body being checked.
+    /// The type of the input a template names (the pipeline's, else the environment's), recorded as a dependency
+    /// of the body being checked.
     pub(super) fn lookup_input(&mut self, pipeline: &Pipeline, name: &str) -> Option<Ty> {
-        let ty = pipeline.input(name).map(|i| i.ty.clone());
+        let ty = self.roots.input(pipeline, name);
         if let Some(r) = &mut self.recording {
             r.lookups.push(Lookup::Input {
                 name: name.to_string(),
@@ -182,22 +163,8 @@ impl<'a> Scope<'a> {
         input
     }
 
-    /// The type of an input of the environment (a notebook's `%inputs`).
-    pub(super) fn external_input(&self, name: &str) -> Option<Ty> {
-        self.external_inputs
-            .get(name)
-            .map(|&i| self.env.external_inputs[i].ty.clone())
-    }
-
-    /// The declared output type of a step of the environment (a notebook's earlier cell).
-    pub(super) fn external_step(&self, name: &str) -> Option<Ty> {
-        self.external_steps
-            .get(name)
-            .map(|&i| self.env.external_steps[i].output.clone())
-    }
-
-    /// Every step name a template can address but `except`'s, then the environment's, for a suggestion: the body
-    /// now depends on every name and is not kept.
+    /// Every step name but `except`'s, then the environment's, for a suggestion: the body now depends on every
+    /// name and is not kept.
     pub(super) fn every_step_name<'p>(
         &mut self,
         pipeline: &'p Pipeline,
@@ -213,7 +180,7 @@ impl<'a> Scope<'a> {
             .enumerate()
             .filter(|(i, _)| *i != except)
             .filter_map(|(_, s)| s.name.as_ref().map(|n| n.value.as_str()))
-            .chain(self.env.external_steps.iter().map(|e| e.name.as_str()))
+            .chain(self.roots.external_step_names())
             .collect()
     }
 
@@ -228,7 +195,7 @@ impl<'a> Scope<'a> {
             .inputs
             .iter()
             .map(|i| i.name.value.as_str())
-            .chain(self.env.external_inputs.iter().map(|i| i.name.as_str()))
+            .chain(self.roots.external_input_names())
             .collect()
     }
 
@@ -242,7 +209,7 @@ impl<'a> Scope<'a> {
 
     /// Marks the step a suggestion names as used (a misspelt reference most likely meant it).
     pub(super) fn use_step_named(&mut self, name: &str) {
-        if let Some(&index) = self.steps.get(name) {
+        if let Some(index) = self.roots.own_step(name) {
             self.depends_on_every_name();
             self.use_step(index);
         }
@@ -271,7 +238,7 @@ impl<'a> Scope<'a> {
 
     /// Whether the step at `index` is the first of its name (references go to the first definition).
     pub(super) fn is_first_of_its_name(&self, name: &str, index: usize) -> bool {
-        self.steps.get(name) == Some(&index)
+        self.roots.own_step(name) == Some(index)
     }
 
     pub(super) fn is_input_used(&self, name: &str) -> bool {
@@ -296,13 +263,13 @@ impl<'a> Scope<'a> {
         match lookup {
             Lookup::Step { name, found } => {
                 let now = self
-                    .steps
-                    .get(name.as_str())
-                    .map(|&i| (i, pipeline.steps[i].method.as_ref().map(|m| &m.value)));
+                    .roots
+                    .own_step(name)
+                    .map(|i| (i, pipeline.steps[i].method.as_ref().map(|m| &m.value)));
                 now == found.as_ref().map(|(i, m)| (*i, m.as_ref()))
             }
-            Lookup::Input { name, ty } => pipeline.input(name).map(|i| &i.ty) == ty.as_ref(),
-            Lookup::Live { name, ty } => self.live_type(name) == ty.as_ref(),
+            Lookup::Input { name, ty } => self.roots.input(pipeline, name) == *ty,
+            Lookup::Live { name, ty } => self.roots.live(name) == ty.as_ref(),
         }
     }
 
@@ -314,10 +281,6 @@ impl<'a> Scope<'a> {
         for name in inputs {
             self.used_inputs.insert(name.clone());
         }
-    }
-
-    fn live_type(&self, name: &str) -> Option<&Ty> {
-        self.live.get(name).map(|&i| &self.env.live[i].ty)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Completion inside `{{ ... }}`: the roots a template may use here, then the fields of the type typed so far.
 
+use odp_analysis::Ty;
+use odp_analysis::roots::Roots;
 use odp_analysis::ty::FieldLookup;
-use odp_analysis::{Section, Ty};
 
 use super::{CompletionItem, CompletionKind, word_range};
 use crate::Snapshot;
@@ -9,29 +10,6 @@ use crate::context::PathPart;
 use crate::markdown::method_markdown;
 
 impl Snapshot<'_> {
-    /// The steps a template in step `from` may use, with their indices (or `None` for external steps).
-    fn visible_steps(&self, from: Option<usize>) -> Vec<(String, Option<usize>)> {
-        let steps = &self.analysis.pipeline.steps;
-        let from_section = from.map(|i| steps[i].section);
-        let mut out: Vec<(String, Option<usize>)> = Vec::new();
-        if from_section == Some(Section::Sources) {
-            return out;
-        }
-        for e in self.env.external_steps {
-            out.push((e.name.clone(), None));
-        }
-        for (i, s) in steps.iter().enumerate() {
-            let visible = match from {
-                Some(f) => i != f && (s.section == Section::Sources || i < f),
-                None => true,
-            };
-            if visible && let Some(n) = &s.name {
-                out.push((n.value.clone(), Some(i)));
-            }
-        }
-        out
-    }
-
     pub(super) fn template_completions(
         &self,
         path: &[PathPart],
@@ -50,6 +28,8 @@ impl Snapshot<'_> {
             replace,
             sort_text: String::new(),
         };
+        let pipeline = &self.analysis.pipeline;
+        let roots = Roots::new(pipeline, self.env);
         let Some((root, rest)) = parent.split_first() else {
             // Roots: inputs and the steps visible from here.
             let mut items = vec![item(
@@ -58,7 +38,7 @@ impl Snapshot<'_> {
                 "the pipeline's inputs".into(),
                 None,
             )];
-            for (name, index) in self.visible_steps(from) {
+            for (name, index) in roots.visible_steps(pipeline, from) {
                 let (detail, doc) = match index {
                     Some(i) => {
                         let step = &self.analysis.pipeline.steps[i];
@@ -70,7 +50,7 @@ impl Snapshot<'_> {
                     }
                     None => ("an earlier cell".to_string(), None),
                 };
-                items.push(item(&name, CompletionKind::Step, detail, doc));
+                items.push(item(name, CompletionKind::Step, detail, doc));
             }
             return items;
         };
@@ -97,42 +77,17 @@ impl Snapshot<'_> {
                     )
                     .collect();
             };
-            let base = self
-                .analysis
-                .pipeline
-                .input(name)
-                .map(|i| i.ty.clone())
-                .or_else(|| {
-                    self.env
-                        .external_inputs
-                        .iter()
-                        .find(|i| i.name == *name)
-                        .map(|i| i.ty.clone())
-                });
-            base.and_then(|t| walk(t, rest))
+            roots.input(pipeline, name).and_then(|t| walk(t, rest))
         } else {
-            let base = self
-                .analysis
-                .pipeline
-                .step(root)
-                .map(|s| s.output.clone())
-                .or_else(|| {
-                    self.env
-                        .external_steps
-                        .iter()
-                        .find(|e| e.name == *root)
-                        .map(|e| e.output.clone())
-                });
-            let declared = base.and_then(|t| walk(t, rest));
+            let declared = roots
+                .step_output(pipeline, root)
+                .and_then(|t| walk(t, rest));
             // Where the declared output knows no fields, the live result's type does.
             match declared {
                 Some(t) if !fields_of(&t).is_empty() => Some(t),
-                declared => self
-                    .env
-                    .live
-                    .iter()
-                    .find(|live| live.step == *root)
-                    .and_then(|live| walk(live.ty.clone(), rest))
+                declared => roots
+                    .live(root)
+                    .and_then(|live| walk(live.clone(), rest))
                     .or(declared),
             }
         };
