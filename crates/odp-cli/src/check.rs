@@ -123,9 +123,9 @@ pub fn run_check(args: &CheckArgs) -> u8 {
     // Messages name paths and quote configuration: their control characters are escaped like the report's.
     let outcome = match check_inner(args) {
         Ok(outcome) => outcome,
-        Err(Failures(messages)) => {
-            for message in messages {
-                let _ = writeln!(err, "error: {}", escape_control(&message));
+        Err(Failures(failures)) => {
+            for failure in failures {
+                let _ = writeln!(err, "error: {}", escape_control(&failure.to_string()));
             }
             return exit::USAGE;
         }
@@ -156,7 +156,13 @@ pub fn run_check(args: &CheckArgs) -> u8 {
                     ColorChoice::Never
                 });
                 render::human(&mut out, reports).and_then(|_| {
-                    let files_with = reports.iter().filter(|r| !r.diagnostics.is_empty()).count();
+                    // The files with findings; on a clean run, the files checked ("0 errors, 0 warnings in 1
+                    // file", not "in 0 files").
+                    let files_with =
+                        match reports.iter().filter(|r| !r.diagnostics.is_empty()).count() {
+                            0 => reports.len(),
+                            n => n,
+                        };
                     writeln!(
                         out,
                         "Checked {} file{}: {} error{}, {} warning{} in {} file{}.",
@@ -212,7 +218,12 @@ pub fn run_check(args: &CheckArgs) -> u8 {
     if too_many_warnings {
         let _ = writeln!(
             err,
-            "error: {warnings} warnings exceed --max-warnings {}",
+            "error: {warnings} {} --max-warnings {}",
+            if warnings == 1 {
+                "warning exceeds"
+            } else {
+                "warnings exceed"
+            },
             args.max_warnings.unwrap_or(0)
         );
     }
@@ -292,18 +303,36 @@ fn unified_diff(path: &str, before: &str, after: &str) -> String {
         .to_string()
 }
 
-/// Why a run could not check what it was asked to: one message per problem.
-struct Failures(Vec<String>);
+/// Why a run could not check what it was asked to.
+#[derive(Debug, thiserror::Error)]
+enum CheckError {
+    #[error("cannot read the current directory: {0}")]
+    CurrentDir(#[source] std::io::Error),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error(
+        "no pipeline files found in {} (pipelines are *.odp.yaml, *.odp.yml, files matched by `include` in odp.toml, or YAML files with a `# odp: pipeline` comment)",
+        paths.join(", ")
+    )]
+    NoPipelines { paths: Vec<String> },
+    #[error("{path}: cannot write the fixes: {source}")]
+    WriteFixes {
+        path: String,
+        source: std::io::Error,
+    },
+}
 
-impl From<String> for Failures {
-    fn from(message: String) -> Self {
-        Failures(vec![message])
+/// Why a run could not check what it was asked to: one error per problem.
+struct Failures(Vec<CheckError>);
+
+impl<E: Into<CheckError>> From<E> for Failures {
+    fn from(e: E) -> Self {
+        Failures(vec![e.into()])
     }
 }
 
 fn check_inner(args: &CheckArgs) -> Result<Outcome, Failures> {
-    let cwd =
-        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let cwd = std::env::current_dir().map_err(CheckError::CurrentDir)?;
     let workspaces = Workspaces {
         loader: Loader::new(LoadOptions {
             cwd: cwd.clone(),
@@ -314,35 +343,30 @@ fn check_inner(args: &CheckArgs) -> Result<Outcome, Failures> {
         warnings: Mutex::default(),
     };
     // Discovery follows the configuration of the current directory (or --config).
-    let discovery_config = workspaces.config_for(&cwd).map_err(|e| e.to_string())?;
-    let matcher = PipelineMatcher::new(&discovery_config).map_err(|e| e.to_string())?;
+    let discovery_config = workspaces.config_for(&cwd)?;
+    let matcher = PipelineMatcher::new(&discovery_config)?;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
     };
-    let files = odp_workspace::discover(&paths, &cwd, &matcher).map_err(|e| e.to_string())?;
+    let files = odp_workspace::discover(&paths, &cwd, &matcher)?;
     if files.is_empty() {
-        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(Failures::from(format!(
-            "no pipeline files found in {} (pipelines are *.odp.yaml, *.odp.yml, files matched by `include` in odp.toml, or YAML files with a `# odp: pipeline` comment)",
-            shown.join(", ")
-        )));
+        return Err(Failures::from(CheckError::NoPipelines {
+            paths: paths.iter().map(|p| p.display().to_string()).collect(),
+        }));
     }
     tracing::debug!(files = files.len(), "checking");
     let fixing = args.fix || args.diff;
-    type FileResult = Result<(FileReport, Option<(String, usize, String)>), String>;
+    type FileResult = Result<(FileReport, Option<(String, usize, String)>), CheckError>;
     let results: Vec<FileResult> = files
         .par_iter()
         .map(|path| {
             let shown = display_path(path, &cwd);
-            let text =
-                odp_workspace::read_pipeline(path, Path::new(&shown)).map_err(|e| e.to_string())?;
+            let text = odp_workspace::read_pipeline(path, Path::new(&shown))?;
             let dir = path.parent().unwrap_or(Path::new("."));
-            let workspace = workspaces.workspace_for(dir).map_err(|e| e.to_string())?;
-            let ignores = workspaces
-                .ignores_for(&workspace.config)
-                .map_err(|e| e.to_string())?;
+            let workspace = workspaces.workspace_for(dir)?;
+            let ignores = workspaces.ignores_for(&workspace.config)?;
             let env = Environment::new(&workspace.registry);
             let filter = |d: &mut Vec<odp_analysis::Diagnostic>| ignores.filter(path, d);
             if !fixing {
@@ -362,8 +386,10 @@ fn check_inner(args: &CheckArgs) -> Result<Outcome, Failures> {
             let mut change = None;
             if applied > 0 && fixed != text {
                 if args.fix {
-                    std::fs::write(path, &fixed)
-                        .map_err(|e| format!("{shown}: cannot write the fixes: {e}"))?;
+                    std::fs::write(path, &fixed).map_err(|source| CheckError::WriteFixes {
+                        path: shown.clone(),
+                        source,
+                    })?;
                 }
                 change = Some((shown.clone(), applied, unified_diff(&shown, &text, &fixed)));
             }
@@ -390,7 +416,8 @@ fn check_inner(args: &CheckArgs) -> Result<Outcome, Failures> {
         }
     }
     if !failures.is_empty() {
-        failures.dedup();
+        // Files of one workspace meet the same broken configuration: say it once.
+        failures.dedup_by(|a, b| a.to_string() == b.to_string());
         return Err(Failures(failures));
     }
     let warnings = workspaces.warnings.into_inner().expect("lock");

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod engine_args;
+pub mod lint;
 pub mod render;
 pub mod service_args;
 mod snippet;
@@ -18,6 +19,7 @@ pub use check::{CheckArgs, run_check};
 pub use engine_args::{
     EngineArgs, EngineKind, EngineSettings, TemporalArgs, TemporalSettings, engine_settings,
 };
+pub use lint::LintCommand;
 pub use service_args::ServiceArgs;
 
 /// Process exit codes, the same for every subcommand.
@@ -78,16 +80,23 @@ pub fn init_logging_as(level: Option<&str>, json: bool) {
         .try_init();
 }
 
+/// `explain` was given no code odp has.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown code `{code}`; known codes: {}", known.join(", "))]
+pub struct UnknownCode {
+    pub code: String,
+    pub known: Vec<&'static str>,
+}
+
 /// `explain CODE`: the code's documentation.
-pub fn explain(code: &str) -> Result<String, String> {
-    let Some(code) = odp_analysis::Code::parse(code) else {
-        let known: Vec<&str> = odp_analysis::Code::ALL.iter().map(|c| c.id()).collect();
-        return Err(format!(
-            "unknown code `{code}`; known codes: {}",
-            known.join(", ")
-        ));
+pub fn explain(code: &str) -> Result<String, UnknownCode> {
+    let Some(found) = odp_analysis::Code::parse(code) else {
+        return Err(UnknownCode {
+            code: code.to_string(),
+            known: odp_analysis::Code::ALL.iter().map(|c| c.id()).collect(),
+        });
     };
-    Ok(explain_text(code))
+    Ok(explain_text(found))
 }
 
 /// The Markdown documentation of one code (also the section of docs/codes.md).

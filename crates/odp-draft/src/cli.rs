@@ -11,7 +11,7 @@ use odp_cli::exit;
 use odp_cli::render::{self, FileReport};
 
 use crate::eval::{parse_eval, retrieval_recall, run_eval};
-use crate::{Drafter, LlmSettings, Progress, load_workspace};
+use crate::{DraftSettings, Drafter, Progress, load_workspace};
 
 /// Exit code when interrupted (Ctrl-C).
 pub const INTERRUPTED: u8 = 130;
@@ -122,29 +122,30 @@ pub fn run(args: DraftArgs, io: Io<'_>) -> u8 {
         );
     }
     let section = &config.config.draft;
-    let mut settings = match LlmSettings::resolve(io.env, section) {
+    let mut settings = match DraftSettings::resolve(io.env, section) {
         Ok(s) => s,
         Err(e) => {
             errln(&format!("error: {e}"));
             return exit::USAGE;
         }
     };
+    // The flags win over the environment and odp.toml.
     if args.no_structured_output {
         settings.structured_output = false;
     }
-    let mut drafter = match Drafter::from_settings(&settings, registry.clone(), section) {
+    if let Some(r) = args.rounds {
+        settings.max_rounds = r as usize;
+    }
+    if let Some(k) = args.methods {
+        settings.methods = k as usize;
+    }
+    let drafter = match Drafter::from_settings(settings, registry.clone()) {
         Ok(d) => d,
         Err(e) => {
             errln(&format!("error: {e}"));
             return exit::USAGE;
         }
     };
-    if let Some(r) = args.rounds {
-        drafter.config.max_rounds = r as usize;
-    }
-    if let Some(k) = args.methods {
-        drafter.config.methods = k as usize;
-    }
     errln(&format!("odp draft: asking {}", drafter.describe()));
     let interrupt = async {
         if io.ctrl_c {
@@ -288,8 +289,9 @@ fn retrieval_report(
     };
     let chosen = methods.map_or(crate::config::DEFAULT_METHODS, |k| k as usize);
     let mut text = format!(
-        "retrieval recall on {} requests ({}):\n",
+        "retrieval recall on {} request{} ({}):\n",
         cases.len(),
+        if cases.len() == 1 { "" } else { "s" },
         path.display()
     );
     let mut ks = vec![3, 4, 5, 6, 8, 10];
@@ -300,10 +302,11 @@ fn retrieval_report(
     for k in ks {
         let r = retrieval_recall(registry, &cases, k);
         text.push_str(&format!(
-            "  recall@{k:<2} {:.3}  ({} of {} requests with every method offered){}\n",
+            "  recall@{k:<2} {:.3}  ({} of {} request{} with every method offered){}\n",
             r.recall,
             r.complete,
             r.cases,
+            if r.cases == 1 { "" } else { "s" },
             if k == chosen { "  <- offered" } else { "" }
         ));
     }

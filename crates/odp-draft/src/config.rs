@@ -1,4 +1,6 @@
-//! Which model to ask, from the environment and the `[draft]` section of `odp.toml`.
+//! How drafts are made: which model to ask and how the loop runs, from the environment and the `[draft]` section
+//! of `odp.toml` ([`DraftSettings::resolve`], the one loader; `odp.toml`'s section itself is
+//! [`odp_workspace::DraftSection`], the file's shape).
 //!
 //! Precedence, as everywhere in odp: environment variable, then `odp.toml`, then the default. API keys come only
 //! from the environment; `odp.toml` may name the variable (`api-key-env`), never hold the key.
@@ -23,6 +25,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_ROUNDS: usize = 3;
 /// Registry methods offered to the model by default.
 pub const DEFAULT_METHODS: usize = 8;
+/// The most tokens one answer may have (Anthropic needs a limit; OpenAI-compatible servers get none).
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// The kind of API spoken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,9 +62,10 @@ impl fmt::Display for ProviderKind {
     }
 }
 
-/// Everything needed to talk to the model. `Debug` never shows the key.
+/// Everything a front end configures about drafts: the model to talk to and how the draft loop runs. `Debug` never
+/// shows the key.
 #[derive(Clone, Debug)]
-pub struct LlmSettings {
+pub struct DraftSettings {
     pub provider: ProviderKind,
     /// Without a trailing slash. OpenAI-compatible: includes `/v1`; Anthropic: without it.
     pub base_url: String,
@@ -75,12 +80,21 @@ pub struct LlmSettings {
     pub structured_output: bool,
     /// Stream answers (progress while the model writes).
     pub stream: bool,
+    /// The most answers asked of the model: the first draft and its repairs (at least 1).
+    pub max_rounds: usize,
+    /// How many methods are offered to the model (methods named in the request come on top).
+    pub methods: usize,
+    /// The most tokens one answer may have (Anthropic needs a limit; OpenAI-compatible servers get none).
+    pub max_tokens: u32,
 }
 
-impl LlmSettings {
+impl DraftSettings {
     /// Settings for an OpenAI-compatible server at `base_url` (tests, the scripted stub).
-    pub fn openai_compatible(base_url: impl Into<String>, model: impl Into<String>) -> LlmSettings {
-        LlmSettings {
+    pub fn openai_compatible(
+        base_url: impl Into<String>,
+        model: impl Into<String>,
+    ) -> DraftSettings {
+        DraftSettings {
             provider: ProviderKind::OpenAi,
             base_url: trim_base(base_url.into()),
             api_key: None,
@@ -90,12 +104,15 @@ impl LlmSettings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             structured_output: true,
             stream: true,
+            max_rounds: DEFAULT_ROUNDS,
+            methods: DEFAULT_METHODS,
+            max_tokens: DEFAULT_MAX_TOKENS,
         }
     }
 
     /// Settings for the Anthropic Messages API at `base_url`.
-    pub fn anthropic(base_url: impl Into<String>, model: impl Into<String>) -> LlmSettings {
-        LlmSettings {
+    pub fn anthropic(base_url: impl Into<String>, model: impl Into<String>) -> DraftSettings {
+        DraftSettings {
             provider: ProviderKind::Anthropic,
             base_url: trim_base(base_url.into()),
             api_key: None,
@@ -105,19 +122,22 @@ impl LlmSettings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             structured_output: true,
             stream: true,
+            max_rounds: DEFAULT_ROUNDS,
+            methods: DEFAULT_METHODS,
+            max_tokens: DEFAULT_MAX_TOKENS,
         }
     }
 
     /// From the process environment and an `odp.toml` `[draft]` section.
-    pub fn from_environment(section: &DraftSection) -> Result<LlmSettings, ConfigError> {
-        LlmSettings::resolve(&|name| std::env::var(name).ok(), section)
+    pub fn from_environment(section: &DraftSection) -> Result<DraftSettings, ConfigError> {
+        DraftSettings::resolve(&|name| std::env::var(name).ok(), section)
     }
 
     /// From an environment lookup (tests pass their own) and an `odp.toml` `[draft]` section.
     pub fn resolve(
         env: &dyn Fn(&str) -> Option<String>,
         section: &DraftSection,
-    ) -> Result<LlmSettings, ConfigError> {
+    ) -> Result<DraftSettings, ConfigError> {
         let var = |name: &str| {
             env(name)
                 .map(|v| v.trim().to_string())
@@ -201,7 +221,7 @@ impl LlmSettings {
             Some(t) => parse_duration(&t).ok_or(ConfigError::BadTimeout(t))?,
             None => DEFAULT_TIMEOUT,
         };
-        Ok(LlmSettings {
+        Ok(DraftSettings {
             provider,
             base_url,
             api_key,
@@ -211,6 +231,13 @@ impl LlmSettings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT.min(timeout),
             structured_output: section.structured_output.unwrap_or(true),
             stream: section.stream.unwrap_or(true),
+            max_rounds: section
+                .rounds
+                .map_or(DEFAULT_ROUNDS, |r| (r as usize).max(1)),
+            methods: section
+                .methods
+                .map_or(DEFAULT_METHODS, |k| (k as usize).max(1)),
+            max_tokens: DEFAULT_MAX_TOKENS,
         })
     }
 
@@ -284,12 +311,12 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn resolve(vars: &[(&str, &str)], section: DraftSection) -> Result<LlmSettings, ConfigError> {
+    fn resolve(vars: &[(&str, &str)], section: DraftSection) -> Result<DraftSettings, ConfigError> {
         let map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        LlmSettings::resolve(&|name| map.get(name).cloned(), &section)
+        DraftSettings::resolve(&|name| map.get(name).cloned(), &section)
     }
 
     #[test]

@@ -176,7 +176,12 @@ impl EvalReport {
             if let Some(f) = &r.failure {
                 let _ = write!(out, " ({f})");
             } else if r.errors > 0 {
-                let _ = write!(out, " ({} errors left)", r.errors);
+                let _ = write!(
+                    out,
+                    " ({} error{} left)",
+                    r.errors,
+                    if r.errors == 1 { "" } else { "s" }
+                );
             }
             out.push('\n');
         }

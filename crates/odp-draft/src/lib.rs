@@ -8,7 +8,9 @@
 //! the front ends (CLI, language server, kernel) decide what to do with the draft.
 //!
 //! Front ends call [`Drafter`] (settings from the environment and `odp.toml`) or, with their own provider,
-//! [`draft()`]. Both are async and cancel cleanly when dropped.
+//! [`draft()`]. Both are async and cancel cleanly when dropped. What a front end configures is one
+//! [`DraftSettings`], loaded by [`DraftSettings::resolve`]; what the draft is checked against is its
+//! [`DraftScope`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), odp_draft::DraftError> {
@@ -35,7 +37,7 @@ use odp_analysis::{
     Diagnostic, Environment, ExternalInput, ExternalStep, Registry, Severity, analyze,
 };
 
-pub use config::{ConfigError, LlmSettings, ProviderKind};
+pub use config::{ConfigError, DraftSettings, ProviderKind};
 pub use odp_secret::Secret;
 pub use provider::{
     AnswerFormat, ChatAnswer, ChatMessage, ChatRequest, DraftProvider, ProviderError,
@@ -43,19 +45,12 @@ pub use provider::{
 };
 pub use retrieve::retrieve;
 
-/// How a draft is made (everything but the model).
+/// What a draft is checked against: the registry, and what a notebook defined before it. Not configuration: the
+/// front end sets it for each draft.
 #[derive(Clone)]
-pub struct DraftConfig {
+pub struct DraftScope {
     /// The registry the draft is checked against and whose methods are offered.
     pub registry: Arc<Registry>,
-    /// The most answers asked of the model: the first draft and its repairs (at least 1).
-    pub max_rounds: usize,
-    /// How many methods are offered to the model (methods named in the request come on top).
-    pub methods: usize,
-    /// Ask for JSON under a strict JSON Schema (when the provider and server support it).
-    pub structured_output: bool,
-    /// The most tokens one answer may have (Anthropic needs a limit; OpenAI-compatible servers get none).
-    pub max_tokens: u32,
     /// Steps defined outside the draft (a notebook's earlier cells): shown to the model, and templates may use
     /// them.
     pub external_steps: Vec<ExternalStep>,
@@ -65,14 +60,11 @@ pub struct DraftConfig {
     pub fragment: bool,
 }
 
-impl DraftConfig {
-    pub fn new(registry: Arc<Registry>) -> DraftConfig {
-        DraftConfig {
+impl DraftScope {
+    /// A whole pipeline checked against `registry`.
+    pub fn new(registry: Arc<Registry>) -> DraftScope {
+        DraftScope {
             registry,
-            max_rounds: config::DEFAULT_ROUNDS,
-            methods: config::DEFAULT_METHODS,
-            structured_output: true,
-            max_tokens: 4096,
             external_steps: Vec::new(),
             external_inputs: Vec::new(),
             fragment: false,
@@ -155,8 +147,9 @@ impl fmt::Display for Progress {
             Progress::Retrieved { methods } => {
                 write!(
                     f,
-                    "offering {} methods: {}",
+                    "offering {} method{}: {}",
                     methods.len(),
+                    plural(methods.len()),
                     methods.join(", ")
                 )
             }
@@ -205,8 +198,8 @@ fn plural(n: usize) -> &'static str {
 pub enum DraftError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("{0}")]
-    Workspace(String),
+    #[error(transparent)]
+    Workspace(#[from] odp_workspace::WorkspaceError),
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error("the request is empty: describe the pipeline you want")]
@@ -241,7 +234,8 @@ impl Candidate {
 /// later round returns the best draft so far with [`DraftOutcome::interrupted`] set.
 pub async fn draft(
     request: &str,
-    config: &DraftConfig,
+    settings: &DraftSettings,
+    scope: &DraftScope,
     provider: &dyn DraftProvider,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<DraftOutcome, DraftError> {
@@ -249,31 +243,31 @@ pub async fn draft(
     if request.is_empty() {
         return Err(DraftError::EmptyRequest);
     }
-    let registry = &config.registry;
-    let offered = retrieve(registry, request, config.methods.max(1));
+    let registry = &scope.registry;
+    let offered = retrieve(registry, request, settings.methods.max(1));
     let methods_offered: Vec<String> = offered.iter().map(|m| m.id().to_string()).collect();
     progress(Progress::Retrieved {
         methods: methods_offered.clone(),
     });
     let mut chat = ChatRequest {
         system: prompt::system_prompt(&offered)
-            + &prompt::context_section(&config.external_steps, &config.external_inputs),
+            + &prompt::context_section(&scope.external_steps, &scope.external_inputs),
         json_instructions: prompt::JSON_INSTRUCTIONS.to_string(),
         text_instructions: prompt::TEXT_INSTRUCTIONS.to_string(),
-        schema: config
+        schema: settings
             .structured_output
             .then(|| prompt::answer_schema(&offered)),
         messages: vec![ChatMessage::user(prompt::request_message(request))],
-        max_tokens: config.max_tokens,
+        max_tokens: settings.max_tokens,
     };
     let env = Environment {
         registry,
-        external_steps: &config.external_steps,
-        external_inputs: &config.external_inputs,
-        fragment: config.fragment,
+        external_steps: &scope.external_steps,
+        external_inputs: &scope.external_inputs,
+        fragment: scope.fragment,
         live: &[],
     };
-    let max_rounds = config.max_rounds.max(1);
+    let max_rounds = settings.max_rounds.max(1);
     let mut best: Option<Candidate> = None;
     let mut rounds = 0;
     let mut interrupted = None;
@@ -378,51 +372,50 @@ fn methods_used(pipeline: &odp_analysis::Pipeline) -> Vec<String> {
     out
 }
 
-/// A provider and a draft configuration, ready to draft: what front ends hold.
+/// A provider, its settings and a scope, ready to draft: what front ends hold.
 pub struct Drafter {
     pub provider: Box<dyn DraftProvider>,
-    pub config: DraftConfig,
+    pub settings: DraftSettings,
+    pub scope: DraftScope,
 }
 
 impl Drafter {
-    pub fn new(provider: Box<dyn DraftProvider>, config: DraftConfig) -> Drafter {
-        Drafter { provider, config }
+    pub fn new(
+        provider: Box<dyn DraftProvider>,
+        settings: DraftSettings,
+        scope: DraftScope,
+    ) -> Drafter {
+        Drafter {
+            provider,
+            settings,
+            scope,
+        }
     }
 
-    /// From settings: the provider they name, with the defaults of the `[draft]` section applied.
+    /// The provider the settings name, drafting whole pipelines against `registry`.
     pub fn from_settings(
-        settings: &LlmSettings,
+        settings: DraftSettings,
         registry: Arc<Registry>,
-        section: &odp_workspace::DraftSection,
     ) -> Result<Drafter, ConfigError> {
-        let mut config = DraftConfig::new(registry);
-        if let Some(r) = section.rounds {
-            config.max_rounds = (r as usize).max(1);
-        }
-        if let Some(k) = section.methods {
-            config.methods = (k as usize).max(1);
-        }
-        config.structured_output = settings.structured_output;
         Ok(Drafter {
-            provider: provider_from_settings(settings)?,
-            config,
+            provider: provider_from_settings(&settings)?,
+            settings,
+            scope: DraftScope::new(registry),
         })
     }
 
     /// For a workspace directory: the nearest `odp.toml` (its `[draft]` section and registry) and the process
-    /// environment. Warnings about the configuration and the registry are logged. Blocking IO (reading files, perhaps fetching a registry URL): call it outside async code or
-    /// in `spawn_blocking`.
+    /// environment. Warnings about the configuration and the registry are logged. Blocking IO (reading files,
+    /// perhaps fetching a registry URL): call it outside async code or in `spawn_blocking`.
     pub fn from_workspace(dir: &Path) -> Result<Drafter, DraftError> {
         let workspace = load_workspace(dir, None)?;
         for w in &workspace.warnings {
             tracing::warn!("{w}");
         }
-        let section = &workspace.config.config.draft;
-        let settings = LlmSettings::from_environment(section)?;
+        let settings = DraftSettings::from_environment(&workspace.config.config.draft)?;
         Ok(Drafter::from_settings(
-            &settings,
+            settings,
             workspace.registry.clone(),
-            section,
         )?)
     }
 
@@ -436,7 +429,14 @@ impl Drafter {
         request: &str,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<DraftOutcome, DraftError> {
-        draft(request, &self.config, self.provider.as_ref(), progress).await
+        draft(
+            request,
+            &self.settings,
+            &self.scope,
+            self.provider.as_ref(),
+            progress,
+        )
+        .await
     }
 }
 
@@ -447,13 +447,12 @@ pub fn load_workspace(
     dir: &Path,
     registry_flag: Option<&str>,
 ) -> Result<odp_workspace::Workspace, DraftError> {
-    odp_workspace::Loader::new(odp_workspace::LoadOptions {
+    Ok(odp_workspace::Loader::new(odp_workspace::LoadOptions {
         cwd: dir.to_path_buf(),
         registry: registry_flag.map(str::to_string),
         config_file: None,
     })
-    .load(dir)
-    .map_err(|e| DraftError::Workspace(e.to_string()))
+    .load(dir)?)
 }
 
 #[cfg(test)]
@@ -464,19 +463,15 @@ mod tests {
     #[test]
     fn draft_futures_are_send() {
         fn assert_send<T: Send>(_: &T) {}
-        let settings = LlmSettings::openai_compatible("http://127.0.0.1:9/v1", "m");
-        let drafter = Drafter::from_settings(
-            &settings,
-            Registry::bundled(),
-            &odp_workspace::DraftSection::default(),
-        )
-        .unwrap();
+        let settings = DraftSettings::openai_compatible("http://127.0.0.1:9/v1", "m");
+        let drafter = Drafter::from_settings(settings, Registry::bundled()).unwrap();
         let progress = |_: Progress| {};
         let future = drafter.draft("tweets", &progress);
         assert_send(&future);
         let future = draft(
             "tweets",
-            &drafter.config,
+            &drafter.settings,
+            &drafter.scope,
             drafter.provider.as_ref(),
             &progress,
         );

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use odp_analysis::Registry;
 use odp_draft::{
-    DraftConfig, DraftError, LlmSettings, Progress, ProviderError, Secret, draft,
+    DraftError, DraftScope, DraftSettings, Progress, ProviderError, Secret, draft,
     provider_from_settings,
 };
 use odp_stubs::{ChatReply, StubConfig, StubServer};
@@ -49,15 +49,15 @@ async fn stub(token: Option<&str>) -> StubServer {
     .unwrap()
 }
 
-fn settings(server: &StubServer) -> LlmSettings {
-    let mut s = LlmSettings::openai_compatible(format!("{}/v1", server.base_url()), "stub-model");
+fn settings(server: &StubServer) -> DraftSettings {
+    let mut s = DraftSettings::openai_compatible(format!("{}/v1", server.base_url()), "stub-model");
     s.timeout = Duration::from_secs(10);
     s.connect_timeout = Duration::from_secs(2);
     s
 }
 
-fn config() -> DraftConfig {
-    DraftConfig::new(Registry::bundled())
+fn scope() -> DraftScope {
+    DraftScope::new(Registry::bundled())
 }
 
 struct Recorder(Mutex<Vec<Progress>>);
@@ -92,12 +92,15 @@ fn messages(body: &Value) -> Vec<(String, String)> {
 async fn repairs_a_draft_with_the_checker_findings() {
     let server = stub(None).await;
     server.script_chat(vec![answer_with_error(), valid_answer()]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
     let recorder = Recorder::new();
     let r = recorder.clone();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &move |p| r.push(p))
-        .await
-        .unwrap();
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &move |p| {
+        r.push(p)
+    })
+    .await
+    .unwrap();
     assert!(outcome.is_valid(), "{}", outcome.findings());
     assert_eq!(outcome.rounds, 2);
     assert_eq!(outcome.best_round, 2);
@@ -171,8 +174,9 @@ async fn repairs_a_draft_with_the_checker_findings() {
 async fn asks_for_json_under_a_strict_schema_narrowed_to_the_offered_methods() {
     let server = stub(None).await;
     server.script_chat(vec![valid_answer()]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert_eq!(outcome.rounds, 1);
@@ -238,12 +242,15 @@ async fn falls_back_to_yaml_text_when_the_server_refuses_response_format() {
     server.script_chat(vec![format!(
         "Sure! Here is the pipeline you asked for:\n\n```yaml\n{yaml}```\n\nIt searches both networks and scores the posts."
     )]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
     let recorder = Recorder::new();
     let r = recorder.clone();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &move |p| r.push(p))
-        .await
-        .unwrap();
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &move |p| {
+        r.push(p)
+    })
+    .await
+    .unwrap();
     assert!(outcome.is_valid(), "{}", outcome.findings());
     assert!(!outcome.structured);
     assert_eq!(outcome.yaml, yaml);
@@ -266,8 +273,9 @@ async fn later_rounds_stay_in_text_after_a_fallback_and_repairs_work_in_yaml() {
     let good = odp_draft::yaml::pipeline_to_yaml(&serde_json::from_str(&valid_answer()).unwrap());
     let bad = good.replace("all_posts.results[", "all_posts.result[");
     server.script_chat(vec![format!("```yaml\n{bad}```"), good.clone()]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert_eq!(outcome.rounds, 2);
@@ -286,7 +294,7 @@ async fn non_streaming_answers_work_too() {
     let mut s = settings(&server);
     s.stream = false;
     let provider = provider_from_settings(&s).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert!(outcome.is_valid());
@@ -306,12 +314,12 @@ async fn a_server_that_is_down_is_a_clear_error() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut s = LlmSettings::openai_compatible(format!("http://127.0.0.1:{port}/v1"), "m");
+    let mut s = DraftSettings::openai_compatible(format!("http://127.0.0.1:{port}/v1"), "m");
     s.timeout = Duration::from_secs(5);
     s.connect_timeout = Duration::from_secs(1);
     let provider = provider_from_settings(&s).unwrap();
     let started = Instant::now();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     assert!(
@@ -338,7 +346,7 @@ async fn a_server_that_does_not_answer_times_out() {
     s.timeout = Duration::from_millis(300);
     let provider = provider_from_settings(&s).unwrap();
     let started = Instant::now();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     assert!(
@@ -368,7 +376,7 @@ async fn garbage_from_the_server_is_a_clear_error() {
     let mut s = settings(&server);
     s.stream = false;
     let provider = provider_from_settings(&s).unwrap();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     assert!(
@@ -385,7 +393,7 @@ async fn garbage_from_the_server_is_a_clear_error() {
         body: r#"{"hello": "world"}"#.into(),
         content_type: "application/json".into(),
     }]);
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     assert!(
@@ -399,8 +407,9 @@ async fn garbage_from_the_server_is_a_clear_error() {
         body: "plain text, no events".into(),
         content_type: "text/event-stream".into(),
     }]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     assert!(
@@ -413,7 +422,7 @@ async fn garbage_from_the_server_is_a_clear_error() {
         status: 503,
         message: "model is loading".into(),
     }]);
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     let message = err.to_string();
@@ -432,10 +441,10 @@ async fn answers_that_are_never_pipelines_give_no_draft() {
         "I'm sorry, I can't help with that.".into(),
         "Still no.".into(),
     ]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
-    let mut cfg = config();
-    cfg.max_rounds = 2;
-    let err = draft(REQUEST, &cfg, provider.as_ref(), &|_| {})
+    let mut s = settings(&server);
+    s.max_rounds = 2;
+    let provider = provider_from_settings(&s).unwrap();
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     let DraftError::NoDraft { rounds: 2, .. } = &err else {
@@ -459,9 +468,10 @@ async fn a_hundred_thousand_accessor_template_in_a_draft_is_a_finding() {
         &format!("{{{{inputs.topic{}}}}}", ".a".repeat(100_000)),
     );
     server.script_chat(vec![deep, valid_answer()]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
     let outcome =
-        tokio::spawn(async move { draft(REQUEST, &config(), provider.as_ref(), &|_| {}).await })
+        tokio::spawn(async move { draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {}).await })
             .await
             .unwrap()
             .unwrap();
@@ -488,8 +498,9 @@ async fn a_failed_repair_round_returns_the_best_draft_so_far() {
             message: "boom".into(),
         },
     ]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert_eq!(outcome.rounds, 1);
@@ -503,8 +514,9 @@ async fn the_round_limit_is_honoured_and_the_best_draft_kept() {
     let server = stub(None).await;
     let two_errors = answer_with_error().replace("{{tweets.results}}", "{{tweets.result}}");
     server.script_chat(vec![answer_with_error(), two_errors.clone(), two_errors]);
-    let provider = provider_from_settings(&settings(&server)).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert_eq!(outcome.rounds, 3);
@@ -521,7 +533,7 @@ async fn the_api_key_never_appears_in_errors() {
     let mut s = settings(&server);
     s.api_key = Some(Secret::new(key));
     let provider = provider_from_settings(&s).unwrap();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     let shown = format!("{err} {err:?} {}", provider.describe());
@@ -547,7 +559,7 @@ async fn the_api_key_never_appears_in_errors() {
     server.script_chat(vec![valid_answer()]);
     let provider = provider_from_settings(&s).unwrap();
     assert!(
-        draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+        draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
             .await
             .unwrap()
             .is_valid()
@@ -559,11 +571,11 @@ async fn the_api_key_never_appears_in_errors() {
 async fn anthropic_messages_with_a_forced_tool() {
     let server = stub(Some("ant-key-0123456789")).await;
     server.script_chat(vec![answer_with_error(), valid_answer()]);
-    let mut s = LlmSettings::anthropic(server.base_url(), "claude-test");
+    let mut s = DraftSettings::anthropic(server.base_url(), "claude-test");
     s.api_key = Some(Secret::new("ant-key-0123456789"));
     s.timeout = Duration::from_secs(10);
     let provider = provider_from_settings(&s).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert!(outcome.is_valid(), "{}", outcome.findings());
@@ -605,7 +617,7 @@ async fn anthropic_messages_with_a_forced_tool() {
     server.script_chat(vec![format!("```yaml\n{yaml}```")]);
     s.stream = false;
     let provider = provider_from_settings(&s).unwrap();
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert!(outcome.is_valid());
@@ -616,7 +628,7 @@ async fn anthropic_messages_with_a_forced_tool() {
     let key = "ant/\"wrong\"+key-999999999";
     s.api_key = Some(Secret::new(key));
     let provider = provider_from_settings(&s).unwrap();
-    let err = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let err = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap_err();
     let shown = format!("{err} {err:?}");
@@ -633,9 +645,10 @@ async fn anthropic_messages_with_a_forced_tool() {
 #[tokio::test]
 async fn the_stub_answers_a_default_draft_and_takes_scripts_over_http() {
     let server = stub(None).await;
-    let provider = provider_from_settings(&settings(&server)).unwrap();
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
     // Nothing scripted: the fixed small draft.
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert!(outcome.is_valid(), "{}", outcome.findings());
@@ -656,7 +669,7 @@ async fn the_stub_answers_a_default_draft_and_takes_scripts_over_http() {
         .await
         .unwrap();
     assert_eq!(set["answers"].as_array().unwrap().len(), 1);
-    let outcome = draft(REQUEST, &config(), provider.as_ref(), &|_| {})
+    let outcome = draft(REQUEST, &s, &scope(), provider.as_ref(), &|_| {})
         .await
         .unwrap();
     assert_eq!(outcome.methods_used.len(), 4);
@@ -687,16 +700,18 @@ async fn a_notebook_context_lets_the_draft_use_earlier_steps() {
     ]);
     let registry = Registry::bundled();
     let tweets = registry.get("social.twitter.search").unwrap();
-    let mut cfg = config();
+    let mut cfg = scope();
     cfg.fragment = true;
     cfg.external_steps = vec![odp_analysis::ExternalStep {
         name: "tweets".into(),
         method: Some(tweets.id().into()),
         output: tweets.output.clone(),
     }];
-    let provider = provider_from_settings(&settings(&server)).unwrap();
+    let s = settings(&server);
+    let provider = provider_from_settings(&s).unwrap();
     let outcome = draft(
         "score the sentiment of the tweets",
+        &s,
         &cfg,
         provider.as_ref(),
         &|_| {},

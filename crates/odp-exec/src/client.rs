@@ -134,13 +134,12 @@ impl HttpMethodClient {
         crawler: Option<ServiceEndpoint>,
         model: Option<ServiceEndpoint>,
         max_response_bytes: usize,
-    ) -> Result<HttpMethodClient, String> {
+    ) -> Result<HttpMethodClient, reqwest::Error> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .user_agent(concat!("odp/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         let redactor = Redactor::new(
             [&crawler, &model]
                 .into_iter()

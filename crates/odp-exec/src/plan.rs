@@ -108,7 +108,7 @@ impl Plan {
 pub enum PlanError {
     #[error("the pipeline has no step `{0}`")]
     UnknownStep(String),
-    #[error("the pipeline has {0} error(s); fix them first (see `odp check`)")]
+    #[error("the pipeline has {0} error{s}; fix them first (see `odp check`)", s = if *.0 == 1 { "" } else { "s" })]
     Invalid(usize),
     #[error("input `{0}` is required and has no default: set it with --set {0}=VALUE")]
     MissingInput(String),

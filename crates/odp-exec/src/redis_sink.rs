@@ -88,7 +88,11 @@ pub enum FlushError {
         error: redis::RedisError,
         outbox: std::path::PathBuf,
     },
-    #[error("Redis failed part way ({error}); {waiting} events still wait in {}", outbox.display())]
+    #[error(
+        "Redis failed part way ({error}); {waiting} {} still wait in {}",
+        if *waiting == 1 { "event" } else { "events" },
+        outbox.display()
+    )]
     Interrupted {
         error: redis::RedisError,
         waiting: usize,

@@ -19,7 +19,7 @@ pub enum WiringError {
     #[error(transparent)]
     SinkSpec(#[from] SpecError),
     #[error("events: bad Redis URL: {0}")]
-    RedisUrl(String),
+    RedisUrl(#[source] redis::RedisError),
     #[error("events: cannot open {path}: {source}")]
     EventFile {
         path: String,
@@ -36,9 +36,9 @@ pub enum WiringError {
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error("cannot start the built-in stubs: {0}")]
-    Stubs(String),
+    Stubs(#[source] odp_stubs::StubError),
     #[error("cannot build the HTTP client: {0}")]
-    Client(String),
+    Client(#[source] reqwest::Error),
     /// A plan calls a service that has no URL (the other one has).
     #[error(
         "the pipeline calls the {service} service, but no URL is set: use {var} or --{service}-url"
@@ -197,7 +197,7 @@ impl Services {
                 odp_stubs::StubConfig::default(),
             )
             .await
-            .map_err(|e| WiringError::Stubs(e.to_string()))?;
+            .map_err(WiringError::Stubs)?;
             let description = stubs_notice(&server.base_url());
             stubs = Some(server);
             description
@@ -211,7 +211,7 @@ impl Services {
         let (crawler, model) = settings.endpoints(stubs.as_ref().map(|s| s.base_url()).as_deref());
         let client =
             crate::HttpMethodClient::new(crawler, model, crate::DEFAULT_MAX_RESPONSE_BYTES)
-                .map_err(|e| WiringError::Client(e.to_string()))?;
+                .map_err(WiringError::Client)?;
         let sink: Arc<dyn EventSink> = Arc::new(crate::events::FanOut(vec![
             events.clone(),
             request.progress,
@@ -288,8 +288,9 @@ impl Services {
         let mut lines = report.set_aside_lines(&outbox);
         lines.push(match report.error {
             None => format!(
-                "delivered {} events kept from an earlier run",
-                report.delivered
+                "delivered {} event{} kept from an earlier run",
+                report.delivered,
+                if report.delivered == 1 { "" } else { "s" }
             ),
             Some(e) => format!("warning: {e}"),
         });
@@ -321,7 +322,7 @@ pub fn event_sink(
         EventSinkSpec::None => (Arc::new(NoEvents), None),
         EventSinkSpec::Redis(url) => {
             let sink = RedisEvents::start(&url, Outbox::new(&odp_workspace::state_dir()))
-                .map_err(|e| WiringError::RedisUrl(e.to_string()))?;
+                .map_err(WiringError::RedisUrl)?;
             (Arc::new(sink), Some(url))
         }
         EventSinkSpec::File(path) => {

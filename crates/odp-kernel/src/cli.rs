@@ -107,11 +107,21 @@ fn install_cmd(args: &InstallArgs) -> u8 {
     }
 }
 
+/// Why the connection file Jupyter gave cannot be used.
+#[derive(Debug, thiserror::Error)]
+enum ConnectionFileError {
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+fn read_connection_file(file: &std::path::Path) -> Result<ConnectionInfo, ConnectionFileError> {
+    Ok(serde_json::from_str(&std::fs::read_to_string(file)?)?)
+}
+
 fn run(args: &KernelArgs, file: PathBuf) -> u8 {
-    let info: ConnectionInfo = match std::fs::read_to_string(&file)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-    {
+    let info: ConnectionInfo = match read_connection_file(&file) {
         Ok(info) => info,
         Err(e) => {
             eprintln!(

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use odp_analysis::Registry;
-use odp_draft::{DraftError, DraftOutcome, Drafter, LlmSettings, Progress};
+use odp_draft::{DraftError, DraftOutcome, DraftSettings, Drafter, Progress};
 use tokio_util::sync::CancellationToken;
 
 use crate::session::{CellError, CellOutput, Output};
@@ -23,17 +23,16 @@ pub fn drafter(
     registry: Arc<Registry>,
     job: &DraftJob,
 ) -> Result<Drafter, CellError> {
-    let settings = LlmSettings::from_environment(section).map_err(|e| draft_error(&e))?;
-    let drafter =
-        Drafter::from_settings(&settings, registry, section).map_err(|e| draft_error(&e))?;
+    let settings = DraftSettings::from_environment(section).map_err(|e| draft_error(&e))?;
+    let drafter = Drafter::from_settings(settings, registry).map_err(|e| draft_error(&e))?;
     Ok(configure(drafter, job))
 }
 
 /// Sets the drafter up for a notebook cell: a fragment with the session's steps and inputs in scope.
 pub fn configure(mut drafter: Drafter, job: &DraftJob) -> Drafter {
-    drafter.config.fragment = true;
-    drafter.config.external_steps = job.external_steps.clone();
-    drafter.config.external_inputs = job.external_inputs.clone();
+    drafter.scope.fragment = true;
+    drafter.scope.external_steps = job.external_steps.clone();
+    drafter.scope.external_inputs = job.external_inputs.clone();
     drafter
 }
 
@@ -69,6 +68,16 @@ pub async fn run(
     outcome_output(result)
 }
 
+/// "1 error and 2 warnings".
+fn findings_left(errors: usize, warnings: usize) -> String {
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    format!(
+        "{errors} error{} and {warnings} warning{}",
+        s(errors),
+        s(warnings)
+    )
+}
+
 /// What a draft shows: `None` is an interrupt.
 pub fn outcome_output(result: Option<Result<DraftOutcome, DraftError>>) -> CellOutput {
     let mut out = CellOutput::default();
@@ -97,9 +106,8 @@ pub fn outcome_output(result: Option<Result<DraftOutcome, DraftError>>) -> CellO
         )));
     } else {
         out.outputs.push(Output::Stdout(format!(
-            "drafted in {rounds} with {} error(s) and {} warning(s) left: the draft is in the next cell (not run)\n",
-            outcome.errors(),
-            outcome.warnings()
+            "drafted in {rounds} with {} left: the draft is in the next cell (not run)\n",
+            findings_left(outcome.errors(), outcome.warnings())
         )));
         out.outputs.push(Output::Stderr(format!(
             "the draft still has findings:\n{}\n",

@@ -21,7 +21,7 @@ mod magics;
 mod outputs;
 
 pub use completion::{Completeness, Completion, byte_to_char, char_to_byte};
-pub use history::{HistoryItem, glob_match};
+pub use history::{HistoryItem, glob_match, history_matcher};
 pub use jobs::{Begin, DraftJob, RunJob};
 pub use magics::{parse_assignments, request_of};
 pub use outputs::{CellError, CellOutput, Output, render};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use odp_analysis::Registry;
-use odp_draft::{Drafter, LlmSettings, Secret};
+use odp_draft::{DraftSettings, Drafter, Secret};
 use odp_exec::{RunOutcome, RunStatus, StepReport, StepStatus};
 use odp_kernel::draft::{self, DraftJob};
 use odp_kernel::server::payloads;
@@ -29,16 +29,11 @@ async fn stub(token: Option<&str>) -> StubServer {
 }
 
 fn drafter(server: &StubServer, key: Option<&str>, job: &DraftJob) -> Drafter {
-    let mut s = LlmSettings::openai_compatible(format!("{}/v1", server.base_url()), "stub-model");
+    let mut s = DraftSettings::openai_compatible(format!("{}/v1", server.base_url()), "stub-model");
     s.api_key = key.map(Secret::new);
     s.timeout = Duration::from_secs(10);
     s.connect_timeout = Duration::from_secs(2);
-    let d = Drafter::from_settings(
-        &s,
-        Registry::bundled(),
-        &odp_workspace::DraftSection::default(),
-    )
-    .unwrap();
+    let d = Drafter::from_settings(s, Registry::bundled()).unwrap();
     draft::configure(d, job)
 }
 

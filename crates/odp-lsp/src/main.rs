@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use odp_cli::{CheckArgs, exit};
+use odp_cli::{LintCommand, exit};
 
 #[derive(Parser)]
 #[command(
@@ -27,13 +27,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check pipeline files: exit 0 when clean, 1 when errors are found, 2 on usage or IO errors.
-    Check(CheckArgs),
-    /// Print the documentation of a diagnostic code (e.g. `ODP300` or `unknown-method`).
-    Explain {
-        /// The code's id or name.
-        code: String,
-    },
+    // `check` and `explain`, declared once in odp-cli for both binaries.
+    #[command(flatten)]
+    Lint(LintCommand),
     /// Serve LSP on stdin/stdout.
     Serve {
         /// Accepted for editor clients, which pass it.
@@ -49,17 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     odp_cli::init_logging(cli.log_level.as_deref());
     let code = match cli.command {
-        Some(Command::Check(args)) => odp_cli::run_check(&args),
-        Some(Command::Explain { code }) => match odp_cli::explain(&code) {
-            Ok(text) => {
-                print!("{text}");
-                exit::OK
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::USAGE
-            }
-        },
+        Some(Command::Lint(command)) => command.run(),
         Some(Command::Serve { .. }) | None => {
             let _ = cli.stdio;
             match odp_server::run_stdio() {

@@ -511,7 +511,7 @@ fn max_warnings_and_per_path_ignores() {
     let o = odp_lsp(&["check", "--max-warnings", "0", "."], dir.path());
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("1 warnings exceed --max-warnings 0"),
+        stderr(&o).contains("1 warning exceeds --max-warnings 0"),
         "{}",
         stderr(&o)
     );

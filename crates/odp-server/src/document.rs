@@ -23,7 +23,10 @@ pub struct Document {
 /// Why a range change cannot be applied to the text the server has.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ChangeError {
-    #[error("a change at line {line} of a document of {lines} lines")]
+    #[error(
+        "a change at line {line} of a document of {lines} line{}",
+        if *lines == 1 { "" } else { "s" }
+    )]
     PastTheEnd { line: u32, lines: usize },
     #[error(
         "a change whose range ends ({}:{}) before it starts ({}:{})",

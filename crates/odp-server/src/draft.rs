@@ -14,7 +14,7 @@ use crossbeam_channel::Sender;
 use lsp_server::{Message, Notification, Request, RequestId};
 use lsp_types as lsp;
 use odp_analysis::Registry;
-use odp_draft::{DraftOutcome, Drafter, LlmSettings, Progress};
+use odp_draft::{ConfigError, DraftError, DraftOutcome, DraftSettings, Drafter, Progress};
 use odp_syntax::PositionEncoding;
 use odp_workspace::DraftSection;
 use ropey::Rope;
@@ -36,8 +36,19 @@ pub(crate) struct Target {
 
 pub(crate) enum DraftResult {
     Done(Box<DraftOutcome>),
-    Failed(String),
+    Failed(DraftFailure),
     Cancelled,
+}
+
+/// Why a draft the command started came to nothing (its text is the command's error).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DraftFailure {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Draft(#[from] DraftError),
 }
 
 /// A draft that finished (or failed, or was cancelled), sent to the main loop.
@@ -159,8 +170,8 @@ pub(crate) fn parse_args(arguments: &[Value]) -> Result<CommandArgs, String> {
 pub(crate) fn settings(
     section: &DraftSection,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<LlmSettings, String> {
-    LlmSettings::resolve(env, section).map_err(|e| e.to_string())
+) -> Result<DraftSettings, ConfigError> {
+    DraftSettings::resolve(env, section)
 }
 
 /// Everything the draft thread needs.
@@ -168,9 +179,8 @@ pub(crate) struct Job {
     pub id: RequestId,
     pub request: String,
     pub target: Option<Target>,
-    pub settings: LlmSettings,
+    pub settings: DraftSettings,
     pub registry: Arc<Registry>,
-    pub section: DraftSection,
     /// The client's token, or one we ask the client to create (when it takes progress), or none.
     pub token: Option<lsp::ProgressToken>,
     pub create_token: bool,
@@ -244,19 +254,18 @@ fn run(job: Job, sender: Sender<Message>, cancel: CancellationToken, done: impl 
         .enable_all()
         .build()
     {
-        Err(e) => DraftResult::Failed(format!("cannot start the async runtime: {e}")),
+        Err(e) => DraftResult::Failed(DraftFailure::Runtime(e)),
         Ok(runtime) => runtime.block_on(async {
-            let drafter =
-                match Drafter::from_settings(&job.settings, job.registry.clone(), &job.section) {
-                    Ok(d) => d,
-                    Err(e) => return DraftResult::Failed(e.to_string()),
-                };
+            let drafter = match Drafter::from_settings(job.settings, job.registry.clone()) {
+                Ok(d) => d,
+                Err(e) => return DraftResult::Failed(e.into()),
+            };
             let last_report = std::sync::Mutex::new(Instant::now() - Duration::from_secs(1));
             let report = |p: Progress| {
                 let percentage = match &p {
                     Progress::Asking { round, of } => Some(((round - 1) * 100 / of) as u32),
                     Progress::Checked { round, .. } => {
-                        Some((round * 100 / drafter.config.max_rounds.max(1)).min(100) as u32)
+                        Some((round * 100 / drafter.settings.max_rounds.max(1)).min(100) as u32)
                     }
                     _ => None,
                 };
@@ -280,7 +289,7 @@ fn run(job: Job, sender: Sender<Message>, cancel: CancellationToken, done: impl 
             tokio::select! {
                 r = drafter.draft(&job.request, &report) => match r {
                     Ok(o) => DraftResult::Done(Box::new(o)),
-                    Err(e) => DraftResult::Failed(e.to_string()),
+                    Err(e) => DraftResult::Failed(e.into()),
                 },
                 () = cancel.cancelled() => DraftResult::Cancelled,
             }
@@ -288,8 +297,12 @@ fn run(job: Job, sender: Sender<Message>, cancel: CancellationToken, done: impl 
     };
     let end = match &result {
         DraftResult::Done(o) if o.is_valid() => "The draft checks clean".to_string(),
-        DraftResult::Done(o) => format!("The draft has {} error(s) left", o.errors()),
-        DraftResult::Failed(e) => shorten(e, 120),
+        DraftResult::Done(o) => format!(
+            "The draft has {} error{} left",
+            o.errors(),
+            if o.errors() == 1 { "" } else { "s" }
+        ),
+        DraftResult::Failed(e) => shorten(&e.to_string(), 120),
         DraftResult::Cancelled => "Cancelled".into(),
     };
     progress(
@@ -448,7 +461,7 @@ mod tests {
         ));
         let key = "sk-lsp/\"wrong\"+key-0123456789";
         let mut settings =
-            LlmSettings::openai_compatible(format!("{}/v1", stub.base_url()), "stub-model");
+            DraftSettings::openai_compatible(format!("{}/v1", stub.base_url()), "stub-model");
         settings.api_key = Some(odp_draft::Secret::new(key));
         settings.timeout = Duration::from_secs(10);
         let job = Job {
@@ -457,7 +470,6 @@ mod tests {
             target: None,
             settings,
             registry: Registry::bundled(),
-            section: DraftSection::default(),
             token: Some(lsp::ProgressToken::String("progress".into())),
             create_token: false,
         };
@@ -499,7 +511,8 @@ mod tests {
         let e = settings(&section, &|name| {
             (name == "MY_LLM_KEY").then(|| "k3y-x9".into())
         })
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             e.starts_with("MY_LLM_KEY is shorter than 8 characters"),
             "{e}"
@@ -508,7 +521,8 @@ mod tests {
         let e = settings(&section, &|name| {
             (name == "OPENAI_BASE_URL").then(|| "http://127.0.0.1:8000/v1?x=1".into())
         })
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             e.starts_with("OPENAI_BASE_URL: `http://127.0.0.1:8000/v1?…` is not a usable base URL"),
             "{e}"

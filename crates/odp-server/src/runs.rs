@@ -48,7 +48,11 @@ impl StepResult {
         match self.status {
             StepStatus::Completed => {
                 let what = match self.value.as_deref().and_then(|v| v.get("results")) {
-                    Some(Value::Array(items)) => format!("{} results", items.len()),
+                    Some(Value::Array(items)) => format!(
+                        "{} result{}",
+                        items.len(),
+                        if items.len() == 1 { "" } else { "s" }
+                    ),
                     _ => "done".to_string(),
                 };
                 format!("✓ {what} · {} ms", self.duration_ms)

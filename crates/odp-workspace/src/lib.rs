@@ -19,7 +19,7 @@ pub use discover::{
     PipelineMatcher, discover, has_modeline, has_pipeline_extension, read_pipeline,
 };
 pub use ignores::Ignores;
-pub use registry_source::{LoadedRegistry, RegistrySource, load_registry};
+pub use registry_source::{FetchError, LoadedRegistry, RegistrySource, load_registry};
 pub use workspace::{Fallback, LoadOptions, Loader, Workspace, load_workspace};
 
 /// The most bytes odp reads of one HTTP response: a service's answer to a method call, a registry fetched from a
@@ -50,6 +50,11 @@ pub enum WorkspaceError {
     Unusable { path: PathBuf, what: String },
     #[error("registry {origin}: {message}")]
     Registry { origin: String, message: String },
+    #[error("registry {url}: could not fetch it ({source}) and no cached copy exists")]
+    RegistryFetch {
+        url: String,
+        source: registry_source::FetchError,
+    },
 }
 
 /// Where odp keeps caches (fetched registries) and state (the event outbox): `ODP_STATE_DIR`, else the user's

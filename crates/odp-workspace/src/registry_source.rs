@@ -120,50 +120,62 @@ fn fetch_cached(url: &str) -> Result<(String, Vec<String>), WorkspaceError> {
             }
             Ok((text, Vec::new()))
         }
-        Err(message) => match std::fs::read_to_string(&cache) {
+        Err(source) => match std::fs::read_to_string(&cache) {
+            // A warning for the front end to show beside its results: the registry still loaded.
             Ok(text) => Ok((
                 text,
                 vec![format!(
-                    "could not fetch the registry {url} ({message}); using the copy cached at {}",
+                    "could not fetch the registry {url} ({source}); using the copy cached at {}",
                     cache.display()
                 )],
             )),
-            Err(_) => Err(WorkspaceError::Registry {
-                origin: url.to_string(),
-                message: format!("could not fetch it ({message}) and no cached copy exists"),
+            Err(_) => Err(WorkspaceError::RegistryFetch {
+                url: url.to_string(),
+                source,
             }),
         },
     }
 }
 
+/// Why a registry URL could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The client could not be built, or the request failed (connection, timeout, ...).
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error("HTTP {0}")]
+    Status(reqwest::StatusCode),
+    #[error("the registry is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    #[error("the registry is not UTF-8 text")]
+    NotUtf8,
+}
+
 /// The body of `url`, refused as soon as it passes `limit` bytes (whatever `Content-Length` says or does not).
-fn fetch(url: &str, limit: usize) -> Result<String, String> {
+fn fetch(url: &str, limit: usize) -> Result<String, FetchError> {
     use std::io::Read;
-    let too_large = || format!("the registry is larger than the limit of {limit} bytes");
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let response = client.get(url).send().map_err(|e| e.to_string())?;
+        .build()?;
+    let response = client.get(url).send()?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("HTTP {status}"));
+        return Err(FetchError::Status(status));
     }
     if response
         .content_length()
         .is_some_and(|len| len > limit as u64)
     {
-        return Err(too_large());
+        return Err(FetchError::TooLarge { limit });
     }
     let mut body = Vec::new();
-    response
-        .take(limit as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| e.to_string())?;
+    response.take(limit as u64 + 1).read_to_end(&mut body)?;
     if body.len() > limit {
-        return Err(too_large());
+        return Err(FetchError::TooLarge { limit });
     }
-    String::from_utf8(body).map_err(|_| "the registry is not UTF-8 text".to_string())
+    String::from_utf8(body).map_err(|_| FetchError::NotUtf8)
 }
 
 #[cfg(test)]
@@ -224,7 +236,7 @@ mod tests {
         // Announced by Content-Length: refused before the body is read.
         let (url, _) = serve(false, 4 * limit);
         assert_eq!(
-            fetch(&url, limit),
+            fetch(&url, limit).map_err(|e| e.to_string()),
             Err(format!(
                 "the registry is larger than the limit of {limit} bytes"
             ))
@@ -233,7 +245,7 @@ mod tests {
         // 64 MiB are out (what is in flight in the socket buffers aside).
         let (url, server) = serve(true, 64 * 1024 * 1024);
         assert_eq!(
-            fetch(&url, limit),
+            fetch(&url, limit).map_err(|e| e.to_string()),
             Err(format!(
                 "the registry is larger than the limit of {limit} bytes"
             ))
@@ -242,6 +254,11 @@ mod tests {
         assert!(sent < 16 * 1024 * 1024, "{sent} bytes were sent");
         // At the limit exactly, it is read.
         let (url, _) = serve(true, limit);
-        assert_eq!(fetch(&url, limit).map(|t| t.len()), Ok(limit));
+        assert_eq!(
+            fetch(&url, limit)
+                .map(|t| t.len())
+                .map_err(|e| e.to_string()),
+            Ok(limit)
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! `odp`: the ODP command line. `odp check` is the linter (the same as `odp-lsp check`); run, stubs, kernel and
-//! draft join it as they are built.
+//! `odp`: the ODP command line. `odp check` is the linter (the same as `odp-lsp check`); beside it `run`, `events`,
+//! `worker`, `runs`, `stubs`, `kernel` and `draft`.
 
 // mimalloc: checking allocates many small strings and maps; it is markedly faster than the system allocator here
 // (BENCHMARKS.md).
@@ -17,13 +17,13 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
-use odp_cli::{CheckArgs, exit};
+use odp_cli::{LintCommand, exit};
 
 #[derive(Parser)]
 #[command(
     name = "odp",
     version,
-    about = "ODP data pipelines: check, and soon run",
+    about = "ODP data pipelines: check, run, draft, and a Jupyter kernel",
     arg_required_else_help = true
 )]
 struct Cli {
@@ -36,13 +36,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check pipeline files: exit 0 when clean, 1 when errors are found, 2 on usage or IO errors.
-    Check(CheckArgs),
-    /// Print the documentation of a diagnostic code (e.g. `ODP300` or `unknown-method`).
-    Explain {
-        /// The code's id or name.
-        code: String,
-    },
+    // `check` and `explain`, declared once in odp-cli for both binaries.
+    #[command(flatten)]
+    Lint(LintCommand),
     /// Run a pipeline: sources in parallel, then transforms; the result goes to stdout as JSON. Exit 0 when it
     /// completed, 1 when the pipeline has errors, 2 on usage or configuration errors, 3 when a step failed, 4 when it
     /// completed but lost lifecycle events, 130 when cancelled by Ctrl-C, 143 by SIGTERM.
@@ -88,17 +84,7 @@ fn main() -> ExitCode {
         Command::Events(args) => events_cmd::events(args),
         Command::Worker(args) => temporal::worker(args),
         Command::Runs(args) => temporal::runs(args),
-        Command::Check(args) => odp_cli::run_check(&args),
-        Command::Explain { code } => match odp_cli::explain(&code) {
-            Ok(text) => {
-                print!("{text}");
-                exit::OK
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::USAGE
-            }
-        },
+        Command::Lint(command) => command.run(),
         Command::Stubs(args) => stubs(args),
         Command::Kernel(args) => {
             #[cfg(feature = "alloc-stats")]
@@ -144,11 +130,15 @@ struct StubsArgs {
 fn stubs(args: StubsArgs) -> u8 {
     // The one loader (odp_workspace::workspace), as every command: the flag, ODP_REGISTRY, odp.toml, the bundled
     // registry. Before the runtime starts: a registry at a URL is fetched with a blocking client.
-    let registry = match std::env::current_dir()
-        .map_err(|e| format!("cannot read the current directory: {e}"))
-        .and_then(|cwd| {
-            odp_workspace::load_workspace(&cwd, args.registry.as_deref()).map_err(|e| e.to_string())
-        }) {
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            let message = format!("cannot read the current directory: {e}");
+            eprintln!("error: {}", odp_analysis::escape_control(&message));
+            return exit::USAGE;
+        }
+    };
+    let registry = match odp_workspace::load_workspace(&cwd, args.registry.as_deref()) {
         Ok(workspace) => {
             for w in &workspace.warnings {
                 eprintln!("warning: {}", odp_analysis::escape_control(w));
@@ -156,7 +146,7 @@ fn stubs(args: StubsArgs) -> u8 {
             workspace.registry
         }
         Err(e) => {
-            eprintln!("error: {}", odp_analysis::escape_control(&e));
+            eprintln!("error: {}", odp_analysis::escape_control(&e.to_string()));
             return exit::USAGE;
         }
     };
@@ -184,8 +174,9 @@ fn stubs(args: StubsArgs) -> u8 {
             }
         };
         eprintln!(
-            "odp stubs listening on {} ({methods} methods; scripted chat at /v1/chat/completions)",
-            server.base_url()
+            "odp stubs listening on {} ({methods} method{}; scripted chat at /v1/chat/completions)",
+            server.base_url(),
+            if methods == 1 { "" } else { "s" }
         );
         let _ = tokio::signal::ctrl_c().await;
         server.shutdown().await;

@@ -241,9 +241,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<u8> {
         });
         odp_cli::render::human(&mut err, &[report])?;
         eprintln!(
-            "error: {} has {} error(s): nothing ran",
+            "error: {} has {} error{}: nothing ran",
             escape_control(&args.file.display().to_string()),
-            analysis.error_count()
+            analysis.error_count(),
+            if analysis.error_count() == 1 { "" } else { "s" }
         );
         return Ok(exit::INVALID);
     }

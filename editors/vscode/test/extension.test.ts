@@ -483,7 +483,7 @@ describe('runs from the editor', () => {
     assert.equal(await mock.commands.get('odp.runPipeline')!(uri), undefined);
     assert.equal(lastClient().requests.length, 1);
     clientMock.onRequest = async () => {
-      throw new Error('the pipeline has 1 error(s): nothing ran (see its diagnostics)');
+      throw new Error('the pipeline has 1 error: nothing ran (see its diagnostics)');
     };
     await mock.commands.get('odp.runPipeline')!(uri);
     assert.match(mock.errors.at(-1)!.message, /nothing ran/);

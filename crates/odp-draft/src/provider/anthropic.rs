@@ -4,18 +4,17 @@
 //! `write_pipeline`, that the model must call, so its input is the pipeline as JSON. Answers are streamed
 //! (`text_delta` and `input_json_delta` events).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use futures_util::StreamExt;
 use odp_secret::Redactor;
 use serde_json::{Value, json};
 
+use super::policy::AnswerPolicy;
 use super::sse;
 use super::{
-    AnswerFormat, BoxFuture, ChatAnswer, ChatRequest, DraftProvider, ProviderError, ProviderEvent,
-    Role, error_chain,
+    BoxFuture, ChatAnswer, ChatRequest, DraftProvider, ProviderError, ProviderEvent, Role,
+    error_chain,
 };
-use crate::config::{ConfigError, LlmSettings};
+use crate::config::{ConfigError, DraftSettings};
 use crate::extract::preview;
 
 /// The API version sent in `anthropic-version`.
@@ -23,22 +22,25 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 const TOOL: &str = "write_pipeline";
 
 pub struct AnthropicProvider {
-    settings: LlmSettings,
+    settings: DraftSettings,
     http: reqwest::Client,
-    structured: AtomicBool,
-    /// The key, in every form a server may quote it: removed from whatever is made of a response.
-    redactor: Redactor,
+    /// Structured output or text, timeouts, the key redacted.
+    policy: AnswerPolicy,
 }
 
 impl AnthropicProvider {
-    pub fn new(settings: LlmSettings) -> Result<AnthropicProvider, ConfigError> {
+    pub fn new(settings: DraftSettings) -> Result<AnthropicProvider, ConfigError> {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .build()
             .map_err(|e| ConfigError::Client(error_chain(&e)))?;
         Ok(AnthropicProvider {
-            structured: AtomicBool::new(settings.structured_output),
-            redactor: Redactor::new(&settings.api_key),
+            policy: AnswerPolicy::new(
+                settings.structured_output,
+                settings.timeout,
+                format!("{}/v1/messages", settings.base_url),
+                Redactor::new(&settings.api_key),
+            ),
             settings,
             http,
         })
@@ -102,7 +104,7 @@ impl AnthropicProvider {
         if !status.is_success() {
             // Redacted whole, before a preview cuts it (a key cut short would escape the redactor).
             let text = response.text().await.unwrap_or_default();
-            let text = self.redactor.redact(&text);
+            let text = self.policy.redactor().redact(&text);
             let message = serde_json::from_str::<Value>(&text)
                 .ok()
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
@@ -122,7 +124,7 @@ impl AnthropicProvider {
         }
         if !self.settings.stream {
             let text = response.text().await.map_err(|e| self.map_error(&e))?;
-            let text = self.redactor.redact(&text);
+            let text = self.policy.redactor().redact(&text);
             let value: Value = serde_json::from_str(&text).map_err(|e| ProviderError::Garbage {
                 expected: "Messages API response".into(),
                 detail: format!("{e}; it began {}", preview(&text, 120)),
@@ -164,7 +166,7 @@ impl AnthropicProvider {
                 expected: "Messages API event stream".into(),
                 detail: format!(
                     "{err}; an event began {}",
-                    preview(&self.redactor.redact(&e.data), 120)
+                    preview(&self.policy.redactor().redact(&e.data), 120)
                 ),
             })?;
             saw_event = true;
@@ -246,41 +248,8 @@ impl DraftProvider for AnthropicProvider {
         request: &'a ChatRequest,
         events: &'a (dyn Fn(ProviderEvent) + Send + Sync),
     ) -> BoxFuture<'a, Result<ChatAnswer, ProviderError>> {
-        Box::pin(async move {
-            let url = self.url();
-            let timeout = self.settings.timeout;
-            let structured = request.schema.is_some() && self.structured.load(Ordering::Relaxed);
-            let first = tokio::time::timeout(timeout, self.call(request, structured, events)).await;
-            let result = match first {
-                Err(_) => Err(ProviderError::Timeout {
-                    url,
-                    after: timeout,
-                }),
-                Ok(Err(e)) if structured && e.is_bad_request() => {
-                    self.structured.store(false, Ordering::Relaxed);
-                    let reason = e.redacted(&self.redactor).to_string();
-                    events(ProviderEvent::FallbackToText { reason });
-                    match tokio::time::timeout(timeout, self.call(request, false, events)).await {
-                        Err(_) => Err(ProviderError::Timeout {
-                            url,
-                            after: timeout,
-                        }),
-                        Ok(r) => r,
-                    }
-                }
-                Ok(r) => r,
-            };
-            match result {
-                Ok((text, json)) => Ok(ChatAnswer {
-                    text: self.redactor.redact(&text).into_owned(),
-                    format: if json {
-                        AnswerFormat::Json
-                    } else {
-                        AnswerFormat::Text
-                    },
-                }),
-                Err(e) => Err(e.redacted(&self.redactor)),
-            }
-        })
+        Box::pin(self.policy.answer(request, events, |structured| {
+            self.call(request, structured, events)
+        }))
     }
 }

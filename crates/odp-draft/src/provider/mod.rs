@@ -3,6 +3,7 @@
 
 mod anthropic;
 mod openai;
+mod policy;
 mod sse;
 
 use std::future::Future;
@@ -15,7 +16,7 @@ use serde_json::Value;
 pub use anthropic::AnthropicProvider;
 pub use openai::OpenAiProvider;
 
-use crate::config::{ConfigError, LlmSettings, ProviderKind};
+use crate::config::{ConfigError, DraftSettings, ProviderKind};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -171,7 +172,7 @@ pub trait DraftProvider: Send + Sync {
 
 /// The provider the settings describe.
 pub fn provider_from_settings(
-    settings: &LlmSettings,
+    settings: &DraftSettings,
 ) -> Result<Box<dyn DraftProvider>, ConfigError> {
     Ok(match settings.provider {
         ProviderKind::OpenAi => Box::new(OpenAiProvider::new(settings.clone())?),

@@ -6,8 +6,6 @@
 //! loop and the user decide whether to try again). The whole call, streamed answer included, runs under the
 //! configured timeout.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
@@ -21,24 +19,23 @@ use async_openai::types::chat::{
 use futures_util::StreamExt;
 use odp_secret::Redactor;
 
+use super::policy::AnswerPolicy;
 use super::{
-    AnswerFormat, BoxFuture, ChatAnswer, ChatRequest, DraftProvider, ProviderError, ProviderEvent,
-    Role, error_chain, install_crypto_provider,
+    BoxFuture, ChatAnswer, ChatRequest, DraftProvider, ProviderError, ProviderEvent, Role,
+    error_chain, install_crypto_provider,
 };
-use crate::config::{ConfigError, LlmSettings};
+use crate::config::{ConfigError, DraftSettings};
 use crate::extract::preview;
 
 pub struct OpenAiProvider {
-    settings: LlmSettings,
+    settings: DraftSettings,
     client: Client<OpenAIConfig>,
-    /// Cleared once the server refuses `response_format`.
-    structured: AtomicBool,
-    /// The key, in every form a server may quote it: removed from whatever is made of a response.
-    redactor: Redactor,
+    /// Structured output (`response_format`) or text, timeouts, the key redacted.
+    policy: AnswerPolicy,
 }
 
 impl OpenAiProvider {
-    pub fn new(settings: LlmSettings) -> Result<OpenAiProvider, ConfigError> {
+    pub fn new(settings: DraftSettings) -> Result<OpenAiProvider, ConfigError> {
         install_crypto_provider();
         let http = reqwest_openai::Client::builder()
             .connect_timeout(settings.connect_timeout)
@@ -57,8 +54,12 @@ impl OpenAiProvider {
         let client =
             Client::build(http.clone(), config).with_http_service(ReqwestService::new(http));
         Ok(OpenAiProvider {
-            structured: AtomicBool::new(settings.structured_output),
-            redactor: Redactor::new(&settings.api_key),
+            policy: AnswerPolicy::new(
+                settings.structured_output,
+                settings.timeout,
+                format!("{}/chat/completions", settings.base_url),
+                Redactor::new(&settings.api_key),
+            ),
             settings,
             client,
         })
@@ -203,7 +204,8 @@ impl OpenAiProvider {
                 let status = api.status_code.as_u16();
                 // Redacted whole, before a preview cuts it (a key cut short would escape the redactor).
                 let message = self
-                    .redactor
+                    .policy
+                    .redactor()
                     .redact(api.api_error.message.trim())
                     .into_owned();
                 if status == 401 || status == 403 {
@@ -227,7 +229,7 @@ impl OpenAiProvider {
                 expected: "chat completion".into(),
                 detail: format!(
                     "{err}; it began {}",
-                    preview(&self.redactor.redact(&content), 120)
+                    preview(&self.policy.redactor().redact(&content), 120)
                 ),
             },
             OpenAIError::StreamError(err) => ProviderError::Garbage {
@@ -249,43 +251,13 @@ impl DraftProvider for OpenAiProvider {
         request: &'a ChatRequest,
         events: &'a (dyn Fn(ProviderEvent) + Send + Sync),
     ) -> BoxFuture<'a, Result<ChatAnswer, ProviderError>> {
-        Box::pin(async move {
-            let url = format!("{}/chat/completions", self.settings.base_url);
-            let timeout = self.settings.timeout;
-            let structured = request.schema.is_some() && self.structured.load(Ordering::Relaxed);
-            let first = tokio::time::timeout(timeout, self.call(request, structured, events)).await;
-            let result = match first {
-                Err(_) => Err(ProviderError::Timeout {
-                    url,
-                    after: timeout,
+        Box::pin(
+            self.policy
+                .answer(request, events, move |structured| async move {
+                    self.call(request, structured, events)
+                        .await
+                        .map(|text| (text, structured))
                 }),
-                Ok(Err(e)) if structured && e.is_bad_request() => {
-                    // Servers without structured output refuse `response_format`: ask for text from now on.
-                    self.structured.store(false, Ordering::Relaxed);
-                    let reason = e.redacted(&self.redactor).to_string();
-                    tracing::info!(%reason, "structured output refused; asking for YAML text");
-                    events(ProviderEvent::FallbackToText { reason });
-                    match tokio::time::timeout(timeout, self.call(request, false, events)).await {
-                        Err(_) => Err(ProviderError::Timeout {
-                            url,
-                            after: timeout,
-                        }),
-                        Ok(r) => r.map(|text| (text, false)),
-                    }
-                }
-                Ok(r) => r.map(|text| (text, structured)),
-            };
-            match result {
-                Ok((text, structured)) => Ok(ChatAnswer {
-                    text: self.redactor.redact(&text).into_owned(),
-                    format: if structured {
-                        AnswerFormat::Json
-                    } else {
-                        AnswerFormat::Text
-                    },
-                }),
-                Err(e) => Err(e.redacted(&self.redactor)),
-            }
-        })
+        )
     }
 }

@@ -1,4 +1,8 @@
 //! A minimal server-sent events reader: `event:` and `data:` lines, events separated by a blank line.
+//!
+//! Ours rather than `eventsource-stream` or `sse-stream`: both drop an event the stream ends in without its blank
+//! line (`data: tail` at the end of the body, which [`Parser::finish`] still hands over, and the Anthropic provider
+//! reads), and `sse-stream` fails on a line without a colon or with an unknown field, which this reader skips.
 
 /// One event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -152,8 +152,9 @@ impl Session {
             return Err(CellError {
                 ename: "ExportError".into(),
                 evalue: format!(
-                    "the session does not make a valid pipeline ({} error(s)): nothing was written",
-                    analysis.error_count()
+                    "the session does not make a valid pipeline ({} error{}): nothing was written",
+                    analysis.error_count(),
+                    if analysis.error_count() == 1 { "" } else { "s" }
                 ),
                 traceback: rendered.lines().map(str::to_string).collect(),
             });

@@ -11,32 +11,22 @@ pub struct HistoryItem {
     pub output: String,
 }
 
-/// A glob (`*`, `?`) matched against the whole text, like IPython's history search.
+/// The matcher of a `history_request` search pattern: a glob matched against the whole text, like IPython's history
+/// search (`*` any text, `?` one character, `[...]` a class; line breaks and `/` are ordinary characters, and a
+/// backslash is a literal one). `None` for a pattern globset cannot read, which matches nothing.
+pub fn history_matcher(pattern: &str) -> Option<globset::GlobMatcher> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .backslash_escape(false)
+        .allow_unclosed_class(true)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher())
+}
+
+/// Whether `text` matches the history search `pattern` (see [`history_matcher`]).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None::<usize>, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
+    history_matcher(pattern).is_some_and(|m| m.is_match(text))
 }
 
 impl Session {

@@ -78,6 +78,10 @@ pub fn request_of(magic: &str) -> Option<String> {
 }
 
 /// Splits `KEY=VALUE` arguments; quoted values are strings, others are read as JSON when they can be.
+///
+/// Hand-written rather than `shlex`: shlex splits `c=[1, 2]` at the space inside the brackets and drops the quotes
+/// without saying a value had them, while a quoted value must stay a string (`f='7'` is `"7"`, `f=7` is `7`); the
+/// kernel's tests check both.
 pub fn parse_assignments(args: &str) -> Result<Vec<(String, Value, bool)>, String> {
     let chars: Vec<char> = args.chars().collect();
     let mut out = Vec::new();
@@ -310,7 +314,11 @@ impl Session {
             })
             .collect();
         let title = if query.trim().is_empty() {
-            format!("{} methods", methods.len())
+            format!(
+                "{} method{}",
+                methods.len(),
+                if methods.len() == 1 { "" } else { "s" }
+            )
         } else {
             format!(
                 "{} method{} matching “{}”",
@@ -428,7 +436,12 @@ impl Session {
                 section(s.section).to_string(),
                 s.cell.to_string(),
                 mime::describe(&s.result),
-                format!("{} ms, {} attempt(s)", s.duration_ms, s.attempts),
+                format!(
+                    "{} ms, {} attempt{}",
+                    s.duration_ms,
+                    s.attempts,
+                    if s.attempts == 1 { "" } else { "s" }
+                ),
             ]);
         }
         if self.steps.is_empty() {
@@ -437,10 +450,15 @@ impl Session {
         if !self.services.is_empty() {
             plain.push_str(&format!("services: {}\n", self.services));
         }
+        let count = format!(
+            "{} step{}",
+            self.steps.len(),
+            if self.steps.len() == 1 { "" } else { "s" }
+        );
         let title = if self.services.is_empty() {
-            format!("{} steps", self.steps.len())
+            count
         } else {
-            format!("{} steps · services: {}", self.steps.len(), self.services)
+            format!("{count} · services: {}", self.services)
         };
         Output::Display(mime::table_bundle(
             &title,

@@ -84,7 +84,7 @@ pub(crate) fn execute_command(
     let settings = match draft::settings(&workspace.draft, &env) {
         Ok(s) => s,
         Err(e) => {
-            state.send(fail(req.id, ErrorCode::RequestFailed, e));
+            state.send(fail(req.id, ErrorCode::RequestFailed, e.to_string()));
             return;
         }
     };
@@ -95,7 +95,6 @@ pub(crate) fn execute_command(
         target,
         settings,
         registry: workspace.registry.clone(),
-        section: workspace.draft.clone(),
         token: params.work_done_progress_params.work_done_token,
         create_token: state.progress_support,
     };
@@ -118,11 +117,11 @@ pub(crate) fn draft_done(state: &mut GlobalState, done: draft::DraftDone) {
             )));
             return;
         }
-        draft::DraftResult::Failed(message) => {
+        draft::DraftResult::Failed(failure) => {
             state.send(Message::Response(Response::new_err(
                 done.id,
                 ErrorCode::RequestFailed as i32,
-                message,
+                failure.to_string(),
             )));
             return;
         }

@@ -161,7 +161,10 @@ async fn run(
     if errors > 0 {
         return Err((
             ErrorCode::RequestFailed,
-            format!("the pipeline has {errors} error(s): nothing ran (see its diagnostics)"),
+            format!(
+                "the pipeline has {errors} error{}: nothing ran (see its diagnostics)",
+                if errors == 1 { "" } else { "s" }
+            ),
             None,
         ));
     }
@@ -316,12 +319,9 @@ async fn temporal_engine(
     let engine = workspace
         .temporal
         .get_or_try_init(|| async {
-            let (events, _) = odp_exec::wiring::event_sink(None, &workspace.services_config)
-                .map_err(|e| e.to_string())?;
-            let client = odp_temporal::connect(&settings)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>(Arc::new(odp_temporal::TemporalEngine::new(
+            let (events, _) = odp_exec::wiring::event_sink(None, &workspace.services_config)?;
+            let client = odp_temporal::connect(&settings).await?;
+            Ok::<_, TemporalSetupError>(Arc::new(odp_temporal::TemporalEngine::new(
                 client,
                 settings.clone(),
                 events,
@@ -330,8 +330,18 @@ async fn temporal_engine(
             )))
         })
         .await
-        .map_err(|e| (ErrorCode::RequestFailed, e, None))?;
+        .map_err(|e| (ErrorCode::RequestFailed, e.to_string(), None))?;
     Ok((engine.clone(), description))
+}
+
+/// Why the Temporal engine of a workspace could not be set up (its text answers the run command).
+#[cfg(feature = "temporal")]
+#[derive(Debug, thiserror::Error)]
+enum TemporalSetupError {
+    #[error(transparent)]
+    Events(#[from] odp_exec::wiring::WiringError),
+    #[error(transparent)]
+    Connect(#[from] odp_temporal::TemporalError),
 }
 
 /// Without the `temporal` feature, a workspace configured for Temporal gets a clear refusal.

@@ -211,7 +211,7 @@ fn lenses_offer_the_runs_and_a_pipeline_with_errors_runs_nothing() {
     );
     client.diagnostics(URI, 2);
     let (_, message) = command(&mut client, "odp.runPipeline", json!([URI])).unwrap_err();
-    assert!(message.contains("1 error(s): nothing ran"), "{message}");
+    assert!(message.contains("has 1 error: nothing ran"), "{message}");
     let cancelled = command(&mut client, "odp.cancelRun", json!([URI])).unwrap();
     assert_eq!(cancelled, json!({"cancelled": false}));
     client.shutdown();

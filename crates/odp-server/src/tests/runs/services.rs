@@ -220,7 +220,7 @@ fn a_service_that_goes_away_mid_run_fails_its_step_by_name_and_the_server_lives_
     // The server lives on: the results show, and the failure says which service was unreachable.
     let shown = hints_in(&mut client, &uri);
     assert_eq!(shown.len(), 2, "{shown:?}");
-    assert!(shown[0].starts_with(" ✓ 1 results"), "{shown:?}");
+    assert!(shown[0].starts_with(" ✓ 1 result ·"), "{shown:?}");
     assert!(
         shown[1].starts_with(" ✗ cannot reach the model service: "),
         "{shown:?}"
@@ -527,7 +527,7 @@ fn a_step_renamed_while_its_run_is_in_flight_gets_no_result_shown_under_another_
     let hover = hover_at(&mut client, &uri, step_name(&renamed, "posts"));
     assert!(!hover.contains("last run"), "{hover}");
     let hover = hover_at(&mut client, &uri, step_name(&renamed, "mood"));
-    assert!(hover.contains("last run: ✓ 1 results"), "{hover}");
+    assert!(hover.contains("last run: ✓ 1 result ·"), "{hover}");
     assert!(hover.contains("(stale: "), "{hover}");
     let (code, message) =
         command(&mut client, "odp.showResult", json!([uri, "posts"])).unwrap_err();
@@ -596,7 +596,7 @@ fn a_run_whose_request_the_client_cancels_stops_and_is_answered_once() {
     let next = command(&mut client, "odp.runPipeline", json!([uri])).unwrap();
     assert_eq!(next["status"], "completed", "{next}");
     let hover = hover_at(&mut client, &uri, step_name(TWO_SERVICES, "tweets"));
-    assert!(hover.contains("last run: ✓ 1 results"), "{hover}");
+    assert!(hover.contains("last run: ✓ 1 result ·"), "{hover}");
     // ... and the cancelled request was answered once.
     assert_eq!(
         client.answered.iter().filter(|a| **a == run).count(),
