@@ -10,10 +10,12 @@ directory, outside the clone).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,36 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+def kernel_frame(payload: str | bytes) -> str:
+    """One kernel websocket message in a line: channel, type, execution state, parent type, kernel session. Both
+    of JupyterLab's wire formats: JSON text, and the binary `v1.kernel.websocket.jupyter.org` (a count and offsets
+    of the parts as little-endian u64, then channel, header, parent header, metadata, content)."""
+    try:
+        if isinstance(payload, str):
+            msg = json.loads(payload)
+            channel, header, parent, content = msg.get("channel"), msg["header"], msg["parent_header"], msg["content"]
+        else:
+            count = int.from_bytes(payload[:8], "little")
+            offsets = [int.from_bytes(payload[8 * (i + 1) : 8 * (i + 2)], "little") for i in range(count)]
+            parts = [payload[offsets[i] : offsets[i + 1]] for i in range(count - 1)] + [payload[offsets[-1] :]]
+            channel = parts[0].decode()
+            header, parent, content = (json.loads(parts[i] or b"{}") for i in (1, 2, 4))
+        state = content.get("execution_state", "") if isinstance(content, dict) else ""
+        return (
+            f"{channel} {header.get('msg_type')} {state} parent={parent.get('msg_type')} "
+            f"session={str(header.get('session', ''))[:8]}"
+        )
+    except Exception as e:  # a frame we cannot read is shown as such
+        return f"(unreadable frame: {e})"
+
+
+def watch_kernel_frames(ws, frames: list[str]) -> None:
+    if "/api/kernels/" not in ws.url:
+        return
+    ws.on("framesent", lambda p: frames.append(f"{time.strftime('%T')} > {kernel_frame(p)}"))
+    ws.on("framereceived", lambda p: frames.append(f"{time.strftime('%T')} < {kernel_frame(p)}"))
+
+
 class ScenarioTimeout(Exception):
     pass
 
@@ -65,6 +97,8 @@ def page(browser, lab, request):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
+    frames: list[str] = []
+    pg.on("websocket", lambda ws: watch_kernel_frames(ws, frames))
 
     def expire(signum, frame):
         raise ScenarioTimeout(f"the scenario took more than {SCENARIO_SECONDS} s")
@@ -87,4 +121,5 @@ def page(browser, lab, request):
                 print(f"no screenshot: {e}")
             log = lab.log.read_text(errors="replace").splitlines()
             print("the end of JupyterLab's log:\n" + "\n".join(log[-80:]))
+            print("the last kernel messages the page sent (>) and received (<):\n" + "\n".join(frames[-40:]))
         context.close()
