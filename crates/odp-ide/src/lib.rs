@@ -22,6 +22,7 @@ pub use context::{CursorContext, PathPart, cursor_context};
 pub use folding::{Fold, FoldKind};
 pub use hover::Hover;
 pub use markdown::method_markdown;
+pub use rename::RenameError;
 pub use semantic_tokens::{SemanticToken, TokenKind};
 pub use symbols::{Symbol, SymbolKind};
 

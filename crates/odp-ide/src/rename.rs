@@ -5,26 +5,33 @@ use odp_analysis::{TextEdit, TextRange};
 use crate::Snapshot;
 use crate::navigation::Symbol_;
 
+/// Why a rename cannot be made (the server answers the request with this message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenameError {
+    #[error("only step and input names can be renamed")]
+    NotASymbol,
+    #[error("`{0}` is not a valid name: use letters, digits and `_`, not starting with a digit")]
+    InvalidName(String),
+    #[error("`{0}` is already used")]
+    Taken(String),
+}
+
 impl Snapshot<'_> {
     /// The range a rename at `offset` would change, or why there is nothing to rename.
-    pub fn prepare_rename(&self, offset: usize) -> Result<TextRange, String> {
+    pub fn prepare_rename(&self, offset: usize) -> Result<TextRange, RenameError> {
         self.symbol_at(offset)
             .map(|(_, range)| range)
-            .ok_or_else(|| "only step and input names can be renamed".to_string())
+            .ok_or(RenameError::NotASymbol)
     }
 
     /// The edits renaming the step or input under the cursor, its definition and every template using it.
-    pub fn rename(&self, offset: usize, new_name: &str) -> Result<Vec<TextEdit>, String> {
-        let (symbol, _) = self
-            .symbol_at(offset)
-            .ok_or_else(|| "only step and input names can be renamed".to_string())?;
+    pub fn rename(&self, offset: usize, new_name: &str) -> Result<Vec<TextEdit>, RenameError> {
+        let (symbol, _) = self.symbol_at(offset).ok_or(RenameError::NotASymbol)?;
         let mut chars = new_name.chars();
         let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(format!(
-                "`{new_name}` is not a valid name: use letters, digits and `_`, not starting with a digit"
-            ));
+            return Err(RenameError::InvalidName(new_name.to_string()));
         }
         let p = &self.analysis.pipeline;
         let taken = match &symbol {
@@ -32,7 +39,7 @@ impl Snapshot<'_> {
             Symbol_::Input(_) => p.input(new_name).is_some(),
         };
         if taken {
-            return Err(format!("`{new_name}` is already used"));
+            return Err(RenameError::Taken(new_name.to_string()));
         }
         let mut edits: Vec<TextEdit> = self
             .definition_of(&symbol)

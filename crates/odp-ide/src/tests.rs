@@ -380,7 +380,12 @@ fn check_rename(fixture: &str, new_name: &str, expect: Expect) {
             let (renamed, _) = odp_analysis::apply_edits(&text, &edits);
             format!("prepare: {}\n{renamed}", show(&text, range))
         }
-        (prepare, rename) => format!("prepare: {prepare:?}\nrename: {rename:?}\n"),
+        (prepare, rename) => {
+            // (Shown as the messages the server answers with.)
+            let prepare = prepare.map_err(|e| e.to_string());
+            let rename = rename.map_err(|e| e.to_string());
+            format!("prepare: {prepare:?}\nrename: {rename:?}\n")
+        }
     };
     expect.assert_eq(&out);
 }

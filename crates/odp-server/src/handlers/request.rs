@@ -70,7 +70,7 @@ pub(crate) fn prepare_rename(
     ctx.ide()
         .prepare_rename(ctx.offset(p.position))
         .map(|r| Some(lsp::PrepareRenameResponse::Range(ctx.range(r))))
-        .map_err(|message| HandlerError::new(ErrorCode::RequestFailed, message))
+        .map_err(|e| HandlerError::new(ErrorCode::RequestFailed, e.to_string()))
 }
 
 pub(crate) fn rename(
@@ -80,7 +80,7 @@ pub(crate) fn rename(
     let edits = ctx
         .ide()
         .rename(ctx.offset(p.text_document_position.position), &p.new_name)
-        .map_err(|message| HandlerError::new(ErrorCode::RequestFailed, message))?;
+        .map_err(|e| HandlerError::new(ErrorCode::RequestFailed, e.to_string()))?;
     Ok(Some(to_proto::workspace_edit(
         &ctx.snap.uri,
         &ctx.snap.rope,
