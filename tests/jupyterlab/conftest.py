@@ -99,6 +99,7 @@ def page(browser, lab, request):
     pg.set_default_timeout(30_000)
     frames: list[str] = []
     pg.on("websocket", lambda ws: watch_kernel_frames(ws, frames))
+    pg.kernel_frames = frames  # (read by jlab.open_notebook's report)
 
     def expire(signum, frame):
         raise ScenarioTimeout(f"the scenario took more than {SCENARIO_SECONDS} s")

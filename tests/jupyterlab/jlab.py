@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -14,7 +15,27 @@ IDLE = re.compile(r"\|\s*Idle$")
 def open_notebook(page: Page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=30_000)
-    wait_idle(page)
+    try:
+        wait_idle(page, timeout=15_000)
+    except AssertionError:
+        # Seen twice in ~20 runs of this suite under load (not understood yet): the notebook opens, the kernel
+        # starts and the server connects to it, but the status bar stays "ODP pipelines | Unknown". JupyterLab only
+        # takes a status from replies to requests it tracks (not kernel_info's), so it waits for its first tracked
+        # request's busy/idle. The page is reloaded once, as a person would, and the kernel messages the page saw
+        # are reported as a warning (in pytest's summary) so that the next failure says what was missing.
+        status = page.locator("#jp-main-statusbar").get_by_role("button", name=re.compile(r"\|")).first
+        shown = status.text_content() if status.count() else "(no kernel status)"
+        if "Unknown" not in (shown or ""):
+            raise
+        frames = getattr(page, "kernel_frames", [])
+        warnings.warn(
+            f"the kernel status stayed {shown!r} for 15 s after opening {url.split('?')[0]}; reloading the page "
+            "once. The page's kernel messages so far:\n" + "\n".join(frames[-30:]),
+            stacklevel=2,
+        )
+        page.reload()
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=30_000)
+        wait_idle(page)
 
 
 def wait_idle(page: Page, timeout: float = 30_000) -> None:
