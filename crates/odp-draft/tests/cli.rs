@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use clap::Parser;
-use odp_analysis::Registry;
 use odp_draft::cli::{DraftArgs, Io, run};
 use odp_stubs::{StubConfig, StubServer};
 
@@ -78,13 +77,7 @@ const GOOD: &str = r#"{"name": "ai mood", "description": null, "inputs": [],
     "transforms": [{"name": "mood", "method": "nlp.sentiment.analyze", "params": {"texts": "{{tweets.results[*].text}}"}}]}"#;
 
 fn stub(runtime: &tokio::runtime::Runtime) -> StubServer {
-    runtime
-        .block_on(StubServer::start(
-            Registry::bundled(),
-            "127.0.0.1:0".parse().unwrap(),
-            StubConfig::default(),
-        ))
-        .unwrap()
+    runtime.block_on(odp_stubs::test_support::start_bundled(StubConfig::default()))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -262,16 +255,10 @@ fn odp_toml_points_at_the_model_and_eval_reports() {
 #[test]
 fn a_refused_key_shows_in_no_form() {
     let rt = runtime();
-    let server = rt
-        .block_on(StubServer::start(
-            Registry::bundled(),
-            "127.0.0.1:0".parse().unwrap(),
-            StubConfig {
-                require_token: Some("the-right-key".into()),
-                ..StubConfig::default()
-            },
-        ))
-        .unwrap();
+    let server = rt.block_on(odp_stubs::test_support::start_bundled(StubConfig {
+        require_token: Some("the-right-key".into()),
+        ..StubConfig::default()
+    }));
     let key = "sk-proj/\"wrong\"+key-0123456789";
     let dir = tempfile::tempdir().unwrap();
     let vars = [

@@ -37,16 +37,11 @@ fn valid_answer() -> String {
 }
 
 async fn stub(token: Option<&str>) -> StubServer {
-    StubServer::start(
-        Registry::bundled(),
-        "127.0.0.1:0".parse().unwrap(),
-        StubConfig {
-            require_token: token.map(str::to_string),
-            ..StubConfig::default()
-        },
-    )
+    odp_stubs::test_support::start_bundled(StubConfig {
+        require_token: token.map(str::to_string),
+        ..StubConfig::default()
+    })
     .await
-    .unwrap()
 }
 
 fn settings(server: &StubServer) -> DraftSettings {

@@ -16,16 +16,11 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 async fn stub(token: Option<&str>) -> StubServer {
-    StubServer::start(
-        Registry::bundled(),
-        "127.0.0.1:0".parse().unwrap(),
-        StubConfig {
-            require_token: token.map(str::to_string),
-            ..StubConfig::default()
-        },
-    )
+    odp_stubs::test_support::start_bundled(StubConfig {
+        require_token: token.map(str::to_string),
+        ..StubConfig::default()
+    })
     .await
-    .unwrap()
 }
 
 fn drafter(server: &StubServer, key: Option<&str>, job: &DraftJob) -> Drafter {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use odp_analysis::{Environment, Registry};
 use odp_exec::events::MemoryEvents;
 use odp_exec::{
-    CircuitBreaker, Engine, EventKind, HttpMethodClient, InProcessEngine, RunOutcome, RunStatus,
-    ServiceEndpoint, StepStatus,
+    CircuitBreaker, Engine, EventKind, InProcessEngine, RunOutcome, RunStatus, StepStatus,
 };
 use odp_stubs::{Fault, StubConfig, StubServer};
 use serde_json::{Map, json};
@@ -18,19 +17,11 @@ use tokio_util::sync::CancellationToken;
 use super::{Begin, RunJob, Session};
 
 async fn stubs(config: StubConfig) -> StubServer {
-    StubServer::start(Registry::bundled(), "127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .unwrap()
+    odp_stubs::test_support::start_bundled(config).await
 }
 
 fn engine(stubs: &StubServer, key: Option<&str>, events: Arc<MemoryEvents>) -> InProcessEngine {
-    let endpoint = || {
-        Some(ServiceEndpoint {
-            base_url: stubs.base_url(),
-            api_key: key.map(odp_exec::Secret::new),
-        })
-    };
-    let client = HttpMethodClient::new(endpoint(), endpoint(), 1 << 20).unwrap();
+    let client = odp_exec::test_support::stub_client(&stubs.base_url(), key, 1 << 20);
     InProcessEngine::new(
         Arc::new(client),
         Arc::new(CircuitBreaker::new(Default::default())),

@@ -2,7 +2,7 @@
 //! percent-encoded) shows nowhere; a key too short to be redacted is refused before anything starts.
 
 use crate::common::{forms_of, kernel, odp, text};
-use odp_stubs::{Registry, StubConfig, StubServer};
+use odp_stubs::StubConfig;
 
 #[test]
 fn a_refused_key_stays_out_of_stderr_the_events_and_the_result() {
@@ -11,16 +11,10 @@ fn a_refused_key_stays_out_of_stderr_the_events_and_the_result() {
         .enable_all()
         .build()
         .unwrap();
-    let stub = runtime
-        .block_on(StubServer::start(
-            Registry::bundled(),
-            "127.0.0.1:0".parse().unwrap(),
-            StubConfig {
-                require_token: Some("the-right-token".into()),
-                ..StubConfig::default()
-            },
-        ))
-        .unwrap();
+    let stub = runtime.block_on(odp_stubs::test_support::start_bundled(StubConfig {
+        require_token: Some("the-right-token".into()),
+        ..StubConfig::default()
+    }));
     let (crawler_key, model_key) = ("sk-run/\"wrong\"+key-0123456789", "model-key-9876543210");
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("run.jsonl");

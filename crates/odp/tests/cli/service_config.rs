@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 
 use crate::common::{kernel, odp, repo, text};
-use odp_stubs::{Registry, StubConfig, StubServer};
+use odp_stubs::StubConfig;
 
 #[test]
 fn unusable_base_urls_are_configuration_errors_before_anything_runs() {
@@ -15,13 +15,7 @@ fn unusable_base_urls_are_configuration_errors_before_anything_runs() {
         .enable_all()
         .build()
         .unwrap();
-    let stub = runtime
-        .block_on(StubServer::start(
-            Registry::bundled(),
-            "127.0.0.1:0".parse().unwrap(),
-            StubConfig::default(),
-        ))
-        .unwrap();
+    let stub = runtime.block_on(odp_stubs::test_support::start_bundled(StubConfig::default()));
     let base = stub.base_url();
     let pipeline = "examples/ai-sentiment.odp.yaml";
     for (origin, url, why) in [

@@ -10,7 +10,6 @@ use odp_analysis::{Environment, Registry};
 use odp_exec::events::MemoryEvents;
 use odp_exec::{
     CircuitBreaker, Engine, HttpMethodClient, InProcessEngine, Plan, RunOutcome, RunRequest,
-    ServiceEndpoint,
 };
 use odp_stubs::{StubConfig, StubServer};
 use odp_temporal::{StepActivities, TemporalEngine, TemporalSettings, WorkerThread};
@@ -177,21 +176,15 @@ impl Drop for DevServer {
 }
 
 pub async fn stubs() -> StubServer {
-    StubServer::start(
-        Registry::bundled(),
-        "127.0.0.1:0".parse().unwrap(),
-        StubConfig::default(),
-    )
-    .await
-    .unwrap()
+    odp_stubs::test_support::start_bundled(StubConfig::default()).await
 }
 
 fn method_client(base_url: &str) -> Arc<HttpMethodClient> {
-    let endpoint = ServiceEndpoint {
-        base_url: base_url.to_string(),
-        api_key: Some(odp_secret::Secret::new("test-key-0123")),
-    };
-    Arc::new(HttpMethodClient::new(Some(endpoint.clone()), Some(endpoint), 8 << 20).unwrap())
+    Arc::new(odp_exec::test_support::stub_client(
+        base_url,
+        Some("test-key-0123"),
+        8 << 20,
+    ))
 }
 
 /// Everything one test runs against: the server, the stubs, a worker, both engines and their events.
