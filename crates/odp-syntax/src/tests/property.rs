@@ -3,23 +3,8 @@
 
 use crate::{Node, NodeKind, Parse, ScalarStyle, TextRange, parse};
 
-/// A tiny xorshift generator, so the test needs no dependency and every run sees the same cases.
-pub(super) struct Rng(pub(super) u64);
-
-impl Rng {
-    pub(super) fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    pub(super) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+/// The one generator of random cases the crates share (every run sees the same cases).
+pub(super) use crate::random_edits::Rng;
 
 const SEEDS: &[&str] = &[
     r#"# odp: pipeline
