@@ -29,6 +29,9 @@ struct Cli {
 enum Command {
     /// Check pipeline files: exit 0 when clean, 1 when errors are found, 2 on usage or IO errors.
     Check(CheckArgs),
+    /// Format pipeline files (`[format]` in odp.toml): exit 1 with --check or --diff when a file would change, or
+    /// when a file is left alone (syntax errors), 2 on usage or IO errors.
+    Fmt(odp_cli::FmtArgs),
     /// Print the documentation of a diagnostic code (e.g. `ODP300` or `unknown-method`).
     Explain {
         /// The code's id or name.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
     odp_cli::init_logging(cli.log_level.as_deref());
     let code = match cli.command {
         Some(Command::Check(args)) => odp_cli::run_check(&args),
+        Some(Command::Fmt(args)) => odp_cli::run_fmt(&args),
         Some(Command::Explain { code }) => match odp_cli::explain(&code) {
             Ok(text) => {
                 print!("{text}");
