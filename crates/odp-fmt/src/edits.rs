@@ -68,7 +68,53 @@ pub fn minimal_edits(old: &str, new: &str) -> Vec<TextEdit> {
             push(&mut edits, start, end, new_part);
         }
     }
-    edits
+    slide_line_breaks(old, edits)
+}
+
+/// An inserted blank line is placed after the line breaks it could equally follow (inserting `\n` before a `\n`
+/// or after it gives the same text): at the start of the line it sets off, which is where a range starts. An edit
+/// that ends by adding a line break before a line break is split so: `x` → `y\n` before `\n` is `x` → `y`, then
+/// `\n` inserted after that `\n`.
+fn slide_line_breaks(old: &str, edits: Vec<TextEdit>) -> Vec<TextEdit> {
+    let mut split = Vec::with_capacity(edits.len());
+    let starts: Vec<usize> = edits.iter().map(|e| e.start).skip(1).collect();
+    for (i, mut e) in edits.into_iter().enumerate() {
+        let next = starts.get(i).copied().unwrap_or(old.len());
+        let breaks = e.new_text.len() - e.new_text.trim_end_matches(['\n', '\r']).len();
+        let tail = e.new_text[e.new_text.len() - breaks..].to_string();
+        if breaks > 0
+            && breaks < e.new_text.len()
+            && e.end + tail.len() < next
+            && old[e.end..].starts_with(tail.as_str())
+        {
+            e.new_text.truncate(e.new_text.len() - breaks);
+            let at = e.end + tail.len();
+            split.push(e);
+            split.push(TextEdit {
+                start: at,
+                end: at,
+                new_text: tail,
+            });
+        } else {
+            split.push(e);
+        }
+    }
+    for i in 0..split.len() {
+        let next = split.get(i + 1).map_or(old.len(), |n| n.start);
+        let e = &mut split[i];
+        if e.start != e.end
+            || e.new_text.is_empty()
+            || !e.new_text.chars().all(|c| c == '\n' || c == '\r')
+        {
+            continue;
+        }
+        let len = e.new_text.len();
+        while e.start + len < next && old[e.start..].starts_with(e.new_text.as_str()) {
+            e.start += len;
+            e.end = e.start;
+        }
+    }
+    split
 }
 
 fn push(edits: &mut Vec<TextEdit>, start: usize, end: usize, text: &str) {

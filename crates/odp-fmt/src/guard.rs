@@ -2,14 +2,21 @@
 //! under the core schema, so the same pipeline) with the same comments. With keys reordered, mappings are compared
 //! as sets of keys and comments as a multiset; otherwise both in order.
 
-use odp_syntax::JsonValue;
+use odp_syntax::{JsonValue, SyntaxErrorKind};
 
 use crate::FormatError;
 
 pub(crate) fn same_meaning(before: &str, after: &str, reordered: bool) -> Result<(), FormatError> {
     let old = odp_syntax::parse(before);
     let new = odp_syntax::parse(after);
-    if !new.errors.is_empty() {
+    // Templates left unquoted outside a formatted range are still what the author meant; nothing else may fail.
+    let unquoted = |p: &odp_syntax::Parse| {
+        p.errors
+            .iter()
+            .filter(|e| e.kind == SyntaxErrorKind::UnquotedTemplate)
+            .count()
+    };
+    if unquoted(&new) != new.errors.len() || unquoted(&new) > unquoted(&old) {
         return Err(FormatError::WouldChangeMeaning { what: "its syntax" });
     }
     let json = |p: &odp_syntax::Parse| {

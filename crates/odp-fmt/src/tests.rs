@@ -231,6 +231,12 @@ fn assert_safe(
         c_after.sort();
     }
     assert_eq!(c_before, c_after, "comments: {context}\n{out}");
+    let edits = crate::minimal_edits(text, &out);
+    assert_eq!(
+        crate::edits::apply_edits(text, &edits),
+        out,
+        "edits: {context}"
+    );
     let twice = format(&out, options).expect("formatted text formats");
     assert_eq!(out, twice, "not idempotent: {context}");
     Ok(())
@@ -280,6 +286,16 @@ fn formatting_random_edits_that_parse_keeps_their_meaning_and_comments() {
                 .any(|e| e.kind != odp_syntax::SyntaxErrorKind::UnquotedTemplate)
             {
                 continue;
+            }
+            if round % 3 == 0 {
+                // A random range: its edits are kept only if the result means the same.
+                let a = rng.below(text.len() + 1);
+                let b = (a + rng.below(200)).min(text.len());
+                if let Err(FormatError::WouldChangeMeaning { what }) =
+                    format_range(&text, a..b, &FormatOptions::default())
+                {
+                    panic!("{path}, round {round}, range {a}..{b}: would change {what}:\n{text}");
+                }
             }
             let options = if round % 2 == 0 {
                 FormatOptions::default()

@@ -27,15 +27,19 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
     (line as u32, column as u32)
 }
 
-/// The start of the line `offset` is on.
+/// The start of the line `offset` is on (any byte offset: a line break is never inside a character).
 pub(crate) fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset].rfind('\n').map_or(0, |i| i + 1)
+    text.as_bytes()[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1)
 }
 
 /// The end of the line `offset` is on, after its line break (or the end of the text).
 pub(crate) fn line_end(text: &str, offset: usize) -> usize {
-    text[offset..]
-        .find('\n')
+    text.as_bytes()[offset..]
+        .iter()
+        .position(|&b| b == b'\n')
         .map_or(text.len(), |i| offset + i + 1)
 }
 
