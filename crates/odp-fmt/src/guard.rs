@@ -6,8 +6,13 @@ use odp_syntax::{JsonValue, SyntaxErrorKind};
 
 use crate::FormatError;
 
-pub(crate) fn same_meaning(before: &str, after: &str, reordered: bool) -> Result<(), FormatError> {
-    let old = odp_syntax::parse(before);
+/// `old` is the parse of `before`.
+pub(crate) fn same_meaning(
+    before: &str,
+    old: &odp_syntax::Parse,
+    after: &str,
+    reordered: bool,
+) -> Result<(), FormatError> {
     let new = odp_syntax::parse(after);
     // Templates left unquoted outside a formatted range are still what the author meant; nothing else may fail.
     let unquoted = |p: &odp_syntax::Parse| {
@@ -16,14 +21,14 @@ pub(crate) fn same_meaning(before: &str, after: &str, reordered: bool) -> Result
             .filter(|e| e.kind == SyntaxErrorKind::UnquotedTemplate)
             .count()
     };
-    if unquoted(&new) != new.errors.len() || unquoted(&new) > unquoted(&old) {
+    if unquoted(&new) != new.errors.len() || unquoted(&new) > unquoted(old) {
         return Err(FormatError::WouldChangeMeaning { what: "its syntax" });
     }
     let json = |p: &odp_syntax::Parse| {
         let value = p.root.as_ref().map_or(JsonValue::Null, |r| r.to_json());
         if reordered { sorted(value) } else { value }
     };
-    if json(&old) != json(&new) {
+    if json(old) != json(&new) {
         return Err(FormatError::WouldChangeMeaning {
             what: "its meaning",
         });
@@ -39,7 +44,7 @@ pub(crate) fn same_meaning(before: &str, after: &str, reordered: bool) -> Result
         }
         c
     };
-    if comments(before, &old) != comments(after, &new) {
+    if comments(before, old) != comments(after, &new) {
         return Err(FormatError::WouldChangeMeaning {
             what: "its comments",
         });

@@ -28,7 +28,7 @@ pub fn format_range(
         .filter(|e| touches(e, &part))
         .collect();
     let result = apply_edits(text, &edits);
-    guard::same_meaning(text, &result, false)?;
+    guard::same_meaning(text, &odp_syntax::parse(text), &result, false)?;
     Ok(edits)
 }
 

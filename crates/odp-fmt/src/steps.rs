@@ -5,8 +5,7 @@ use odp_syntax::{Node, NodeKind};
 
 use crate::text::{apply, attached_comments_start, is_blank, line_at, line_start, previous_line};
 
-pub(crate) fn separate_steps(text: &str) -> String {
-    let parse = odp_syntax::parse(text);
+pub(crate) fn separate_steps(text: &str, parse: &odp_syntax::Parse) -> String {
     let Some(root) = &parse.root else {
         return text.to_string();
     };
