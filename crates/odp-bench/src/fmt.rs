@@ -17,7 +17,7 @@ pub fn run(path: &str, runs: usize, prettier: Option<&str>) {
         "formatting twice changes the file"
     );
     println!(
-        "{path}: {} lines, {} bytes; {} lines change",
+        "{path}: {} lines, {} bytes; formatting makes {} edits",
         text.lines().count(),
         text.len(),
         odp_fmt::minimal_edits(&text, &formatted).len()
