@@ -20,7 +20,7 @@ pub mod work;
 
 use std::sync::Arc;
 
-pub use check::CheckCache;
+pub use check::{CheckCache, quote_yaml};
 pub use codes::Code;
 pub use diagnostic::{Applicability, Diagnostic, Fix, Related, Severity, TextEdit, apply_edits};
 pub use escape::{escape_control, escape_control_in_lines};

@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release -p odp-bench -- big [--bytes 1010000] [--runs 30] [--write FILE]
 //! cargo run --release -p odp-bench -- file PATH [--runs 30] [--incremental-only]
+//! cargo run --release -p odp-bench -- fmt PATH [--runs 30] [--prettier PATH-TO-PRETTIER]
 //! cargo run --release -p odp-bench -- exec [--steps 2000] [--runs 5]
 //! cargo run --release -p odp-bench -- parse [--runs 20]
 //! cargo run --release -p odp-bench -- temporal [--runs 7] [--explain]
@@ -19,6 +20,8 @@
 //! pauses between edits as an editor's keystrokes do (memory goes cold in between); `--no-default-features` builds
 //! with the system allocator, as the language server is.
 //!
+//! `fmt` measures the formatter on a file next to prettier's YAML formatting of it (see `fmt.rs`).
+//!
 //! `exec` measures the executor against the stub server in the same process: the engine's overhead per step over a
 //! bare reqwest call, and the throughput of a 1,000-source pipeline (see `exec.rs`).
 //!
@@ -27,6 +30,7 @@
 //! `temporal.rs`).
 
 mod exec;
+mod fmt;
 /// The Temporal test harness (dev server, stubs, an odp worker, both engines): the benchmark runs on the same
 /// cluster as the tests.
 #[cfg(feature = "temporal")]
@@ -224,6 +228,18 @@ fn main() {
             }
             measure(&text, runs, args.iter().any(|a| a == "--incremental-only"));
         }
+        Some("fmt") => {
+            let path = args.get(1).expect("a path");
+            let prettier = args
+                .iter()
+                .position(|a| a == "--prettier")
+                .and_then(|i| args.get(i + 1));
+            fmt::run(
+                path,
+                flag("--runs", 30).max(1),
+                prettier.map(String::as_str),
+            );
+        }
         Some("file") => {
             let path = args.get(1).expect("a path");
             let text = std::fs::read_to_string(path).expect("read the file");
@@ -235,7 +251,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N] | odp-bench exec [--steps N] [--runs N] | odp-bench parse [--runs N] | odp-bench temporal [--runs N]"
+                "usage: odp-bench big [--bytes N] [--runs N] [--write FILE] | odp-bench file PATH [--runs N] | odp-bench fmt PATH [--runs N] [--prettier CMD] | odp-bench exec [--steps N] [--runs N] | odp-bench parse [--runs N] | odp-bench temporal [--runs N]"
             );
             std::process::exit(2);
         }

@@ -102,7 +102,7 @@ impl Workspaces {
     }
 }
 
-fn display_path(path: &Path, cwd: &Path) -> String {
+pub(crate) fn display_path(path: &Path, cwd: &Path) -> String {
     let shown = path.strip_prefix(cwd).unwrap_or(path);
     let s = shown.to_string_lossy();
     s.strip_prefix("./").unwrap_or(&s).to_string()
@@ -295,7 +295,7 @@ fn apply_fixes(text: &str, fixes: &[Vec<odp_analysis::TextEdit>]) -> (String, us
     (out, count)
 }
 
-fn unified_diff(path: &str, before: &str, after: &str) -> String {
+pub(crate) fn unified_diff(path: &str, before: &str, after: &str) -> String {
     similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(3)

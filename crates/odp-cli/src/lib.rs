@@ -1,8 +1,9 @@
-//! The command-line front end shared by `odp-lsp` and `odp`: `check`, `explain`, logging. It renders what the
+//! The command-line front end shared by `odp-lsp` and `odp`: `check`, `fmt`, `explain`, logging. It renders what the
 //! analysis core returns; it decides nothing about pipelines itself.
 
 pub mod check;
 pub mod engine_args;
+pub mod fmt;
 pub mod lint;
 pub mod render;
 pub mod service_args;
@@ -19,6 +20,7 @@ pub use check::{CheckArgs, run_check};
 pub use engine_args::{
     EngineArgs, EngineKind, EngineSettings, TemporalArgs, TemporalSettings, engine_settings,
 };
+pub use fmt::{FmtArgs, run_fmt};
 pub use lint::LintCommand;
 pub use service_args::ServiceArgs;
 

@@ -30,6 +30,8 @@ pub(crate) struct Workspace {
     pub(crate) services_config: odp_workspace::config::ServicesConfig,
     /// The `[engine]` section of odp.toml: which engine runs from the editor use.
     pub(crate) engine_config: odp_workspace::engine::EngineSection,
+    /// The `[format]` section of odp.toml: how formatting requests format.
+    pub(crate) format: odp_fmt::FormatOptions,
     /// The engine and services of runs from the editor, started with the first run.
     pub(crate) services: tokio::sync::OnceCell<Arc<odp_exec::wiring::Services>>,
     /// The Temporal engine of runs from the editor (`[engine] kind = "temporal"`), connected with the first run.
@@ -562,6 +564,7 @@ fn load_workspace(
         draft: config.config.draft.clone(),
         services_config: config.config.services.clone(),
         engine_config: config.config.engine.clone(),
+        format: config.config.format.options(),
         services: tokio::sync::OnceCell::new(),
         #[cfg(feature = "temporal")]
         temporal: tokio::sync::OnceCell::new(),

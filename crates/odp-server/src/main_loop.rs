@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::dispatch::{NotificationDispatcher, RequestDispatcher};
 use crate::global_state::{ClientSettings, GlobalState, Internal, Job};
-use crate::handlers::{command, debug, notification, request, run};
+use crate::handlers::{command, debug, format, notification, request, run};
 use crate::{ServerError, capabilities, from_proto};
 
 /// Runs the server on a connection (stdio, or in memory for tests) until shutdown and exit.
@@ -192,6 +192,8 @@ fn on_request(state: &mut GlobalState, req: Request) {
         .on::<DocumentSymbolRequest>(request::document_symbol)
         .on::<FoldingRangeRequest>(request::folding_range)
         .on::<SemanticTokensFullRequest>(request::semantic_tokens_full)
+        .on::<Formatting>(format::formatting)
+        .on::<RangeFormatting>(format::range_formatting)
         .on::<CodeLensRequest>(run::code_lens)
         .on::<InlayHintRequest>(run::inlay_hint)
         .on_sync::<ExecuteCommand>(command::execute_command);

@@ -10,6 +10,7 @@ use odp_syntax::random_edits::Rng;
 use serde_json::{Value, json};
 
 mod drafts;
+mod format;
 mod keys;
 mod malformed;
 mod runs;

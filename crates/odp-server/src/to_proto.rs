@@ -151,6 +151,21 @@ pub(crate) fn workspace_edit(
     }
 }
 
+/// The formatter's edits (byte offsets into the document's text).
+pub(crate) fn text_edits(
+    rope: &Rope,
+    edits: &[odp_fmt::TextEdit],
+    encoding: PositionEncoding,
+) -> Vec<lsp::TextEdit> {
+    edits
+        .iter()
+        .map(|e| lsp::TextEdit {
+            range: range(rope, TextRange::new(e.start, e.end), encoding),
+            new_text: e.new_text.clone(),
+        })
+        .collect()
+}
+
 /// A document symbol with its children. Recursion is bounded: symbols nest pipeline → section → step or input,
 /// whatever the document holds.
 pub(crate) fn document_symbol(

@@ -41,6 +41,38 @@ pub struct Config {
     /// (`[engine.temporal]`). Environment variables (`ODP_ENGINE`, `ODP_TEMPORAL_*`) and flags override these.
     #[serde(skip_serializing_if = "EngineSection::is_empty")]
     pub engine: EngineSection,
+    /// The formatter (`odp fmt`, the editor's formatting): where people disagree.
+    #[serde(skip_serializing_if = "FormatSection::is_empty")]
+    pub format: FormatSection,
+}
+
+/// `[format]`: how `odp fmt` and editors format pipelines. Indentation (two spaces), quoted templates and a blank
+/// line between steps are not configurable.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct FormatSection {
+    /// The width flow lists (`[a, b]`) are wrapped at; long strings are never wrapped (default 120).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_width: Option<usize>,
+    /// Put the keys of pipelines, steps, inputs and `retry` in canonical order (`name`, `description`, `method`,
+    /// `params`, ...); a key's comments directly above it and its end-of-line comment move with it (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reorder_keys: Option<bool>,
+}
+
+impl FormatSection {
+    pub fn is_empty(&self) -> bool {
+        self.line_width.is_none() && self.reorder_keys.is_none()
+    }
+
+    /// The formatter's options: these settings over its defaults.
+    pub fn options(&self) -> odp_fmt::FormatOptions {
+        let default = odp_fmt::FormatOptions::default();
+        odp_fmt::FormatOptions {
+            line_width: self.line_width.unwrap_or(default.line_width),
+            reorder_keys: self.reorder_keys.unwrap_or(default.reorder_keys),
+        }
+    }
 }
 
 /// `[draft]`: the language model behind AI drafts. Environment variables (`ODP_LLM_PROVIDER`, `ODP_LLM_MODEL`,
@@ -191,7 +223,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<LoadedConfig, WorkspaceEr
         .into_iter()
         .map(|key| {
             format!(
-                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores, services.crawler-url, services.model-url, services.redis-url, draft.provider, draft.model, draft.base-url, draft.api-key-env, draft.timeout, draft.rounds, draft.methods, draft.structured-output, draft.stream, engine.kind, engine.temporal.address, engine.temporal.namespace, engine.temporal.task-queue, engine.temporal.metrics-addr)",
+                "{}: unknown key `{key}` (known keys: registry, include, exclude, lint.ignore, lint.per-path-ignores, services.crawler-url, services.model-url, services.redis-url, draft.provider, draft.model, draft.base-url, draft.api-key-env, draft.timeout, draft.rounds, draft.methods, draft.structured-output, draft.stream, engine.kind, engine.temporal.address, engine.temporal.namespace, engine.temporal.task-queue, engine.temporal.metrics-addr, format.line-width, format.reorder-keys)",
                 path.display()
             )
         })
@@ -251,6 +283,22 @@ mod tests {
         let err = parse_config("include = 3\n", Path::new("odp.toml")).unwrap_err();
         let shown = err.to_string();
         assert!(shown.starts_with("odp.toml:1:11: "), "{shown}");
+    }
+
+    #[test]
+    fn format_section_sets_the_formatter_options() {
+        let loaded = parse_config(
+            "[format]\nline-width = 80\nreorder-keys = true\n",
+            Path::new("odp.toml"),
+        )
+        .unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let options = loaded.config.format.options();
+        assert_eq!((options.line_width, options.reorder_keys), (80, true));
+        assert_eq!(
+            Config::default().format.options(),
+            odp_fmt::FormatOptions::default()
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ pub mod workspace;
 use std::path::PathBuf;
 
 pub use config::{
-    CONFIG_FILE, Config, DraftSection, LoadedConfig, config_schema, find_config, load_config,
+    CONFIG_FILE, Config, DraftSection, FormatSection, LoadedConfig, config_schema, find_config,
+    load_config,
 };
 pub use discover::{
     PipelineMatcher, discover, has_modeline, has_pipeline_extension, read_pipeline,

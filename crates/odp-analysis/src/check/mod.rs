@@ -198,8 +198,9 @@ fn backticked<S: AsRef<str>>(items: &[S]) -> String {
     out
 }
 
-/// Quotes a scalar for YAML: double quotes when that needs no escapes, else single quotes.
-pub(crate) fn quote_yaml(raw: &str) -> String {
+/// Quotes a scalar for YAML: double quotes when that needs no escapes, else single quotes. ODP102's safe fix and
+/// the formatter (which quotes unquoted templates first) both use it.
+pub fn quote_yaml(raw: &str) -> String {
     if !raw.contains('"') && !raw.contains('\\') {
         format!("\"{raw}\"")
     } else {

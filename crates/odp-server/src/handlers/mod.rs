@@ -4,6 +4,7 @@
 
 pub(crate) mod command;
 pub(crate) mod debug;
+pub(crate) mod format;
 pub(crate) mod notification;
 pub(crate) mod request;
 pub(crate) mod run;
