@@ -3,11 +3,13 @@
 // scenario leaves a screenshot in $ODP_E2E_ARTEFACTS. Run with `bash tests/vscode/run.sh`.
 
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { check, repo, sleep, Suite } from './harness.mjs';
+import { check, lsp, repo, sleep, Suite } from './harness.mjs';
 
 const SCENARIO_MS = 60_000;
 const suite = new Suite();
@@ -216,6 +218,48 @@ describe('VS Code (code-server) with the packaged extension', () => {
   });
 
   scenario(
+    'format on save lays out a pipeline and keeps every comment',
+    async (wb) => {
+      const messy = [
+        '# The demo pipeline.',
+        'name:   formatted',
+        'sources:',
+        '    - name: tweets   # where the posts come from',
+        '      method: social.twitter.search',
+        '      params: {query: rust,   limit: 5}',
+        '    - name: news',
+        '      method: news.newsapi.search',
+        '      params:',
+        '          query: rust',
+        'transforms:',
+        '    # One score per post.',
+        '    - name: mood',
+        '      method: nlp.sentiment.analyze',
+        '      params:',
+        '        texts: "{{tweets.results[*].text}}"',
+        '',
+      ].join('\n');
+      const file = suite.addFile('fmt/messy.odp.yaml', messy);
+      // What `odp-lsp fmt` makes of the same text is what the editor must save.
+      const expected = formattedByCli(messy);
+      assert.notEqual(expected, messy, 'the fixture needs formatting');
+      await wb.openFile('fmt/messy.odp.yaml');
+      // The server is up once its lens shows; a save before that would find no formatter.
+      await wb.page.locator('.codelens-decoration a', { hasText: '▶ Run pipeline' }).first().waitFor({ timeout: 30000 });
+      await wb.focusEditor();
+      await wb.keyboard.press('Control+S');
+      await waitFor(() => fs.readFileSync(file, 'utf8') === expected, 'the formatted file saved', () =>
+        JSON.stringify(fs.readFileSync(file, 'utf8')),
+      );
+      for (const comment of ['# The demo pipeline.', '# where the posts come from', '# One score per post.']) {
+        assert.ok(expected.includes(comment), `${comment} kept`);
+      }
+      assert.equal(check(file).code, 0, check(file).out);
+    },
+    { 'editor.formatOnSave': true, 'files.autoSave': 'off' },
+  );
+
+  scenario(
     'a missing server: one error, and only once a pipeline is open',
     async (wb) => {
       suite.addFile('quiet/plain.yaml', 'items:\n  - one\n  - two\n');
@@ -242,6 +286,18 @@ describe('VS Code (code-server) with the packaged extension', () => {
     { 'odp.server.path': '/nowhere/odp-lsp' },
   );
 });
+
+/** `text` as `odp-lsp fmt` writes it (formatted in a temporary folder with no odp.toml: the default style, as the
+ * suite's workspace has no `[format]`). */
+function formattedByCli(text) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odp-fmt-'));
+  const file = path.join(dir, 'pipeline.odp.yaml');
+  fs.writeFileSync(file, text);
+  execFileSync(lsp, ['fmt', file], { encoding: 'utf8', stdio: 'pipe' });
+  const out = fs.readFileSync(file, 'utf8');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return out;
+}
 
 async function waitFor(predicate, what, detail = () => '') {
   const deadline = Date.now() + 15000;
