@@ -344,6 +344,25 @@ scenario('run_step', function(d)
   d.step_line = find_line(buf, '  - name: reddit_posts')
 end)
 
+-- 10. Format on save, set up as the README tells Neovim users: a BufWritePre autocommand calling
+-- vim.lsp.buf.format with the odp client. The file on disk after :write is what the test compares.
+scenario('format_on_save', function(d)
+  local buf = open('messy.odp.yaml')
+  wait_attached(buf)
+  vim.api.nvim_create_autocmd('BufWritePre', {
+    buffer = buf,
+    callback = function()
+      vim.lsp.buf.format({ bufnr = buf, name = 'odp', async = false, timeout_ms = TIMEOUT })
+    end,
+  })
+  d.before = lines(buf)
+  vim.cmd('write')
+  local f = assert(io.open(path('messy.odp.yaml'), 'r'))
+  d.saved = f:read('a')
+  f:close()
+  d.modified = vim.bo[buf].modified
+end)
+
 results.notifications = _G.odp_test_notifications
 results.messages = vim.fn.execute('messages')
 

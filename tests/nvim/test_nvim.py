@@ -76,6 +76,20 @@ ORIGINAL = EXAMPLE.read_text()
 BROKEN = ORIGINAL.replace("method: social.twitter.search", "method: social.twiter.search", 1)
 MODELINE = "# A pipeline without the .odp.yaml suffix.\n# odp: pipeline\n" + ORIGINAL
 PLAIN = "# Not a pipeline.\nservices:\n  web:\n    image: nginx\n"
+MESSY = (
+    "# The demo pipeline.\n"
+    "name:   formatted\n"
+    "sources:\n"
+    "    - name: tweets   # where the posts come from\n"
+    "      method: social.twitter.search\n"
+    "      params: {query: rust,   limit: 5}\n"
+    "transforms:\n"
+    "    # One score per post.\n"
+    "    - name: mood\n"
+    "      method: nlp.sentiment.analyze\n"
+    "      params:\n"
+    '        texts: "{{tweets.results[*].text}}"\n'
+)
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +107,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (work / "complete.odp.yaml").write_text(ORIGINAL)
     (work / "modeline.yaml").write_text(MODELINE)
     (work / "plain.yaml").write_text(PLAIN)
+    (work / "messy.odp.yaml").write_text(MESSY)
     results = base / "results.json"
     state = base / "state"
 
@@ -314,3 +329,25 @@ def test_a_step_runs_from_the_editor_and_its_result_shows_as_a_hint(run: dict) -
     hints = [h for h in d["hints"] if h["line"] == d["step_line"]]
     assert len(hints) == 1, d
     assert hints[0]["label"].strip().startswith("✓ "), d
+
+
+# --- formatting ------------------------------------------------------------------------------------------------
+
+
+def formatted_by_cli(text: str, tmp: Path) -> str:
+    """`text` as `odp-lsp fmt` writes it (in a folder without odp.toml: the default style, as the test's workspace
+    sets no `[format]`)."""
+    file = tmp / "pipeline.odp.yaml"
+    file.write_text(text)
+    subprocess.run([str(lsp_binary()), "fmt", str(file)], check=True, capture_output=True)
+    return file.read_text()
+
+
+def test_format_on_save_lays_out_the_file_and_keeps_its_comments(run: dict, tmp_path: Path) -> None:
+    d = scenario(run, "format_on_save")
+    expected = formatted_by_cli(MESSY, tmp_path)
+    assert expected != MESSY, "the fixture needs formatting"
+    assert d["saved"] == expected
+    for comment in ("# The demo pipeline.", "# where the posts come from", "# One score per post."):
+        assert comment in d["saved"]
+    assert d["modified"] is False

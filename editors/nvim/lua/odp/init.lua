@@ -10,6 +10,11 @@
 
 local M = {}
 
+--- `1 step`, `2 steps`.
+local function counted(n, noun)
+  return string.format('%d %s%s', n, noun, n == 1 and '' or 's')
+end
+
 M.name = 'odp'
 M.min_version = '0.11'
 
@@ -201,7 +206,7 @@ function M.run(step, inputs)
       return
     end
     M.last_run = result
-    notify(string.format('run %s: %d step(s) in %d ms', result.status, #result.steps, result.durationMs))
+    notify(string.format('run %s: %s in %d ms', result.status, counted(#result.steps, 'step'), result.durationMs))
     pcall(vim.lsp.codelens.refresh, { bufnr = buf })
   end)
 end
@@ -264,7 +269,7 @@ function M.restart()
       pcall(vim.api.nvim_exec_autocmds, 'FileType', { group = 'nvim.lsp.enable', buffer = buf })
     end
   end
-  notify(string.format('restarted the language server (%d client(s) stopped)', #clients))
+  notify(string.format('restarted the language server (%s stopped)', counted(#clients, 'client')))
 end
 
 return M
