@@ -317,6 +317,7 @@ fn formatting_random_edits_that_parse_keeps_their_meaning_and_comments() {
             }
         }
     }
+    eprintln!("random edits: {formatted} formatted, {refused} left alone");
     assert!(
         formatted > 1000,
         "only {formatted} texts formatted ({refused} refused)"
