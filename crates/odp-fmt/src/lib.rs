@@ -82,7 +82,7 @@ fn layout(text: &str, options: &FormatOptions) -> Result<String, FormatError> {
     let mut o = pretty_yaml::config::FormatOptions::default();
     o.layout.print_width = options.line_width;
     o.layout.indent_width = 2;
-    if text.contains("\r\n") {
+    if text::crlf(text) {
         o.layout.line_break = pretty_yaml::config::LineBreak::Crlf;
     }
     // A trailing comma in a flow list is valid YAML, but not what pipelines are written with.

@@ -147,6 +147,31 @@ fn range_formatting_touches_only_the_steps_in_the_range() {
     .assert_eq(&out);
 }
 
+#[test]
+fn line_breaks_follow_the_first_one_and_a_range_keeps_what_is_outside() {
+    let crlf = "name: x\r\nsources:\r\n  - name: a\r\n    method:    m\r\n";
+    check(
+        &FormatOptions::default(),
+        crlf,
+        expect!["name: x\r\nsources:\r\n  - name: a\r\n    method: m\r\n"],
+    );
+    // A file that mixes them (found by the random edits): a range's edits stay inside the range.
+    let mixed =
+        "name: x\nsources:\r\n  - name: a\n    method:    m\n  - name: b\n    method:    m\n";
+    let at = mixed.find("b\n").unwrap();
+    let edits = format_range(mixed, at..at, &FormatOptions::default()).unwrap();
+    expect![[r#"
+        name: x
+        sources:\r
+          - name: a
+            method:    m
+
+          - name: b
+            method: m
+    "#]]
+    .assert_eq(&crate::edits::apply_edits(mixed, &edits).replace('\r', "\\r"));
+}
+
 /// What formatting must keep: the model and the diagnostics, positions left out.
 fn meaning(a: &Analysis) -> (String, Vec<String>) {
     let mut diagnostics: Vec<String> = a
