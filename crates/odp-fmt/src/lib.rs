@@ -87,6 +87,8 @@ fn layout(text: &str, options: &FormatOptions) -> Result<String, FormatError> {
     }
     // A trailing comma in a flow list is valid YAML, but not what pipelines are written with.
     o.language.trailing_comma = false;
+    // Trailing spaces inside a block scalar (`|`) are part of its value.
+    o.language.trim_trailing_whitespaces = false;
     pretty_yaml::format_text(text, &o).map_err(|e| {
         // Our parser accepted the text, pretty_yaml did not: report where, as a syntax error.
         let (line, column) = text::line_col(text, e.offset());

@@ -119,6 +119,16 @@ inputs:
 }
 
 #[test]
+fn keeps_trailing_spaces_inside_block_scalars() {
+    // Found by the random edits: they are part of the value.
+    check(
+        &FormatOptions::default(),
+        "description: |\n  a  \n  b\n",
+        expect!["description: |\n  a  \n  b\n"],
+    );
+}
+
+#[test]
 fn leaves_files_with_syntax_errors_alone_and_says_why() {
     check(
         &FormatOptions::default(),
