@@ -292,7 +292,7 @@ fn formatting_every_example_keeps_its_meaning_and_comments() {
     }
 }
 
-/// Rounds of random edits per example: 150 in CI (some 2,400 texts that parse); more with `ODP_RANDOM_EDIT_ROUNDS` (e.g. 5000) locally.
+/// Rounds of random edits per example: 150 in CI (2,347 texts that parse); more with `ODP_RANDOM_EDIT_ROUNDS` (e.g. 5000) locally.
 fn rounds() -> usize {
     std::env::var("ODP_RANDOM_EDIT_ROUNDS")
         .ok()
