@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use similar::{DiffTag, TextDiff};
+use similar::algorithms::{Algorithm, Capture, Replace, diff_deadline};
+use similar::{DiffOp, DiffTag};
 
 /// Replace the bytes `start..end` of the old text with `new_text`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,21 +20,12 @@ pub fn minimal_edits(old: &str, new: &str) -> Vec<TextEdit> {
     if old == new {
         return Vec::new();
     }
-    let diff = TextDiff::from_lines(old, new);
-    let offsets = |lines: &[&str]| {
-        let mut at = Vec::with_capacity(lines.len() + 1);
-        let mut sum = 0;
-        at.push(0);
-        for l in lines {
-            sum += l.len();
-            at.push(sum);
-        }
-        at
-    };
-    let old_at = offsets(diff.old_slices());
-    let new_at = offsets(diff.new_slices());
+    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+    let old_at = offsets(&old_lines);
+    let new_at = offsets(&new_lines);
     let mut edits: Vec<TextEdit> = Vec::new();
-    for op in diff.ops() {
+    for op in diff(&old_lines, &new_lines, None) {
         if op.tag() == DiffTag::Equal {
             continue;
         }
@@ -43,32 +35,62 @@ pub fn minimal_edits(old: &str, new: &str) -> Vec<TextEdit> {
         if op.tag() == DiffTag::Replace {
             // Within changed lines, the changed characters: re-indenting a line replaces its spaces only, and a
             // blank line added after a changed line is an edit of its own (range formatting keeps or drops it).
-            let chars = TextDiff::configure()
-                .deadline(Instant::now() + Duration::from_millis(20))
-                .diff_chars(old_part, new_part);
-            for change in chars.ops() {
+            let old_chars: Vec<&str> = chars(old_part);
+            let new_chars: Vec<&str> = chars(new_part);
+            let (old_char_at, new_char_at) = (offsets(&old_chars), offsets(&new_chars));
+            let deadline = Instant::now() + Duration::from_millis(20);
+            for change in diff(&old_chars, &new_chars, Some(deadline)) {
                 if change.tag() == DiffTag::Equal {
                     continue;
                 }
-                let old_chars = chars.old_slices();
-                let new_chars = chars.new_slices();
-                let from: usize = old_chars[..change.old_range().start]
-                    .iter()
-                    .map(|c| c.len())
-                    .sum();
-                let to: usize = from
-                    + old_chars[change.old_range()]
-                        .iter()
-                        .map(|c| c.len())
-                        .sum::<usize>();
-                let text: String = new_chars[change.new_range()].concat();
-                push(&mut edits, start + from, start + to, &text);
+                let (co, cn) = (change.old_range(), change.new_range());
+                let text = &new_part[new_char_at[cn.start]..new_char_at[cn.end]];
+                push(
+                    &mut edits,
+                    start + old_char_at[co.start],
+                    start + old_char_at[co.end],
+                    text,
+                );
             }
         } else {
             push(&mut edits, start, end, new_part);
         }
     }
     slide_line_breaks(old, edits)
+}
+
+/// Myers' diff of two token lists, a deletion next to an insertion as one replacement. (`TextDiff` also compacts
+/// its operations, and its compaction gave ranges that do not follow each other on some inputs.)
+fn diff(old: &[&str], new: &[&str], deadline: Option<Instant>) -> Vec<DiffOp> {
+    let mut hook = Replace::new(Capture::new());
+    let Ok(()) = diff_deadline(
+        Algorithm::Myers,
+        &mut hook,
+        old,
+        0..old.len(),
+        new,
+        0..new.len(),
+        deadline,
+    );
+    hook.into_inner().into_ops()
+}
+
+fn chars(s: &str) -> Vec<&str> {
+    s.char_indices()
+        .map(|(i, c)| &s[i..i + c.len_utf8()])
+        .collect()
+}
+
+/// Where each token starts, and the end.
+fn offsets(tokens: &[&str]) -> Vec<usize> {
+    let mut at = Vec::with_capacity(tokens.len() + 1);
+    let mut sum = 0;
+    at.push(0);
+    for t in tokens {
+        sum += t.len();
+        at.push(sum);
+    }
+    at
 }
 
 /// An inserted blank line is placed after the line breaks it could equally follow (inserting `\n` before a `\n`

@@ -82,11 +82,13 @@ fn layout(text: &str, options: &FormatOptions) -> Result<String, FormatError> {
     let mut o = pretty_yaml::config::FormatOptions::default();
     o.layout.print_width = options.line_width;
     o.layout.indent_width = 2;
-    if text.contains("\r\n") {
+    if text::crlf(text) {
         o.layout.line_break = pretty_yaml::config::LineBreak::Crlf;
     }
     // A trailing comma in a flow list is valid YAML, but not what pipelines are written with.
     o.language.trailing_comma = false;
+    // Trailing spaces inside a block scalar (`|`) are part of its value.
+    o.language.trim_trailing_whitespaces = false;
     pretty_yaml::format_text(text, &o).map_err(|e| {
         // Our parser accepted the text, pretty_yaml did not: report where, as a syntax error.
         let (line, column) = text::line_col(text, e.offset());

@@ -32,12 +32,13 @@ pub fn format_range(
     Ok(edits)
 }
 
-/// Whether an edit changes something inside the part (an insertion at its end belongs to what follows).
+/// Whether an edit lies inside the part (an insertion at its end belongs to what follows). An edit that reaches
+/// out of it (a line-break change the diff merged with its neighbours) is left out with what is outside.
 fn touches(e: &TextEdit, part: &Range<usize>) -> bool {
     if e.start == e.end {
         part.start <= e.start && (e.start < part.end || part.is_empty())
     } else {
-        e.start < part.end && e.end > part.start
+        part.start <= e.start && e.end <= part.end
     }
 }
 

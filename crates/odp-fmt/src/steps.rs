@@ -9,7 +9,11 @@ pub(crate) fn separate_steps(text: &str, parse: &odp_syntax::Parse) -> String {
     let Some(root) = &parse.root else {
         return text.to_string();
     };
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let newline = if crate::text::crlf(text) {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let mut edits = Vec::new();
     for section in ["sources", "transforms"] {
         let Some(entry) = root.get(section) else {

@@ -76,3 +76,9 @@ pub(crate) fn attached_comments_start(text: &str, start: usize, max_indent: usiz
     }
     at
 }
+
+/// Whether the text's line breaks are `\r\n`: as its first line break is. A file that mixes them gets the first's.
+pub(crate) fn crlf(text: &str) -> bool {
+    text.find('\n')
+        .is_some_and(|i| i > 0 && text.as_bytes()[i - 1] == b'\r')
+}
