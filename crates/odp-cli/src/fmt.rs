@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use odp_analysis::escape_control;
-use odp_workspace::{LoadOptions, Loader, PipelineMatcher};
+use odp_workspace::{LoadOptions, Loader, PipelineMatcher, WorkspaceError};
 use rayon::prelude::*;
 
 use crate::exit;
@@ -40,48 +40,70 @@ enum Outcome {
 pub fn run_fmt(args: &FmtArgs) -> u8 {
     match fmt_inner(args) {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("error: {}", escape_control(&message));
+        Err(failures) => {
+            // Rendered here, the front end: one line per distinct problem.
+            let mut messages: Vec<String> = failures.iter().map(ToString::to_string).collect();
+            messages.dedup();
+            for message in messages {
+                eprintln!("error: {}", escape_control(&message));
+            }
             exit::USAGE
         }
     }
 }
 
-fn fmt_inner(args: &FmtArgs) -> Result<u8, String> {
-    let cwd =
-        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+/// Why `fmt` could not format what it was asked to.
+#[derive(Debug, thiserror::Error)]
+enum FmtError {
+    #[error("cannot read the current directory: {0}")]
+    CurrentDir(#[source] std::io::Error),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error("no pipeline files found in {}", paths.join(", "))]
+    NoPipelines { paths: Vec<String> },
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn fmt_inner(args: &FmtArgs) -> Result<u8, Vec<FmtError>> {
+    let cwd = std::env::current_dir().map_err(|e| vec![FmtError::CurrentDir(e)])?;
     let loader = Loader::new(LoadOptions {
         cwd: cwd.clone(),
         registry: None,
         config_file: args.config.clone(),
     });
-    let discovery_config = loader.config(&cwd).map_err(|e| e.to_string())?;
-    let matcher = PipelineMatcher::new(&discovery_config).map_err(|e| e.to_string())?;
+    let one = |e: WorkspaceError| vec![FmtError::from(e)];
+    let discovery_config = loader.config(&cwd).map_err(one)?;
+    let matcher = PipelineMatcher::new(&discovery_config).map_err(one)?;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
     };
-    let files = odp_workspace::discover(&paths, &cwd, &matcher).map_err(|e| e.to_string())?;
+    let files = odp_workspace::discover(&paths, &cwd, &matcher).map_err(one)?;
     if files.is_empty() {
-        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(format!("no pipeline files found in {}", shown.join(", ")));
+        let paths = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(vec![FmtError::NoPipelines { paths }]);
     }
     let writing = !args.check && !args.diff;
-    let results: Vec<Result<(String, Outcome), String>> = files
+    let results: Vec<Result<(String, Outcome), FmtError>> = files
         .par_iter()
         .map(|path| {
             let shown = crate::check::display_path(path, &cwd);
-            let text =
-                odp_workspace::read_pipeline(path, Path::new(&shown)).map_err(|e| e.to_string())?;
+            let text = odp_workspace::read_pipeline(path, Path::new(&shown))?;
             let dir = path.parent().unwrap_or(Path::new("."));
-            let config = loader.config(dir).map_err(|e| e.to_string())?;
+            let config = loader.config(dir)?;
             let outcome = match odp_fmt::format(&text, &config.config.format.options()) {
                 Ok(out) if out == text => Outcome::Unchanged,
                 Ok(out) => {
                     if writing {
-                        std::fs::write(path, &out)
-                            .map_err(|e| format!("{shown}: cannot write: {e}"))?;
+                        std::fs::write(path, &out).map_err(|source| FmtError::Write {
+                            path: shown.clone(),
+                            source,
+                        })?;
                     }
                     Outcome::Changed(crate::check::unified_diff(&shown, &text, &out))
                 }
@@ -118,8 +140,7 @@ fn fmt_inner(args: &FmtArgs) -> Result<u8, String> {
         }
     }
     if !failures.is_empty() {
-        failures.dedup();
-        return Err(failures.join("\nerror: "));
+        return Err(failures);
     }
     let total = files.len();
     let verb = if writing {
