@@ -379,21 +379,6 @@ impl<'a> Checker<'a> {
         Diagnostic::new(Code::InvalidParam, range, message)
     }
 
-    /// Converts a param value to the JSON it is validated as, checking every template in it.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn param_value(
-        &mut self,
-        index: usize,
-        section: Section,
-        node: &Node,
-        pointer: &mut String,
-        expected: Option<&Value>,
-        templated: &mut Vec<(String, bool)>,
-    ) -> Value {
-        self.param_node(index, section, node, pointer, expected, templated)
-            .into_value()
-    }
-
     /// Checks a param's value (templates, their types) and returns what validates it: the value itself, or, for a
     /// template, the type whose placeholder stands in for it.
     pub(super) fn param_node(
@@ -416,7 +401,9 @@ impl<'a> Checker<'a> {
                     let sub = expected
                         .and_then(|s| s.get("properties"))
                         .and_then(|p| p.get(e.key.as_str()));
-                    let v = self.param_value(index, section, &e.value, pointer, sub, templated);
+                    let v = self
+                        .param_node(index, section, &e.value, pointer, sub, templated)
+                        .into_value();
                     pointer.truncate(len);
                     map.insert(e.key.to_string(), v);
                 }
@@ -429,7 +416,10 @@ impl<'a> Checker<'a> {
                     let len = pointer.len();
                     pointer.push('/');
                     pointer.push_str(&i.to_string());
-                    out.push(self.param_value(index, section, item, pointer, sub, templated));
+                    out.push(
+                        self.param_node(index, section, item, pointer, sub, templated)
+                            .into_value(),
+                    );
                     pointer.truncate(len);
                 }
                 Value::Array(out)
