@@ -11,6 +11,7 @@
 
 mod edits;
 mod guard;
+mod printer;
 mod range;
 mod reorder;
 mod steps;
@@ -65,20 +66,44 @@ pub enum FormatError {
 pub fn format(input: &str, options: &FormatOptions) -> Result<String, FormatError> {
     // Each step parses only when the text changed: a 1 MB file parses in a few milliseconds, but four times adds up.
     let (quoted, parse) = quote_templates(input)?;
-    let separated = if options.reorder_keys {
-        let reordered = reorder::reorder_keys(&quoted);
-        let parse = odp_syntax::parse(&reordered);
-        steps::separate_steps(&reordered, &parse)
+    let reordered;
+    let reordered_parse;
+    let (base, base_parse) = if options.reorder_keys {
+        reordered = reorder::reorder_keys(&quoted);
+        reordered_parse = odp_syntax::parse(&reordered);
+        (&reordered, &reordered_parse)
     } else {
-        steps::separate_steps(&quoted, &parse)
+        (&quoted, &parse)
     };
-    let out = layout(&separated, options)?;
+    let separated = steps::separate_steps(base, base_parse);
+    // Separating steps only inserts blank lines: the same length means the same text, and its parse still holds.
+    let separated_parse;
+    let separated_parse = if separated.len() == base.len() {
+        base_parse
+    } else {
+        separated_parse = odp_syntax::parse(&separated);
+        &separated_parse
+    };
+    let out = layout(&separated, separated_parse, options)?;
     guard::same_meaning(&quoted, &parse, &out, options.reorder_keys)?;
     Ok(out)
 }
 
+/// The layout: odp's own printer when it takes the text, else `pretty_yaml`'s (the same, for what the printer
+/// takes).
+fn layout(
+    text: &str,
+    parse: &odp_syntax::Parse,
+    options: &FormatOptions,
+) -> Result<String, FormatError> {
+    match printer::print(text, parse, options.line_width, text::crlf(text)) {
+        Some(out) => Ok(out),
+        None => pretty_layout(text, options),
+    }
+}
+
 /// `pretty_yaml`'s layout with odp's settings.
-fn layout(text: &str, options: &FormatOptions) -> Result<String, FormatError> {
+fn pretty_layout(text: &str, options: &FormatOptions) -> Result<String, FormatError> {
     let mut o = pretty_yaml::config::FormatOptions::default();
     o.layout.print_width = options.line_width;
     o.layout.indent_width = 2;
@@ -143,5 +168,7 @@ fn quote_templates(input: &str) -> Result<(String, odp_syntax::Parse), FormatErr
     Ok((quoted, parse))
 }
 
+#[cfg(test)]
+mod printer_tests;
 #[cfg(test)]
 mod tests;

@@ -362,3 +362,77 @@ fn formatting_random_edits_that_parse_keeps_their_meaning_and_comments() {
         "{refused} refused, {formatted} formatted"
     );
 }
+
+#[test]
+fn flow_collections_go_on_one_line_or_wrap_inside_brackets_deeper_than_their_key() {
+    let long = vec!["an_item"; 14].join(", ");
+    check(
+        &FormatOptions::default(),
+        &format!(
+            "a:\n  joined: [\n    1,\n    {{x: 2,\n     y: [3]}}\n    ]  # end\n  wide: [{long}]\n  map: {{first: \"{long}\", second: [{long}]}}\nitems:\n  - [{long}]\n"
+        ),
+        expect![[r#"
+            a:
+              joined: [1, { x: 2, y: [3] }] # end
+              wide:
+                [
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item
+                ]
+              map:
+                {
+                  first: "an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item",
+                  second: [an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item, an_item]
+                }
+            items:
+              - [
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item,
+                  an_item
+                ]
+        "#]],
+    );
+}
+
+#[test]
+fn a_kept_block_scalar_keeps_its_trailing_empty_lines() {
+    // pretty_yaml drops them (the guard refused the file); the printer keeps them.
+    check(
+        &FormatOptions::default(),
+        "a:\n    text: |+\n        kept\n\n\n    b: 1\nend: >+\n   x\n\n",
+        expect![[r#"
+            a:
+              text: |+
+                kept
+
+
+              b: 1
+            end: >+
+              x
+
+        "#]],
+    );
+}
