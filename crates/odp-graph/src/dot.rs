@@ -11,7 +11,9 @@ pub fn to_dot(graph: &Graph) -> String {
     let name = graph.title.as_deref().unwrap_or("pipeline");
     let _ = writeln!(out, "digraph \"{}\" {{", esc(name));
     out.push_str("  rankdir=LR;\n");
-    out.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"monospace\", fontsize=11];\n");
+    out.push_str(
+        "  node [shape=box, style=\"rounded,filled\", fontname=\"monospace\", fontsize=11];\n",
+    );
     out.push_str("  edge [fontname=\"monospace\", fontsize=9, color=\"#6b7280\"];\n");
     for node in &graph.nodes {
         let mut label = esc(&node.name);

@@ -174,7 +174,10 @@ pub fn layout(input: &LayoutInput) -> Layout {
     let mut start_y = vec![0.0; input.edges.len()];
     let mut end_y = vec![0.0; input.edges.len()];
     for i in 0..n {
-        for (ports, ys) in [(&mut out_port[i], &mut start_y), (&mut in_port[i], &mut end_y)] {
+        for (ports, ys) in [
+            (&mut out_port[i], &mut start_y),
+            (&mut in_port[i], &mut end_y),
+        ] {
             ports.sort_by(|a, b| center[a.1].total_cmp(&center[b.1]).then(a.0.cmp(&b.0)));
             let k = ports.len() as f64;
             let spread = (nodes[i].h - 12.0).max(0.0);
@@ -373,7 +376,11 @@ fn arrange(items: &[Item], mut order: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
             let mut keyed: Vec<(f64, usize)> = order[l]
                 .iter()
                 .map(|&i| {
-                    let neighbours = if down { &items[i].preds } else { &items[i].succs };
+                    let neighbours = if down {
+                        &items[i].preds
+                    } else {
+                        &items[i].succs
+                    };
                     let key = if neighbours.is_empty() {
                         pos[i]
                     } else {

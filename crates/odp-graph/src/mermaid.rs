@@ -55,8 +55,14 @@ pub fn to_mermaid(graph: &Graph, direction: Direction) -> String {
         ("source", "fill:#e3effc,stroke:#2f6db5,color:#1f2937"),
         ("transform", "fill:#e6f4ea,stroke:#2f8a4c,color:#1f2937"),
         ("external", "fill:#f3f0fa,stroke:#6b5aa6,color:#1f2937"),
-        ("missing", "fill:#fdecec,stroke:#c62828,stroke-dasharray:4 3,color:#8e1c1c"),
-        ("failed", "fill:#fdecec,stroke:#c62828,stroke-width:3px,color:#8e1c1c"),
+        (
+            "missing",
+            "fill:#fdecec,stroke:#c62828,stroke-dasharray:4 3,color:#8e1c1c",
+        ),
+        (
+            "failed",
+            "fill:#fdecec,stroke:#c62828,stroke-width:3px,color:#8e1c1c",
+        ),
         ("unused", "stroke-dasharray:5 4,color:#6b7280"),
         ("notrun", "stroke-dasharray:2 3,color:#6b7280"),
     ];
@@ -65,8 +71,7 @@ pub fn to_mermaid(graph: &Graph, direction: Direction) -> String {
             .nodes
             .iter()
             .filter(|n| {
-                n.kind.key() == class
-                    || n.marks().iter().any(|m| m.replace('-', "") == class)
+                n.kind.key() == class || n.marks().iter().any(|m| m.replace('-', "") == class)
             })
             .map(|n| n.id.as_str())
             .collect();

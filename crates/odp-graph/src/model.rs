@@ -201,7 +201,10 @@ impl Graph {
     pub fn node_at(&self, offset: usize) -> Option<&Node> {
         self.nodes
             .iter()
-            .filter(|n| n.range.is_some_and(|r| r.start() <= offset && offset <= r.end()))
+            .filter(|n| {
+                n.range
+                    .is_some_and(|r| r.start() <= offset && offset <= r.end())
+            })
             .min_by_key(|n| n.range.map_or(usize::MAX, |r| r.len()))
     }
 
@@ -244,10 +247,10 @@ impl Graph {
                 Section::Sources => NodeKind::Source,
                 Section::Transforms => NodeKind::Transform,
             };
-            let name = step
-                .name
-                .as_ref()
-                .map_or_else(|| format!("(step {} has no name)", i + 1), |n| n.value.clone());
+            let name = step.name.as_ref().map_or_else(
+                || format!("(step {} has no name)", i + 1),
+                |n| n.value.clone(),
+            );
             let mut node = Node::new(kind, name);
             node.detail = step.method.as_ref().map(|m| m.value.clone());
             node.range = Some(step.range);
@@ -261,10 +264,11 @@ impl Graph {
         }
         // Each error to the innermost node that holds it (a step's range holds none of another's).
         for range in &errors {
-            let holder = graph
-                .nodes
-                .iter()
-                .position(|n| n.range.is_some_and(|r| r.start() <= range.start() && range.start() < r.end().max(r.start() + 1)));
+            let holder = graph.nodes.iter().position(|n| {
+                n.range.is_some_and(|r| {
+                    r.start() <= range.start() && range.start() < r.end().max(r.start() + 1)
+                })
+            });
             match holder {
                 Some(i) => graph.nodes[i].errors += 1,
                 None => graph.other_errors += 1,

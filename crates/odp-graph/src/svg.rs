@@ -76,10 +76,7 @@ fn label_lines(labels: &[String]) -> Vec<String> {
 }
 
 fn label_size(lines: &[String]) -> (f64, f64) {
-    let w = lines
-        .iter()
-        .map(|l| width(l, LABEL_PX))
-        .fold(0.0, f64::max);
+    let w = lines.iter().map(|l| width(l, LABEL_PX)).fold(0.0, f64::max);
     (
         (w + 2.0 * LABEL_PAD_X).ceil(),
         lines.len() as f64 * LABEL_LH + 2.0 * LABEL_PAD_Y,
@@ -120,7 +117,10 @@ pub fn to_svg(graph: &Graph) -> String {
             .collect(),
     };
     let laid = layout(&input);
-    let title = graph.title.as_deref().map(|t| truncate(&visible(t), 80).into_owned());
+    let title = graph
+        .title
+        .as_deref()
+        .map(|t| truncate(&visible(t), 80).into_owned());
     let top = if title.is_some() { TITLE_H } else { 0.0 };
     let title_w = title.as_deref().map_or(0.0, |t| width(t, 15.0) + 32.0);
     let (w, h) = (laid.width.max(title_w).ceil(), (laid.height + top).ceil());

@@ -34,7 +34,8 @@ fn graph(path: &Path) -> Graph {
 fn mermaid_and_dot_of_every_example() {
     for (name, path) in examples() {
         let g = graph(&path);
-        expect_file![format!("snapshots/{name}.mmd")].assert_eq(&to_mermaid(&g, Direction::LeftRight));
+        expect_file![format!("snapshots/{name}.mmd")]
+            .assert_eq(&to_mermaid(&g, Direction::LeftRight));
         expect_file![format!("snapshots/{name}.dot")].assert_eq(&to_dot(&g));
     }
 }
@@ -42,7 +43,10 @@ fn mermaid_and_dot_of_every_example() {
 /// The value of `name="..."` in an element's text.
 fn attr(element: &str, name: &str) -> f64 {
     let key = format!(" {name}=\"");
-    let start = element.find(&key).unwrap_or_else(|| panic!("no {name} in {element}")) + key.len();
+    let start = element
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {element}"))
+        + key.len();
     let end = start + element[start..].find('"').unwrap();
     element[start..end].parse().unwrap()
 }
@@ -53,7 +57,12 @@ fn rects(svg: &str, class: &str) -> Vec<(f64, f64, f64, f64)> {
     svg.match_indices(&open)
         .map(|(i, _)| {
             let element = &svg[i..i + svg[i..].find("/>").unwrap()];
-            (attr(element, "x"), attr(element, "y"), attr(element, "width"), attr(element, "height"))
+            (
+                attr(element, "x"),
+                attr(element, "y"),
+                attr(element, "width"),
+                attr(element, "height"),
+            )
         })
         .collect()
 }
@@ -68,7 +77,12 @@ pub fn overlaps(svg: &str) -> Vec<String> {
         .into_iter()
         .enumerate()
         .map(|(i, r)| (format!("node {i}"), r))
-        .chain(rects(svg, "label").into_iter().enumerate().map(|(i, r)| (format!("label {i}"), r)))
+        .chain(
+            rects(svg, "label")
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (format!("label {i}"), r)),
+        )
         .collect();
     let mut found = Vec::new();
     for (i, a) in boxes.iter().enumerate() {
@@ -87,7 +101,11 @@ fn no_two_boxes_or_labels_overlap_in_the_svg_of_any_example() {
         let g = graph(&path);
         let svg = to_svg(&g);
         assert_eq!(rects(&svg, "box").len(), g.nodes.len(), "{name}");
-        let labelled = g.edges.iter().filter(|e| !e.labels.is_empty() && e.from != e.to).count();
+        let labelled = g
+            .edges
+            .iter()
+            .filter(|e| !e.labels.is_empty() && e.from != e.to)
+            .count();
         assert_eq!(rects(&svg, "label").len(), labelled, "{name}");
         let found = overlaps(&svg);
         assert!(found.is_empty(), "{name}: {found:#?}");
