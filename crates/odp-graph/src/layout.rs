@@ -2,16 +2,17 @@
 //!
 //! 1. layers: each node's longest path from a node without predecessors (inputs, sources); edges that would point
 //!    backwards (a cycle, possible in a notebook session) are laid out reversed;
-//! 2. an edge spanning several layers gets a dummy node in each layer between, so it is routed through the gaps;
-//! 3. the order within a layer: barycenter sweeps down and up, keeping the order with the fewest crossings
+//! 2. between each two layers of nodes, a column of edge labels: an edge's label is an item in the column just
+//!    before its target, and an edge spanning several layers gets a zero-size dummy item in every column it
+//!    crosses, so that it is routed between the boxes and the labels, never through them;
+//! 3. the order within a column: barycenter sweeps down and up, keeping the order with the fewest crossings
 //!    (counted as inversions);
-//! 4. vertical positions: each node pulled towards the mean of its neighbours, the layer's order and spacing kept
-//!    by an isotonic regression (pool adjacent violators) — the smallest movement that keeps boxes apart;
-//! 5. columns as wide as their widest box, gaps as wide as their widest edge label; each label in the gap before
-//!    its edge's target, labels of one gap stacked apart the same way as boxes.
+//! 4. vertical positions: each item pulled towards the mean of its neighbours, the column's order and spacing kept
+//!    by an isotonic regression (pool adjacent violators) — the smallest movement that keeps items apart;
+//! 5. columns as wide as their widest box or label, with a strip for the curves between each two.
 //!
-//! Boxes never overlap (one column each, spaced within it), labels never overlap boxes (they live in gaps) nor each
-//! other (spaced within their gap). Nothing recurses; the work is about linear in nodes plus dummy nodes per sweep.
+//! Boxes and labels never overlap: each column's items are spaced apart within it, and columns do not overlap.
+//! Nothing recurses; the work is about linear in nodes plus dummy items per sweep.
 
 /// A box in the picture.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,11 +60,12 @@ pub struct Layout {
 
 const MARGIN: f64 = 16.0;
 const NODE_GAP: f64 = 22.0;
-const DUMMY_GAP: f64 = 10.0;
-const LABEL_GAP: f64 = 6.0;
-/// Horizontal room for an edge's curve on each side of a label, and the narrowest gap.
-const CURVE: f64 = 34.0;
-const MIN_GAP: f64 = 64.0;
+/// Between an edge passing through a column (or a label) and what is beside it.
+const DUMMY_GAP: f64 = 12.0;
+/// Horizontal room for the curves between two columns.
+const CURVE: f64 = 30.0;
+/// The width of a column of labels that holds none.
+const MIN_LABEL_COLUMN: f64 = 4.0;
 const SWEEPS: usize = 12;
 
 /// One node of the layered graph: a real node, or a dummy on a long edge.
@@ -78,13 +80,13 @@ struct Item {
 
 pub fn layout(input: &LayoutInput) -> Layout {
     let n = input.nodes.len();
-    let (layer, reversed) = layers(n, &input.edges);
+    let (rank, reversed) = layers(n, &input.edges);
     let mut items: Vec<Item> = input
         .nodes
         .iter()
-        .zip(&layer)
-        .map(|(&(w, h), &layer)| Item {
-            layer,
+        .zip(&rank)
+        .map(|(&(w, h), &r)| Item {
+            layer: 2 * r,
             h,
             w,
             real: true,
@@ -92,25 +94,35 @@ pub fn layout(input: &LayoutInput) -> Layout {
             succs: Vec::new(),
         })
         .collect();
-    // Each edge's chain of items in layout direction, and whether it was reversed.
+    // Each edge's chain of items in layout direction, and whether it was reversed. The item in the column just
+    // before the target is its label (or a dummy, without one).
     let mut chains: Vec<Option<(Vec<usize>, bool)>> = Vec::with_capacity(input.edges.len());
-    for (&(from, to, _), &reversed) in input.edges.iter().zip(&reversed) {
+    let mut label_item: Vec<Option<usize>> = vec![None; input.edges.len()];
+    for (e, (&(from, to, label), &reversed)) in input.edges.iter().zip(&reversed).enumerate() {
         if from == to || from >= n || to >= n {
             chains.push(None);
             continue;
         }
         let (a, b) = if reversed { (to, from) } else { (from, to) };
         let mut chain = vec![a];
-        for l in layer[a] + 1..layer[b] {
+        let last = items[b].layer - 1;
+        for l in items[a].layer + 1..=last {
+            let (w, h) = match label {
+                Some(size) if l == last => size,
+                _ => (0.0, 0.0),
+            };
             items.push(Item {
                 layer: l,
-                h: 0.0,
-                w: 0.0,
+                h,
+                w,
                 real: false,
                 preds: Vec::new(),
                 succs: Vec::new(),
             });
             chain.push(items.len() - 1);
+        }
+        if label.is_some() {
+            label_item[e] = chain.last().copied();
         }
         chain.push(b);
         for pair in chain.windows(2) {
@@ -119,48 +131,40 @@ pub fn layout(input: &LayoutInput) -> Layout {
         }
         chains.push(Some((chain, reversed)));
     }
-    let layer_count = layer.iter().max().map_or(0, |m| m + 1);
+    let layer_count = items.iter().map(|i| i.layer + 1).max().unwrap_or(0);
     let mut order: Vec<Vec<usize>> = vec![Vec::new(); layer_count];
     for (i, item) in items.iter().enumerate() {
         order[item.layer].push(i);
     }
     let order = arrange(&items, order);
-    let mut pos = vec![0usize; items.len()];
-    for layer in &order {
-        for (p, &i) in layer.iter().enumerate() {
-            pos[i] = p;
-        }
-    }
-    let center = place_vertically(&items, &order);
+    let mut center = place_vertically(&items, &order);
+    straighten(&items, &order, &chains, &mut center);
 
-    // Columns and gaps.
+    // Columns: as wide as their widest box or label, a strip for the curves between each two.
     let mut col_w = vec![0.0f64; layer_count];
-    for item in items.iter().filter(|i| i.real) {
+    for item in &items {
         col_w[item.layer] = col_w[item.layer].max(item.w);
     }
-    let mut gap_w = vec![MIN_GAP; layer_count.saturating_sub(1)];
-    for (chain, &(_, _, label)) in chains.iter().zip(&input.edges) {
-        if let (Some((chain, _)), Some((w, _))) = (chain, label) {
-            let target = chain[chain.len() - 1];
-            let gap = items[target].layer - 1;
-            gap_w[gap] = gap_w[gap].max(w + 2.0 * CURVE);
+    for (l, w) in col_w.iter_mut().enumerate() {
+        if l % 2 == 1 {
+            *w = w.max(MIN_LABEL_COLUMN);
         }
     }
     let mut col_x = vec![MARGIN; layer_count];
     for l in 1..layer_count {
-        col_x[l] = col_x[l - 1] + col_w[l - 1] + gap_w[l - 1];
+        col_x[l] = col_x[l - 1] + col_w[l - 1] + CURVE;
     }
-    let mut nodes: Vec<Rect> = (0..n)
-        .map(|i| {
-            let it = &items[i];
-            Rect {
-                x: col_x[it.layer] + (col_w[it.layer] - it.w) / 2.0,
-                y: center[i] - it.h / 2.0,
-                w: it.w,
-                h: it.h,
-            }
-        })
-        .collect();
+    let rect_of = |i: usize| {
+        let it = &items[i];
+        Rect {
+            x: col_x[it.layer] + (col_w[it.layer] - it.w) / 2.0,
+            y: center[i] - it.h / 2.0,
+            w: it.w,
+            h: it.h,
+        }
+    };
+    let nodes: Vec<Rect> = (0..n).map(rect_of).collect();
+    let labels: Vec<Option<Rect>> = label_item.iter().map(|i| i.map(rect_of)).collect();
 
     // Ports: a node's edges leave (and enter) it spread over its height, in the order of where they go.
     let mut out_port: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n]; // (edge, next item)
@@ -187,38 +191,6 @@ pub fn layout(input: &LayoutInput) -> Layout {
         }
     }
 
-    // Labels: in the gap before the target, stacked apart.
-    let mut labels: Vec<Option<Rect>> = vec![None; input.edges.len()];
-    let mut by_gap: Vec<Vec<(usize, f64, f64, f64)>> = vec![Vec::new(); gap_w.len()]; // (edge, desired y, w, h)
-    for (e, chain) in chains.iter().enumerate() {
-        let (Some((chain, _)), Some((w, h))) = (chain, input.edges[e].2) else {
-            continue;
-        };
-        let target = chain[chain.len() - 1];
-        let prev = chain[chain.len() - 2];
-        let prev_y = if prev == chain[0] {
-            start_y[e]
-        } else {
-            center[prev]
-        };
-        by_gap[items[target].layer - 1].push((e, (prev_y + end_y[e]) / 2.0, w, h));
-    }
-    for (gap, list) in by_gap.iter_mut().enumerate() {
-        list.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        let sizes: Vec<f64> = list.iter().map(|l| l.3).collect();
-        let desired: Vec<f64> = list.iter().map(|l| l.1).collect();
-        let placed = spread(&desired, &sizes, &vec![LABEL_GAP; list.len()]);
-        let gap_center = col_x[gap] + col_w[gap] + gap_w[gap] / 2.0;
-        for (&(e, _, w, h), y) in list.iter().zip(placed) {
-            labels[e] = Some(Rect {
-                x: gap_center - w / 2.0,
-                y: y - h / 2.0,
-                w,
-                h,
-            });
-        }
-    }
-
     let mut edges: Vec<Option<Route>> = Vec::with_capacity(chains.len());
     for (e, chain) in chains.iter().enumerate() {
         let Some((chain, reversed)) = chain else {
@@ -231,11 +203,6 @@ pub fn layout(input: &LayoutInput) -> Layout {
             let l = items[d].layer;
             points.push((col_x[l], center[d]));
             points.push((col_x[l] + col_w[l], center[d]));
-        }
-        if let Some(label) = labels[e] {
-            let y = label.y + label.h / 2.0;
-            points.push((label.x, y));
-            points.push((label.x + label.w, y));
         }
         points.push((nodes[b].x, end_y[e]));
         if *reversed {
@@ -267,6 +234,7 @@ pub fn layout(input: &LayoutInput) -> Layout {
         bottom = MARGIN;
     }
     let dy = MARGIN - top;
+    let mut nodes = nodes;
     for r in nodes.iter_mut() {
         r.y += dy;
     }
@@ -514,15 +482,26 @@ fn place_vertically(items: &[Item], order: &[Vec<usize>]) -> Vec<f64> {
                     } else {
                         neighbours
                     };
+                    // Links between dummies weigh most (Gansner et al.): long edges run straight.
+                    let link = |j: usize| match (it.real, items[j].real) {
+                        (true, true) => 1.0,
+                        (false, false) => 8.0,
+                        _ => 2.0,
+                    };
+                    let total: f64 = neighbours.iter().map(|&j| link(j)).sum();
                     if neighbours.is_empty() {
                         center[i]
                     } else {
-                        neighbours.iter().map(|&j| center[j]).sum::<f64>() / neighbours.len() as f64
+                        neighbours.iter().map(|&j| link(j) * center[j]).sum::<f64>() / total
                     }
                 })
                 .collect();
             let sizes: Vec<f64> = layer.iter().map(|&i| items[i].h).collect();
-            let placed = spread(&desired, &sizes, &gaps(layer));
+            let weights: Vec<f64> = layer
+                .iter()
+                .map(|&i| if items[i].real { 1.0 } else { 4.0 })
+                .collect();
+            let placed = spread(&desired, &sizes, &gaps(layer), &weights);
             for (&i, y) in layer.iter().zip(placed) {
                 center[i] = y;
             }
@@ -531,9 +510,62 @@ fn place_vertically(items: &[Item], order: &[Vec<usize>]) -> Vec<f64> {
     center
 }
 
-/// Centers as close as possible (least squares) to `desired`, in the given order, each `sizes[k]/2 + gaps[k] +
+/// Long edges drawn level where they can be: the dummies of each chain (its label apart) moved to one height, the
+/// one nearest the middle of the edge's ends that keeps each apart from what is above and below it.
+fn straighten(
+    items: &[Item],
+    order: &[Vec<usize>],
+    chains: &[Option<(Vec<usize>, bool)>],
+    center: &mut [f64],
+) {
+    let mut pos = vec![0usize; items.len()];
+    for layer in order {
+        for (p, &i) in layer.iter().enumerate() {
+            pos[i] = p;
+        }
+    }
+    let gap = |a: usize, b: usize| {
+        if items[a].real && items[b].real {
+            NODE_GAP
+        } else {
+            DUMMY_GAP
+        }
+    };
+    for (chain, _) in chains.iter().flatten() {
+        let dummies: Vec<usize> = chain[1..chain.len() - 1]
+            .iter()
+            .copied()
+            .filter(|&d| items[d].h == 0.0)
+            .collect();
+        if dummies.len() < 2 {
+            continue;
+        }
+        // The heights every dummy can take without moving anything else: one interval per dummy, intersected.
+        let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+        for &d in &dummies {
+            let layer = &order[items[d].layer];
+            let p = pos[d];
+            if let Some(&a) = p.checked_sub(1).and_then(|q| layer.get(q)) {
+                lo = lo.max(center[a] + items[a].h / 2.0 + gap(a, d));
+            }
+            if let Some(&b) = layer.get(p + 1) {
+                hi = hi.min(center[b] - items[b].h / 2.0 - gap(d, b));
+            }
+        }
+        if lo <= hi {
+            // As close as it can be to the middle of the edge's ends.
+            let ends = (center[chain[0]] + center[chain[chain.len() - 1]]) / 2.0;
+            let y = ends.clamp(lo, hi);
+            for &d in &dummies {
+                center[d] = y;
+            }
+        }
+    }
+}
+
+/// Centers as close as possible (weighted least squares) to `desired`, in the given order, each `sizes[k]/2 + gaps[k] +
 /// sizes[k+1]/2` below the one before: pool adjacent violators on the desired values minus the offsets.
-fn spread(desired: &[f64], sizes: &[f64], gaps: &[f64]) -> Vec<f64> {
+fn spread(desired: &[f64], sizes: &[f64], gaps: &[f64], weights: &[f64]) -> Vec<f64> {
     let mut offset = Vec::with_capacity(desired.len());
     let mut acc = 0.0;
     for k in 0..desired.len() {
@@ -542,25 +574,25 @@ fn spread(desired: &[f64], sizes: &[f64], gaps: &[f64]) -> Vec<f64> {
         }
         offset.push(acc);
     }
-    // Blocks of (sum, count), each block's mean non-decreasing.
-    let mut blocks: Vec<(f64, usize)> = Vec::new();
+    // Blocks of (weighted sum, weight, count), each block's mean non-decreasing.
+    let mut blocks: Vec<(f64, f64, usize)> = Vec::new();
     for k in 0..desired.len() {
-        blocks.push((desired[k] - offset[k], 1));
+        blocks.push((weights[k] * (desired[k] - offset[k]), weights[k], 1));
         while blocks.len() > 1 {
-            let (s2, c2) = blocks[blocks.len() - 1];
-            let (s1, c1) = blocks[blocks.len() - 2];
-            if s1 / c1 as f64 > s2 / c2 as f64 {
+            let (s2, w2, c2) = blocks[blocks.len() - 1];
+            let (s1, w1, c1) = blocks[blocks.len() - 2];
+            if s1 / w1 > s2 / w2 {
                 blocks.pop();
                 let last = blocks.len() - 1;
-                blocks[last] = (s1 + s2, c1 + c2);
+                blocks[last] = (s1 + s2, w1 + w2, c1 + c2);
             } else {
                 break;
             }
         }
     }
     let mut out = Vec::with_capacity(desired.len());
-    for (sum, count) in blocks {
-        let mean = sum / count as f64;
+    for (sum, weight, count) in blocks {
+        let mean = sum / weight;
         for _ in 0..count {
             out.push(mean + offset[out.len()]);
         }
@@ -574,7 +606,12 @@ mod tests {
 
     #[test]
     fn spread_keeps_order_and_distance_and_moves_little() {
-        let placed = spread(&[10.0, 10.0, 50.0], &[20.0, 20.0, 20.0], &[5.0, 5.0, 0.0]);
+        let placed = spread(
+            &[10.0, 10.0, 50.0],
+            &[20.0, 20.0, 20.0],
+            &[5.0, 5.0, 0.0],
+            &[1.0; 3],
+        );
         assert_eq!(placed, vec![-2.5, 22.5, 50.0]);
     }
 
@@ -594,5 +631,45 @@ mod tests {
         let (layer, reversed) = layers(3, &[e(0, 1), e(1, 2), e(2, 1)]);
         assert_eq!(layer, vec![0, 1, 2]);
         assert_eq!(reversed, vec![false, false, true]);
+    }
+
+    /// Random graphs (cycles, self loops, parallel edges, wide labels): no two boxes, no two labels, no box and
+    /// label overlap.
+    #[test]
+    fn random_graphs_keep_boxes_and_labels_apart() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..300 {
+            let n = 1 + next(14) as usize;
+            let nodes: Vec<(f64, f64)> = (0..n)
+                .map(|_| (60.0 + next(200) as f64, 30.0 + next(40) as f64))
+                .collect();
+            let edges: Vec<(usize, usize, Option<(f64, f64)>)> = (0..next(3 * n as u64 + 1))
+                .map(|_| {
+                    let label =
+                        (next(3) > 0).then(|| (20.0 + next(150) as f64, 14.0 + next(30) as f64));
+                    (next(n as u64) as usize, next(n as u64) as usize, label)
+                })
+                .collect();
+            let laid = layout(&LayoutInput {
+                nodes,
+                edges: edges.clone(),
+            });
+            let mut boxes: Vec<Rect> = laid.nodes.clone();
+            boxes.extend(laid.edges.iter().flatten().filter_map(|r| r.label));
+            for (i, a) in boxes.iter().enumerate() {
+                for b in &boxes[i + 1..] {
+                    assert!(!a.overlaps(b), "{a:?} and {b:?} in {edges:?}");
+                }
+                assert!(
+                    a.x >= 0.0 && a.y >= 0.0 && a.x + a.w <= laid.width && a.y + a.h <= laid.height
+                );
+            }
+        }
     }
 }
