@@ -32,13 +32,15 @@ impl Rect {
     }
 }
 
+/// An edge to lay out: from, to (indices of nodes), and the size of its label, if any.
+pub type EdgeInput = (usize, usize, Option<(f64, f64)>);
+
 /// What the layout is asked to place.
 #[derive(Clone, Debug)]
 pub struct LayoutInput {
     /// Width and height of each node's box.
     pub nodes: Vec<(f64, f64)>,
-    /// From, to (indices into `nodes`), and the size of the label, if any.
-    pub edges: Vec<(usize, usize, Option<(f64, f64)>)>,
+    pub edges: Vec<EdgeInput>,
 }
 
 /// An edge's route: points from its source's box to its target's box; consecutive points are joined by curves
@@ -257,7 +259,7 @@ pub fn layout(input: &LayoutInput) -> Layout {
 /// Each node's layer: its longest path from a node without predecessors, and which edges point backwards. Nodes are
 /// first put in Kahn's order (a node left in a cycle is taken in index order); an edge against that order is
 /// reversed for the layout, so every edge goes at least one layer forward.
-fn layers(n: usize, edges: &[(usize, usize, Option<(f64, f64)>)]) -> (Vec<usize>, Vec<bool>) {
+fn layers(n: usize, edges: &[EdgeInput]) -> (Vec<usize>, Vec<bool>) {
     let valid = |from: usize, to: usize| from != to && from < n && to < n;
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut indegree = vec![0usize; n];
@@ -649,7 +651,7 @@ mod tests {
             let nodes: Vec<(f64, f64)> = (0..n)
                 .map(|_| (60.0 + next(200) as f64, 30.0 + next(40) as f64))
                 .collect();
-            let edges: Vec<(usize, usize, Option<(f64, f64)>)> = (0..next(3 * n as u64 + 1))
+            let edges: Vec<EdgeInput> = (0..next(3 * n as u64 + 1))
                 .map(|_| {
                     let label =
                         (next(3) > 0).then(|| (20.0 + next(150) as f64, 14.0 + next(30) as f64));
