@@ -26,6 +26,13 @@ pub fn to_mermaid(graph: &Graph, direction: Direction) -> String {
         // A comment: its text ends at the line's end, which escaping keeps it from reaching early.
         let _ = writeln!(out, "  %% pipeline {}", crate::escape::visible(title));
     }
+    if graph.other_errors > 0 {
+        let _ = writeln!(
+            out,
+            "  %% {} error(s) outside the steps",
+            graph.other_errors
+        );
+    }
     for node in &graph.nodes {
         let mut label = esc(&node.name);
         for line in node.detail.iter().cloned().chain(node.status()) {

@@ -117,12 +117,22 @@ pub fn to_svg(graph: &Graph) -> String {
             .collect(),
     };
     let laid = layout(&input);
-    let title = graph
-        .title
-        .as_deref()
-        .map(|t| truncate(&visible(t), 80).into_owned());
+    let title = match (&graph.title, graph.other_errors) {
+        (Some(t), _) => Some(truncate(&visible(t), 80).into_owned()),
+        (None, 0) => None,
+        (None, _) => Some("pipeline".to_string()),
+    };
+    // Errors no node holds (a YAML error between steps, a missing `name`): said beside the title.
+    let note = (graph.other_errors > 0).then(|| {
+        format!(
+            "{} error{} outside the steps",
+            graph.other_errors,
+            if graph.other_errors == 1 { "" } else { "s" }
+        )
+    });
     let top = if title.is_some() { TITLE_H } else { 0.0 };
-    let title_w = title.as_deref().map_or(0.0, |t| width(t, 15.0) + 32.0);
+    let title_w = title.as_deref().map_or(0.0, |t| width(t, 15.0) + 32.0)
+        + note.as_deref().map_or(0.0, |n| width(n, STATUS_PX) + 24.0);
     let (w, h) = (laid.width.max(title_w).ceil(), (laid.height + top).ceil());
     let mut out = String::new();
     let _ = writeln!(
@@ -147,9 +157,15 @@ pub fn to_svg(graph: &Graph) -> String {
         r##"<rect class="background" x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>"##
     );
     if let Some(t) = &title {
+        let note = note.as_deref().map_or(String::new(), |n| {
+            format!(
+                r##"<tspan dx="16" font-size="{STATUS_PX}" font-weight="normal" font-style="italic" fill="#c62828">{}</tspan>"##,
+                xml(n)
+            )
+        });
         let _ = writeln!(
             out,
-            r##"<text class="title" x="16" y="20" font-size="15" font-weight="bold" fill="#1f2937">{}</text>"##,
+            r##"<text class="title" x="16" y="20" font-size="15" font-weight="bold" fill="#1f2937">{}{note}</text>"##,
             xml(t)
         );
     }
