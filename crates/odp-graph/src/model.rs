@@ -344,3 +344,48 @@ pub fn field_path(path: &Path, skip: usize) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(text: &str) -> Graph {
+        Graph::from_analysis(text, &odp_analysis::analyze_with_bundled_registry(text))
+    }
+
+    #[test]
+    fn references_become_labelled_edges_and_unknown_names_missing_nodes() {
+        let text = "name: refs\nsources:\n  - name: posts\n    method: social.twitter.search\n    params: {query: \"{{inputs.nope}}\"}\ntransforms:\n  - name: mood\n    method: nlp.sentiment.analyze\n    params:\n      texts: \"{{posts.results[*].text}}\"\n      language: \"{{posts.results[0]['odd key']}}\"\n  - name: again\n    method: nlp.sentiment.analyze\n    params: {texts: \"{{posts.results[*].text}} {{posts.results[*].text}}\"}\n";
+        let g = graph(text);
+        let names: Vec<(&str, NodeKind)> =
+            g.nodes.iter().map(|n| (n.name.as_str(), n.kind)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("posts", NodeKind::Source),
+                ("mood", NodeKind::Transform),
+                ("again", NodeKind::Transform),
+                ("inputs.nope", NodeKind::Missing),
+            ]
+        );
+        let edges: Vec<(usize, usize, Vec<&str>)> = g
+            .edges
+            .iter()
+            .map(|e| (e.from, e.to, e.labels.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            edges,
+            vec![
+                (3, 0, vec![]),
+                (0, 1, vec!["results[*].text", "results[0][\"odd key\"]"]),
+                (0, 2, vec!["results[*].text"]),
+            ]
+        );
+        assert!(g.nodes[3].failed() && g.nodes[0].errors > 0);
+        // The cursor on `mood`'s method is in `mood`.
+        let at = text.find("nlp.sentiment").unwrap();
+        assert_eq!(g.node_at(at).map(|n| n.name.as_str()), Some("mood"));
+        assert_eq!(g.nodes[1].line, Some(6));
+        assert_eq!(g.node_at(0), None);
+    }
+}
