@@ -303,7 +303,13 @@ pub fn to_svg(graph: &Graph) -> String {
         }
         if let Some(s) = &text.status {
             y += STATUS_LH;
-            let color = if node.failed() { "#c62828" } else { "#6b7280" };
+            let color = if node.failed() {
+                "#c62828"
+            } else if node.run == Some(RunStatus::Ok) {
+                "#2f8a4c"
+            } else {
+                "#6b7280"
+            };
             let _ = writeln!(
                 out,
                 r#"<text class="status" x="{cx}" y="{}" font-size="{STATUS_PX}" font-style="italic" fill="{color}" text-anchor="middle">{}</text>"#,
