@@ -513,7 +513,8 @@ fn place_vertically(items: &[Item], order: &[Vec<usize>]) -> Vec<f64> {
 }
 
 /// Long edges drawn level where they can be: the dummies of each chain (its label apart) moved to one height, the
-/// one nearest the middle of the edge's ends that keeps each apart from what is above and below it.
+/// one nearest the middle of the edge's ends that keeps each apart from what is above and below it — or, where no
+/// one height fits them all, run by run.
 fn straighten(
     items: &[Item],
     order: &[Vec<usize>],
@@ -542,24 +543,45 @@ fn straighten(
         if dummies.len() < 2 {
             continue;
         }
-        // The heights every dummy can take without moving anything else: one interval per dummy, intersected.
-        let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
-        for &d in &dummies {
+        // The heights each dummy can take without moving anything else; consecutive dummies whose intervals meet
+        // make a run drawn level, so a long edge bends only where something is in its way.
+        let interval = |d: usize| {
             let layer = &order[items[d].layer];
             let p = pos[d];
-            if let Some(&a) = p.checked_sub(1).and_then(|q| layer.get(q)) {
-                lo = lo.max(center[a] + items[a].h / 2.0 + gap(a, d));
-            }
-            if let Some(&b) = layer.get(p + 1) {
-                hi = hi.min(center[b] - items[b].h / 2.0 - gap(d, b));
-            }
-        }
-        if lo <= hi {
-            // As close as it can be to the middle of the edge's ends.
-            let ends = (center[chain[0]] + center[chain[chain.len() - 1]]) / 2.0;
-            let y = ends.clamp(lo, hi);
-            for &d in &dummies {
-                center[d] = y;
+            let lo = p
+                .checked_sub(1)
+                .and_then(|q| layer.get(q))
+                .map_or(f64::NEG_INFINITY, |&a| {
+                    center[a] + items[a].h / 2.0 + gap(a, d)
+                });
+            let hi = layer
+                .get(p + 1)
+                .map_or(f64::INFINITY, |&b| center[b] - items[b].h / 2.0 - gap(d, b));
+            (lo, hi)
+        };
+        // As close as it can be to the middle of the edge's ends.
+        let ends = (center[chain[0]] + center[chain[chain.len() - 1]]) / 2.0;
+        let intervals: Vec<(f64, f64)> = dummies.iter().map(|&d| interval(d)).collect();
+        let mut start = 0;
+        let (mut lo, mut hi) = intervals[0];
+        for k in 1..=dummies.len() {
+            let next = intervals.get(k).copied();
+            match next {
+                Some((l, h)) if lo.max(l) <= hi.min(h) => {
+                    lo = lo.max(l);
+                    hi = hi.min(h);
+                }
+                _ => {
+                    if k - start >= 2 {
+                        let y = ends.clamp(lo, hi);
+                        for &d in &dummies[start..k] {
+                            center[d] = y;
+                        }
+                    }
+                    if let Some((l, h)) = next {
+                        (start, lo, hi) = (k, l, h);
+                    }
+                }
             }
         }
     }
