@@ -4,10 +4,14 @@ All, the completion popup, restart. See conftest.py for the JupyterLab and the b
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import tempfile
 import time
+import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import nbformat
 from harness import ROOT, Lab
@@ -16,6 +20,8 @@ from playwright.sync_api import Page, expect
 
 # The pink box: JupyterLab renders stderr streams and errors alike with this MIME type.
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+# Where screenshots go (as conftest.py's, for failures): outside the clone.
+ARTIFACTS = Path(os.environ.get("ODP_JUPYTERLAB_ARTIFACTS") or Path(tempfile.gettempdir()) / "odp-jupyterlab-artifacts")
 
 
 def write_notebook(lab: Lab, name: str, cells: list[str]) -> str:
@@ -165,3 +171,37 @@ def test_an_indentation_error_shows_the_cells_own_columns(lab: Lab, page: Page):
     expect(error).to_contain_text("this key is indented by 3 spaces, the keys before it by 2; align them")
     # The extra space, in the cell's own line and column.
     expect(error).to_contain_text("cell[1]:5:3")
+
+
+def test_graph_draws_the_sessions_steps(lab: Lab, page: Page):
+    url = write_notebook(
+        lab,
+        "graph.ipynb",
+        [
+            "%inputs topic=rust",
+            'name: tweets\nmethod: social.twitter.search\nparams: {query: "{{inputs.topic}}", limit: 5}',
+            'name: mood\nmethod: nlp.sentiment.analyze\nparams:\n  texts: "{{tweets.results[*].text}}"',
+            "%graph",
+        ],
+    )
+    open_notebook(page, url)
+    menu(page, "Run", "Run All Cells")
+    wait_prompts_settled(page, 45)
+    wait_idle(page)
+    cell = code_cells(page).nth(3)
+    # JupyterLab picks the SVG over the Mermaid text, and shows it as an image.
+    output = cell.locator('.jp-OutputArea-output[data-mime-type="image/svg+xml"]')
+    expect(output).to_have_count(1)
+    assert cell.locator('.jp-OutputArea-output[data-mime-type="text/plain"]').count() == 0
+    image = output.locator("img")
+    expect(image).to_be_visible()
+    assert image.evaluate("i => i.complete && i.naturalWidth > 300 && i.naturalHeight > 50"), "the SVG did not load"
+    box = image.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 50, box
+    # The picture is the session's: its nodes' texts, decoded from the image's source.
+    svg = urllib.parse.unquote(image.get_attribute("src").split(",", 1)[1])
+    for text in (">topic<", ">tweets<", ">mood<", ">results[*].text<", ">social.twitter.search<"):
+        assert text in svg, text
+    cell.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    cell.screenshot(path=str(ARTIFACTS / "jupyterlab-graph.png"))

@@ -9,6 +9,7 @@ import queue
 import subprocess
 import time
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -550,3 +551,35 @@ def test_the_kernel_readmes_examples_run_as_written(kernel):
         reply, outputs = run(kc, cell)
         assert reply["status"] == "ok", (cell, reply)
         assert any(o["msg_type"] == "execute_result" for o in outputs), outputs
+
+
+def test_graph_shows_the_steps_with_their_last_status(stubs: str):
+    km = KernelManager(kernel_name="odp")
+    km.start_kernel(env=dict(os.environ, ODP_CRAWLER_API_URL=stubs, ODP_MODEL_API_URL=stubs))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=30)
+        assert run(kc, "%inputs topic=rust")[0]["status"] == "ok"
+        assert run(kc, TWEETS)[0]["status"] == "ok"
+        # The sentiment service refuses the call: the step fails, and %graph says so.
+        add_fault(stubs, {"kind": "status", "status": 400, "endpoint": "nlp.sentiment.analyze"})
+        assert run(kc, MOOD)[0]["status"] == "error"
+        reply, outputs = run(kc, "%graph")
+        assert reply["status"] == "ok", reply
+        [shown] = [o for o in outputs if o["msg_type"] == "display_data"]
+        data = shown["content"]["data"]
+        assert set(data) == {"text/plain", "image/svg+xml"}, data.keys()
+        mermaid = data["text/plain"]
+        assert mermaid.startswith("flowchart LR\n"), mermaid
+        assert '  n1 -->|"results[*].text"| n2\n' in mermaid, mermaid
+        assert '  n1["tweets<br/>social.twitter.search<br/>ok"]\n' in mermaid, mermaid
+        assert '  n2("mood<br/>nlp.sentiment.analyze<br/>failed")\n' in mermaid, mermaid
+        # Well-formed SVG, each step a group with its name, kind and marks.
+        svg = ET.fromstring(data["image/svg+xml"])
+        ns = "{http://www.w3.org/2000/svg}"
+        groups = {g.get("data-name"): g.get("class") for g in svg.iter(f"{ns}g") if g.get("data-name")}
+        assert groups == {"topic": "node input", "tweets": "node source ok", "mood": "node transform failed"}, groups
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

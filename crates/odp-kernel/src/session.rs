@@ -4,7 +4,7 @@
 //!
 //! The session's state is here, and what a cell does with it is in one module per concern: `jobs` (a cell's two
 //! halves: [`Session::begin`] runs the magics, checks and plans; the server runs the job; [`Session::finish`] keeps
-//! what completed), `magics`, `export` (`%export`), `completion` (completion, inspection, completeness), `history`,
+//! what completed), `magics`, `export` (`%export`), `graph` (`%graph`), `completion` (completion, inspection, completeness), `history`,
 //! and `outputs` (what a cell shows). Their public items are re-exported here, the paths other crates use.
 
 use std::path::PathBuf;
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 mod completion;
 mod export;
+mod graph;
 mod history;
 mod jobs;
 mod magics;
@@ -54,6 +55,8 @@ pub struct SessionStep {
     pub deps: Vec<String>,
     /// The inputs its templates use.
     pub inputs_used: Vec<String>,
+    /// What its templates read, for `%graph`.
+    pub uses: Vec<Use>,
     /// The execution count of the cell that ran it.
     pub cell: usize,
     pub result: Value,
@@ -61,11 +64,28 @@ pub struct SessionStep {
     pub duration_ms: u64,
 }
 
+/// What one of a step's templates reads: an input or a step, and the field path after it (`results[*].text`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Use {
+    pub name: String,
+    pub input: bool,
+    pub path: String,
+}
+
+/// The last time a cell ran a step, however it went (`%graph` shows it).
+#[derive(Clone, Debug)]
+struct Tried {
+    def: jobs::StepDef,
+    status: odp_graph::RunStatus,
+}
+
 /// A session's state.
 pub struct Session {
     registry: Arc<Registry>,
     inputs: Vec<SessionInput>,
     steps: Vec<SessionStep>,
+    /// Each step's last run, by name, in the order first run (`%graph`).
+    tried: Vec<Tried>,
     history: Vec<HistoryItem>,
     execution_count: usize,
     /// Where `%export` writes relative paths.
@@ -99,6 +119,7 @@ impl Session {
             registry,
             inputs: Vec::new(),
             steps: Vec::new(),
+            tried: Vec::new(),
             history: Vec::new(),
             execution_count: 0,
             cwd,

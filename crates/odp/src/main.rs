@@ -1,5 +1,5 @@
 //! `odp`: the ODP command line. `odp check` is the linter (the same as `odp-lsp check`); beside it `run`, `events`,
-//! `worker`, `runs`, `stubs`, `kernel` and `draft`.
+//! `worker`, `runs`, `stubs`, `kernel`, `draft` and `graph`.
 
 // mimalloc: checking allocates many small strings and maps; it is markedly faster than the system allocator here
 // (BENCHMARKS.md).
@@ -59,6 +59,10 @@ enum Command {
     /// `-o FILE`), progress and remaining findings on stderr. Exit 0 for a draft without errors, 1 with errors, 2
     /// on configuration or model-server errors (docs/drafts.md).
     Draft(odp_draft::cli::DraftArgs),
+    /// Draw a pipeline: its inputs, sources and transforms, with the fields each step reads from another, as
+    /// Mermaid, DOT or SVG (laid out by odp; no Graphviz needed). Steps with errors and unused ones are marked.
+    /// Exit 0 when drawn, 1 when drawn but the pipeline has errors, 2 on usage or IO errors.
+    Graph(graph::GraphArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -67,6 +71,7 @@ enum Command {
 }
 
 mod events_cmd;
+mod graph;
 mod run;
 mod stop;
 mod temporal;
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
             odp_kernel::main(args)
         }
         Command::Draft(args) => odp_draft::cli::main(args),
+        Command::Graph(args) => graph::graph(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odp", &mut std::io::stdout());
             exit::OK

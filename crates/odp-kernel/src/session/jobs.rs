@@ -15,20 +15,21 @@ use serde_json::{Map, Value};
 
 use super::magics::request_of;
 use super::outputs::{CellError, CellOutput, Output, render};
-use super::{PIPELINE, Session, SessionStep, type_name_of};
+use super::{PIPELINE, Session, SessionStep, Tried, Use, type_name_of};
 use crate::cell::{self, Shape, Wrapped};
 use crate::mime;
 
 /// A checked step of a cell, waiting for its run.
 #[derive(Clone, Debug)]
-struct StepDef {
-    name: String,
-    method: String,
-    section: Section,
+pub(super) struct StepDef {
+    pub(super) name: String,
+    pub(super) method: String,
+    pub(super) section: Section,
     text: String,
     name_line: usize,
     deps: Vec<String>,
     inputs_used: Vec<String>,
+    pub(super) uses: Vec<Use>,
 }
 
 /// The steps of a cell, checked and planned: the server runs them and hands the runs to [`Session::finish`].
@@ -231,7 +232,23 @@ impl Session {
             };
             let mut deps = Vec::new();
             let mut inputs_used = Vec::new();
+            let mut uses: Vec<Use> = Vec::new();
             for r in &references_of[index] {
+                let used = match &r.target {
+                    Target::Input(n) => Some((n.to_string(), true, 2)),
+                    Target::Step(j) => steps[*j].name.as_ref().map(|n| (n.value.clone(), false, 1)),
+                    Target::External(n) => Some((n.to_string(), false, 1)),
+                    Target::Unresolved => None,
+                };
+                if let Some((name, input, skip)) = used {
+                    let path = odp_graph::field_path(&r.path, skip);
+                    if !uses
+                        .iter()
+                        .any(|u| u.name == name && u.input == input && u.path == path)
+                    {
+                        uses.push(Use { name, input, path });
+                    }
+                }
                 let (list, name) = match &r.target {
                     Target::Input(n) => (&mut inputs_used, n.to_string()),
                     Target::Step(j) => match steps[*j].name.as_ref() {
@@ -257,6 +274,7 @@ impl Session {
                 name_line,
                 deps,
                 inputs_used,
+                uses,
             });
         }
         if defs.is_empty() {
@@ -297,6 +315,17 @@ impl Session {
             .map(|(i, s)| (s.name.clone(), i))
             .collect();
         for run in runs {
+            if let Some(def) = defs.get(run.name.as_str()) {
+                let status = match run.status {
+                    StepStatus::Completed => odp_graph::RunStatus::Ok,
+                    StepStatus::Failed => odp_graph::RunStatus::Failed,
+                    StepStatus::Cancelled | StepStatus::Skipped => odp_graph::RunStatus::NotRun,
+                };
+                self.record_try(Tried {
+                    def: (*def).clone(),
+                    status,
+                });
+            }
             let Some(result) = outcome
                 .results
                 .get(&run.name)
@@ -315,6 +344,7 @@ impl Session {
                 name_line: def.name_line,
                 deps: def.deps.clone(),
                 inputs_used: def.inputs_used.clone(),
+                uses: def.uses.clone(),
                 cell: count,
                 result: result.clone(),
                 attempts: run.attempts,

@@ -35,6 +35,11 @@ pub(super) const MAGICS: &[(&str, &str, &str)] = &[
         "Write the session as a pipeline file that `odp check` accepts.",
     ),
     (
+        "%graph",
+        "",
+        "The session's steps as a picture: what each reads from which, and how its last run went (ok, failed, not run).",
+    ),
+    (
         "%reset",
         "",
         "Forget every step, result and input of the session.",
@@ -203,9 +208,14 @@ impl Session {
                 Ok(())
             }
             "%export" => self.export_magic(args, out),
+            "%graph" => {
+                out.outputs.push(self.graph_magic());
+                Ok(())
+            }
             "%reset" => {
                 let (steps, inputs) = (self.steps.len(), self.inputs.len());
                 self.steps.clear();
+                self.tried.clear();
                 self.inputs.clear();
                 out.outputs.push(Output::Stdout(format!(
                     "session reset: forgot {steps} step{} and {inputs} input{}\n",

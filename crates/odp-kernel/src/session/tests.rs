@@ -598,3 +598,84 @@ fn an_indentation_error_counts_the_cells_own_columns() {
         );
     }
 }
+
+/// Runs a cell whose steps end as `status(name)` says.
+fn run_cell_ending(s: &mut Session, code: &str, status: &dyn Fn(&str) -> StepStatus) -> CellOutput {
+    let count = s.start_cell(true);
+    let Begin::Run(job) = s.begin(code, count) else {
+        panic!("nothing to run in {code}")
+    };
+    let runs = job
+        .sources
+        .iter()
+        .chain(&job.transforms)
+        .map(|p| report(&p.name, &p.method, status(&p.name), 1, None))
+        .collect();
+    let out = s.finish(job, &outcome(runs, &posts), count);
+    s.end_cell(count, code, out.result_text(), true);
+    out
+}
+
+#[test]
+fn graph_shows_each_steps_last_run() {
+    let mut s = session();
+    let out = run_cell(&mut s, "%graph", &posts);
+    assert_eq!(
+        out.outputs,
+        vec![Output::Display(
+            [(
+                "text/plain".to_string(),
+                json!("no steps yet: run a cell with a step, then %graph\n")
+            )]
+            .into_iter()
+            .collect()
+        )]
+    );
+    run_cell(&mut s, "%inputs topic=rust", &posts);
+    run_cell(&mut s, TWEETS, &posts);
+    run_cell_ending(&mut s, MOOD, &|_| StepStatus::Failed);
+    let summary = "name: summary\nmethod: nlp.summary.generate\nparams:\n  texts: \"{{tweets.results[*].text}}\"\n";
+    run_cell_ending(&mut s, summary, &|_| StepStatus::Skipped);
+    // The source fails on its second run: its last status is "failed", though its first result stays.
+    run_cell_ending(&mut s, TWEETS, &|_| StepStatus::Failed);
+    let out = run_cell(&mut s, "%graph", &posts);
+    let [Output::Display(bundle)] = &out.outputs[..] else {
+        panic!("{out:?}")
+    };
+    expect_test::expect![[r##"
+        flowchart LR
+          %% pipeline notebook session
+          n0(["topic<br/>string"])
+          n1["tweets<br/>social.twitter.search<br/>failed"]
+          n2("mood<br/>nlp.sentiment.analyze<br/>failed")
+          n3("summary<br/>nlp.summary.generate<br/>not run")
+          n0 --> n1
+          n1 -->|"results[*].text"| n2
+          n1 -->|"results[*].text"| n3
+          classDef input fill:#eef1f5,stroke:#6b7a90,color:#1f2937
+          class n0 input
+          classDef source fill:#e3effc,stroke:#2f6db5,color:#1f2937
+          class n1 source
+          classDef transform fill:#e6f4ea,stroke:#2f8a4c,color:#1f2937
+          class n2,n3 transform
+          classDef failed fill:#fdecec,stroke:#c62828,stroke-width:3px,color:#8e1c1c
+          class n1,n2 failed
+          classDef notrun stroke-dasharray:2 3,color:#6b7280
+          class n3 notrun
+    "##]]
+    .assert_eq(bundle["text/plain"].as_str().unwrap());
+    let svg = bundle["image/svg+xml"].as_str().unwrap();
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    for name in ["topic", "tweets", "mood", "summary", "not run"] {
+        assert!(svg.contains(&format!(">{name}<")), "{name} in {svg}");
+    }
+    // After a successful run again: ok.
+    run_cell(&mut s, TWEETS, &posts);
+    let graph = s.graph();
+    assert_eq!(graph.nodes[1].run, Some(odp_graph::RunStatus::Ok));
+    run_cell(&mut s, "%reset", &posts);
+    assert!(s.graph().nodes.is_empty());
+}

@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 mod common;
 mod config_loader;
 mod examples;
+mod graph;
 mod secrets;
 mod service_config;
 
