@@ -118,6 +118,16 @@ fn type_hints_only_in_the_requested_range() {
             input query
         "#]],
     );
+    // One that ends before the closing quote does not: the hint is after it.
+    let fixture = PIPELINE.replacen("\"{{inputs.query}}\"", "$0\"{{inputs.query}}$0\"", 1);
+    check_type_hints(
+        &fixture,
+        expect![[r#"
+
+        --
+
+    "#]],
+    );
 }
 
 #[test]
