@@ -328,8 +328,15 @@ scenario('run_step', function(d)
     return odp.last_run ~= nil
   end)
   d.run = odp.last_run
+  -- The result's hint after the step's name (the types' hints after templates come with the buffer).
+  local step_line = find_line(buf, '  - name: reddit_posts')
   wait('an inlay hint after the step', function()
-    return #vim.lsp.inlay_hint.get({ bufnr = buf }) > 0
+    for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = buf })) do
+      if h.inlay_hint.position.line == step_line then
+        return true
+      end
+    end
+    return false
   end)
   d.hints = {}
   for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = buf })) do
@@ -341,7 +348,7 @@ scenario('run_step', function(d)
     end
     table.insert(d.hints, { line = h.inlay_hint.position.line, label = label })
   end
-  d.step_line = find_line(buf, '  - name: reddit_posts')
+  d.step_line = step_line
 end)
 
 -- 10. Format on save, set up as the README tells Neovim users: a BufWritePre autocommand calling
@@ -361,6 +368,84 @@ scenario('format_on_save', function(d)
   d.saved = f:read('a')
   f:close()
   d.modified = vim.bo[buf].modified
+end)
+
+-- 11. Types inline and signature help: the type hint after a template (vim.lsp.inlay_hint) and its tooltip
+-- (inlayHint/resolve), signature help in a step's params as asked for (vim.lsp.buf.signature_help: a float) and as
+-- it pops up while typing (the plugin's insert-mode trigger on `:`; the one on a new line, a TextChangedI, does not
+-- fire for keys fed by a script).
+local function label_text(label)
+  if type(label) == 'table' then
+    return table.concat(vim.tbl_map(function(part)
+      return part.value
+    end, label))
+  end
+  return label
+end
+
+--- The text of the floating windows open now (nil when there is none), and closes them.
+local function take_floats()
+  local text
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(win).relative ~= '' then
+      local buf_lines = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false)
+      text = (text or '') .. table.concat(buf_lines, '\n')
+    end
+  end
+  return text
+end
+
+local function close_floats()
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(win).relative ~= '' then
+      vim.api.nvim_win_close(win, true)
+    end
+  end
+end
+
+scenario('types_and_signature', function(d)
+  local buf = open('types.odp.yaml')
+  wait_attached(buf)
+  local line = find_line(buf, '      texts: "{{tweets.results[*].text}}"')
+  d.texts_line = line
+  local function hint_on_line()
+    for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = buf })) do
+      if h.inlay_hint.position.line == line then
+        return h.inlay_hint
+      end
+    end
+  end
+  wait('a type hint after the template', function()
+    return hint_on_line() ~= nil
+  end)
+  local hint = hint_on_line()
+  d.hint = { character = hint.position.character, label = label_text(hint.label), kind = hint.kind }
+  local resolved = request(buf, 'inlayHint/resolve', hint)
+  d.tooltip = resolved.tooltip and (resolved.tooltip.value or resolved.tooltip)
+
+  local lang = find_line(buf, '      language: en', line) -- the sentiment step's, under `texts`
+  d.signature = request(buf, 'textDocument/signatureHelp', position_params(buf, lang, #'      language: '))
+  close_floats()
+  vim.lsp.buf.signature_help()
+  wait('the signature help float', function()
+    return take_floats() ~= nil
+  end)
+  d.float = take_floats()
+  close_floats()
+
+  -- Typed in insert mode: a new line under `language: en`, then a param's key and its colon.
+  vim.bo[buf].autoindent = false
+  vim.bo[buf].indentexpr = ''
+  vim.api.nvim_win_set_cursor(0, { lang + 1, 0 })
+  -- Typed as keys ('x': now; insert mode ends once they are typed, as after `:normal`).
+  vim.api.nvim_feedkeys(vim.keycode('A<CR>      neutral_threshold:'), 'xt', false)
+  wait('signature help while typing', function()
+    local text = take_floats()
+    return text ~= nil and text:find('neutral_threshold', 1, true) ~= nil
+  end)
+  d.typed_float = take_floats()
+  d.typed_line = lines(buf)[lang + 2]
+  close_floats()
 end)
 
 results.notifications = _G.odp_test_notifications

@@ -108,6 +108,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (work / "modeline.yaml").write_text(MODELINE)
     (work / "plain.yaml").write_text(PLAIN)
     (work / "messy.odp.yaml").write_text(MESSY)
+    (work / "types.odp.yaml").write_text(ORIGINAL)
     results = base / "results.json"
     state = base / "state"
 
@@ -351,3 +352,36 @@ def test_format_on_save_lays_out_the_file_and_keeps_its_comments(run: dict, tmp_
     for comment in ("# The demo pipeline.", "# where the posts come from", "# One score per post."):
         assert comment in d["saved"]
     assert d["modified"] is False
+
+
+# --- types inline and signature help ---------------------------------------------------------------------------
+
+
+def test_type_hint_after_a_template_and_its_tooltip(run: dict) -> None:
+    d = scenario(run, "types_and_signature")
+    assert d["texts_line"] == line_of(ORIGINAL, '      texts: "{{tweets.results[*].text}}"')
+    # After the closing quote, a type hint (kind 1).
+    assert d["hint"] == {
+        "character": len('      texts: "{{tweets.results[*].text}}"'),
+        "label": ": list<string>",
+        "kind": 1,
+    }, d["hint"]
+    assert d["tooltip"].startswith("from step `tweets`"), d["tooltip"]
+    assert "**social.twitter.search** (source)" in d["tooltip"], d["tooltip"]
+
+
+def test_signature_help_in_params(run: dict) -> None:
+    d = scenario(run, "types_and_signature")
+    signature = d["signature"]["signatures"][0]
+    assert signature["label"].startswith("nlp.sentiment.analyze(texts: list<string>, language?: string"), signature
+    active = signature["parameters"][d["signature"]["activeParameter"]]
+    start, end = active["label"]  # Neovim takes label offsets
+    assert signature["label"][start:end] == "language?: string", active
+    assert "nlp.sentiment.analyze(" in d["float"], d["float"]
+
+
+def test_signature_help_pops_up_while_typing(run: dict) -> None:
+    d = scenario(run, "types_and_signature")
+    assert d["typed_line"] == "      neutral_threshold:", d["typed_line"]
+    assert "nlp.sentiment.analyze(" in d["typed_float"], d["typed_float"]
+    assert "neutral_threshold?: number = 0.5" in d["typed_float"], d["typed_float"]

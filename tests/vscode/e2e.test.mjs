@@ -132,6 +132,73 @@ describe('VS Code (code-server) with the packaged extension', () => {
     assert.match(await hover.first().innerText(), /query/);
   });
 
+  scenario('type hints after templates; hovering one shows the documentation of the method behind it', async (wb) => {
+    suite.addFile('types.odp.yaml', example('ai-sentiment.odp.yaml'));
+    await wb.openFile('types.odp.yaml');
+    await wb.focusEditor();
+    await wb.keyboard.press('Control+End'); // the transforms, with their templates, in view
+    // The inlay hint is drawn in the line, right after the closing quote (reddit_sentiment's `texts`: in the middle
+    // of the editor, clear of the sticky-scroll header at its top).
+    const line = wb.page.locator('.editor-instance .view-line', {
+      hasText: /"\{\{reddit_posts\.results\[\*\]\.text\}\}":\s?list<string>/,
+    });
+    await line.first().waitFor({ timeout: 30000 });
+    // Hovering the hint resolves its tooltip: the documentation of the method the value comes from. (The mouse
+    // moves off and back when no hover shows: a hover can be lost while the line is drawn again.)
+    const hint = line.first().locator('span', { hasText: /^:\s?list<string>$/ }).last();
+    const hover = wb.page.locator('.monaco-hover', { hasText: 'Search Reddit submissions' });
+    for (let attempt = 1; ; attempt++) {
+      await wb.page.mouse.move(5, 5);
+      await hint.hover();
+      const shown = await hover
+        .first()
+        .waitFor({ timeout: 8000 })
+        .then(() => true)
+        .catch(() => false);
+      if (shown) {
+        break;
+      }
+      if (attempt === 3) {
+        assert.fail('three hovers over the type hint showed no tooltip');
+      }
+    }
+    assert.match(await hover.first().innerText(), /from step reddit_posts/);
+    await wb.screenshot('types-hint-hover');
+  });
+
+  scenario(
+    'signature help pops up while typing params, with the param being typed highlighted',
+    async (wb) => {
+      const text = [
+        'name: signature',
+        'sources:',
+        '  - name: tweets',
+        '    method: social.twitter.search',
+        '    params:',
+        '      language: en',
+      ].join('\n');
+      suite.addFile('signature.odp.yaml', `${text}\n`);
+      await wb.openFile('signature.odp.yaml');
+      // The server is up once its lens shows.
+      await wb.page.locator('.codelens-decoration a', { hasText: '▶ Run pipeline' }).first().waitFor({ timeout: 30000 });
+      await wb.goTo(6, 19);
+      const widget = wb.page.locator('.parameter-hints-widget.visible');
+      const active = widget.locator('.signature .parameter.active');
+      // A new line in the params (Enter is a trigger): the required param not yet given is what comes next.
+      await wb.keyboard.press('Enter');
+      await widget.waitFor({ timeout: 20000 });
+      assert.match(await widget.innerText(), /social\.twitter\.search\(query: string, limit\?: integer = 100/);
+      await waitForText(active, 'query: string');
+      // Typing a key and its colon (a trigger): that param.
+      await wb.type('limit:');
+      await waitForText(active, 'limit?: integer = 100');
+      assert.match(await widget.innerText(), /Maximum number of posts to return/);
+      await wb.screenshot('signature-help');
+    },
+    // Enter keeps the indentation, as it does by default (the suite types its own indentation elsewhere).
+    { 'editor.autoIndent': 'full' },
+  );
+
   scenario('the outline lists the inputs and steps', async (wb) => {
     suite.addFile('outline.odp.yaml', example('ai-sentiment.odp.yaml'));
     await wb.openFile('outline.odp.yaml');
@@ -297,6 +364,20 @@ function formattedByCli(text) {
   const out = fs.readFileSync(file, 'utf8');
   fs.rmSync(dir, { recursive: true, force: true });
   return out;
+}
+
+/** Waits until `locator`'s first element shows `text`. */
+async function waitForText(locator, text) {
+  const deadline = Date.now() + 15000;
+  let seen = '';
+  while (Date.now() < deadline) {
+    seen = await locator.first().innerText({ timeout: 1000 }).catch(() => '');
+    if (seen === text) {
+      return;
+    }
+    await sleep(100);
+  }
+  assert.fail(`timed out waiting for ${JSON.stringify(text)}; saw ${JSON.stringify(seen)}`);
 }
 
 async function waitFor(predicate, what, detail = () => '') {

@@ -1,5 +1,5 @@
-// Makes the README's pictures from the real client: the editor with a diagnostic, a completion, and a run's
-// results. Run by hand (CI never rewrites them), then look at them:
+// Makes the README's pictures from the real client: the editor with a diagnostic, a completion, a run's results,
+// and types inline with signature help. Run by hand (CI never rewrites them), then look at them:
 //
 //   bash tests/vscode/run.sh --screenshots      # writes docs/images/vscode-*.png
 //
@@ -99,7 +99,31 @@ try {
     await wb.page.screenshot({ path: path.join(out, 'vscode-run.png') });
     await wb.close();
   }
+
+  // 4. Types inline and signature help: the type of each template after it, and the method's params while typing.
+  {
+    suite.addFile('types.odp.yaml', example('ai-sentiment.odp.yaml'));
+    const wb = await suite.open(viewport);
+    await hideSideBars(wb);
+    await wb.openFile('types.odp.yaml');
+    await wb.page.locator('.codelens-decoration a', { hasText: '▶ Run pipeline' }).first().waitFor({ timeout: 30000 });
+    // The end of reddit_sentiment's `params:`: the widget opens above the new line, the type hints below stay in view.
+    await wb.goTo(67, 100);
+    await wb.page
+      .locator('.editor-instance .view-line', { hasText: /"\{\{reddit_posts\.results\[\*\]\.text\}\}":\s?list</ })
+      .first()
+      .waitFor({ timeout: 30000 });
+    await wb.keyboard.type('\n      neutral_threshold:', { delay: 25 });
+    await wb.page.locator('.parameter-hints-widget.visible').waitFor({ timeout: 20000 });
+    // The completion of the value, if it opened, hides part of the signature: closed, as a person would.
+    if (await wb.page.locator('.editor-widget.suggest-widget.visible').isVisible()) {
+      await wb.keyboard.press('Escape');
+    }
+    await sleep(800);
+    await wb.page.screenshot({ path: path.join(out, 'vscode-types.png') });
+    await wb.close();
+  }
 } finally {
   await suite.stop();
 }
-console.log(`wrote ${['vscode-diagnostic.png', 'vscode-completion.png', 'vscode-run.png'].map((f) => path.join(out, f)).join(', ')}`);
+console.log(`wrote ${['vscode-diagnostic.png', 'vscode-completion.png', 'vscode-run.png', 'vscode-types.png'].map((f) => path.join(out, f)).join(', ')}`);

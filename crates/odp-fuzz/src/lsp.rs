@@ -50,6 +50,8 @@ const REQUESTS: &[&str] = &[
     "textDocument/rename",
     "textDocument/documentHighlight",
     "textDocument/selectionRange",
+    "textDocument/signatureHelp",
+    "textDocument/inlayHint",
 ];
 
 /// An output stream the harness reads after the server has exited.

@@ -565,3 +565,5 @@ fn symbols_folds_and_tokens() {
     "#]]
     .assert_eq(&out);
 }
+
+mod types;

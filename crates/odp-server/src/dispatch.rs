@@ -42,6 +42,7 @@ pub(crate) struct DocContext<'a> {
     pub(crate) env: Environment<'a>,
     pub(crate) encoding: PositionEncoding,
     pub(crate) snippets: bool,
+    pub(crate) label_offsets: bool,
 }
 
 impl DocContext<'_> {
@@ -110,14 +111,15 @@ impl<'a> RequestDispatcher<'a> {
             RequestTarget::Nothing => None,
             RequestTarget::Snapshot(snapshot) => Some(snapshot),
         };
-        let (cache, encoding, snippets) = (
+        let (cache, encoding, snippets, label_offsets) = (
             self.state.cache.clone(),
             self.state.encoding,
             self.state.snippets,
+            self.state.label_offsets,
         );
         self.spawn(req, move |req| {
             let Some(snap) = snapshot else {
-                return Ok(nothing_to_offer(R::METHOD));
+                return Ok(nothing_to_offer(&req));
             };
             let params: R::Params = read_params(&req)?;
             let live = snap.live_types();
@@ -130,6 +132,7 @@ impl<'a> RequestDispatcher<'a> {
                 },
                 encoding,
                 snippets,
+                label_offsets,
             };
             let result = handler(&ctx, params)?;
             Ok(serde_json::to_value(result).expect("LSP results serialize"))
@@ -243,11 +246,14 @@ fn read_params<P: DeserializeOwned>(req: &Request) -> HandlerResult<P> {
 }
 
 /// The answer for a document that is not an open pipeline.
-fn nothing_to_offer(method: &str) -> Value {
-    match method {
-        "textDocument/prepareRename" | "textDocument/hover" | "textDocument/definition" => {
-            Value::Null
-        }
+fn nothing_to_offer(req: &Request) -> Value {
+    match req.method.as_str() {
+        "textDocument/prepareRename"
+        | "textDocument/hover"
+        | "textDocument/definition"
+        | "textDocument/signatureHelp" => Value::Null,
+        // A resolve request answers with what it was given.
+        "inlayHint/resolve" => req.params.clone(),
         "textDocument/semanticTokens/full" => json!({"data": []}),
         _ => json!([]),
     }

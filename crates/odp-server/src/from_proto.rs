@@ -34,11 +34,13 @@ pub(crate) fn file_path(uri: &lsp::Uri) -> Option<PathBuf> {
     url::Url::parse(uri.as_str()).ok()?.to_file_path().ok()
 }
 
-/// The document a request or notification is about (`textDocument.uri`), read before its params are.
+/// The document a request or notification is about (`textDocument.uri`), read before its params are. A resolve
+/// request (`inlayHint/resolve`) is about the document its item's `data` names (`data.uri`).
 pub(crate) fn text_document_uri(params: &serde_json::Value) -> Option<lsp::Uri> {
     params
         .get("textDocument")
         .and_then(|t| t.get("uri"))
+        .or_else(|| params.get("data").and_then(|d| d.get("uri")))
         .and_then(serde_json::Value::as_str)
         .and_then(|s| s.parse().ok())
 }

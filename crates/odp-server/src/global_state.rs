@@ -117,6 +117,13 @@ pub(crate) struct GlobalState {
     pub(crate) router: Arc<crate::runs::ProgressRouter>,
     /// Whether inlay hints show each step's last result (the client's `odp.inlayHints.results`, on by default).
     pub(crate) result_hints: bool,
+    /// Whether inlay hints show the types templates resolve to (the client's `odp.inlayHints.types`, on by
+    /// default).
+    pub(crate) type_hints: bool,
+    /// The client reads a signature's parameters as offsets into its label.
+    pub(crate) label_offsets: bool,
+    /// How many `workspace/inlayHint/refresh` requests a settings change sent (their ids).
+    hint_refreshes: u64,
     /// The runtime runs from the editor run on, started with the first.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -132,6 +139,8 @@ pub(crate) struct ClientSettings {
     pub(crate) apply_edit_support: bool,
     pub(crate) refresh_support: (bool, bool),
     pub(crate) result_hints: bool,
+    pub(crate) type_hints: bool,
+    pub(crate) label_offsets: bool,
 }
 
 impl GlobalState {
@@ -166,6 +175,9 @@ impl GlobalState {
             results: HashMap::new(),
             router: Arc::default(),
             result_hints: client.result_hints,
+            type_hints: client.type_hints,
+            label_offsets: client.label_offsets,
+            hint_refreshes: 0,
             runtime: None,
         }
     }
@@ -203,6 +215,20 @@ impl GlobalState {
         if self.sender.send(message).is_err() {
             tracing::warn!("the client connection is gone");
         }
+    }
+
+    /// Asks the client to ask for inlay hints again, when it can (a setting of them changed).
+    pub(crate) fn refresh_inlay_hints(&mut self) {
+        if !self.refresh_support.1 {
+            return;
+        }
+        self.hint_refreshes += 1;
+        let id = RequestId::from(format!("odp-inlay-hint-refresh-{}", self.hint_refreshes));
+        self.send(Message::Request(Request::new(
+            id,
+            "workspace/inlayHint/refresh".into(),
+            serde_json::Value::Null,
+        )));
     }
 
     pub(crate) fn notify<N: lsp::notification::Notification>(&self, params: N::Params) {
@@ -409,6 +435,7 @@ impl GlobalState {
             results: self.results.get(&key).cloned(),
             running: self.running.contains_key(&key),
             result_hints: self.result_hints,
+            type_hints: self.type_hints,
         })
     }
 

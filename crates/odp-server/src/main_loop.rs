@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::dispatch::{NotificationDispatcher, RequestDispatcher};
 use crate::global_state::{ClientSettings, GlobalState, Internal, Job};
-use crate::handlers::{command, debug, format, notification, request, run};
+use crate::handlers::{command, debug, format, hints, notification, request, run};
 use crate::{ServerError, capabilities, from_proto};
 
 /// Runs the server on a connection (stdio, or in memory for tests) until shutdown and exit.
@@ -93,6 +93,18 @@ fn client_settings(params: &lsp::InitializeParams) -> ClientSettings {
             .pointer("/inlayHints/results")
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        type_hints: options
+            .pointer("/inlayHints/types")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        label_offsets: caps
+            .text_document
+            .as_ref()
+            .and_then(|t| t.signature_help.as_ref())
+            .and_then(|s| s.signature_information.as_ref())
+            .and_then(|s| s.parameter_information.as_ref())
+            .and_then(|p| p.label_offset_support)
+            .unwrap_or(false),
         progress_support: caps
             .window
             .as_ref()
@@ -195,7 +207,9 @@ fn on_request(state: &mut GlobalState, req: Request) {
         .on::<Formatting>(format::formatting)
         .on::<RangeFormatting>(format::range_formatting)
         .on::<CodeLensRequest>(run::code_lens)
-        .on::<InlayHintRequest>(run::inlay_hint)
+        .on::<InlayHintRequest>(hints::inlay_hint)
+        .on::<InlayHintResolveRequest>(hints::inlay_hint_resolve)
+        .on::<SignatureHelpRequest>(request::signature_help)
         .on_sync::<ExecuteCommand>(command::execute_command);
     if testing {
         d.on_sync::<debug::DebugText>(debug::debug_text)

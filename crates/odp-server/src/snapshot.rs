@@ -29,6 +29,8 @@ pub(crate) struct DocSnapshot {
     pub(crate) running: bool,
     /// Whether inlay hints show the results.
     pub(crate) result_hints: bool,
+    /// Whether inlay hints show the templates' types.
+    pub(crate) type_hints: bool,
 }
 
 /// Analyses shared between workers, by URI: the latest version analysed.

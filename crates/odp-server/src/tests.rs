@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 mod drafts;
 mod format;
+mod hints;
 mod keys;
 mod malformed;
 mod runs;
@@ -24,6 +25,8 @@ struct Client {
     /// The ids of the responses the server sent, in order (a request must be answered once).
     answered: Vec<RequestId>,
     server: Option<JoinHandle<Result<(), crate::ServerError>>>,
+    /// What the server answered to `initialize`.
+    init: Value,
 }
 
 impl Client {
@@ -38,6 +41,12 @@ impl Client {
 
     /// With client capabilities added under `workspace` (e.g. `{"codeLens": {"refreshSupport": true}}`).
     fn start_with(options: Value, utf8: bool, root_uri: Value, workspace: Value) -> Client {
+        Client::start_caps(options, utf8, root_uri, json!({ "workspace": workspace }))
+    }
+
+    /// With client capabilities added: `{"textDocument": {"signatureHelp": {...}}}` sets
+    /// `capabilities.textDocument.signatureHelp`.
+    fn start_caps(options: Value, utf8: bool, root_uri: Value, extra: Value) -> Client {
         let (server, conn) = Connection::memory();
         let handle = std::thread::spawn(move || crate::run(server));
         let mut client = Client {
@@ -47,6 +56,7 @@ impl Client {
             server_requests: Vec::new(),
             answered: Vec::new(),
             server: Some(handle),
+            init: Value::Null,
         };
         let mut caps = json!({
             "textDocument": {"completion": {"completionItem": {"snippetSupport": true}}},
@@ -56,8 +66,10 @@ impl Client {
         if utf8 {
             caps["general"] = json!({"positionEncodings": ["utf-8", "utf-16"]});
         }
-        for (key, value) in workspace.as_object().into_iter().flatten() {
-            caps["workspace"][key] = value.clone();
+        for (group, values) in extra.as_object().into_iter().flatten() {
+            for (key, value) in values.as_object().into_iter().flatten() {
+                caps[group][key] = value.clone();
+            }
         }
         let init = client.request(
             "initialize",
@@ -66,6 +78,7 @@ impl Client {
         assert_eq!(init["serverInfo"]["name"], "odp-lsp");
         assert_eq!(init["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
         client.notify("initialized", json!({}));
+        client.init = init;
         client
     }
 

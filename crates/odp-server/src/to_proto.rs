@@ -286,3 +286,91 @@ pub(crate) fn strip_snippet(s: &str) -> String {
     }
     out
 }
+
+/// One signature. Its parameters are offsets into the label (UTF-16, as LSP counts them) for a client that takes
+/// them, else their text.
+pub(crate) fn signature_help(
+    help: odp_ide::SignatureHelp,
+    label_offsets: bool,
+) -> lsp::SignatureHelp {
+    let markdown = |value: String| {
+        lsp::Documentation::MarkupContent(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value,
+        })
+    };
+    let utf16 = |bytes: usize| help.label[..bytes].encode_utf16().count() as u32;
+    let parameters = help
+        .parameters
+        .iter()
+        .map(|p| lsp::ParameterInformation {
+            label: if label_offsets {
+                lsp::ParameterLabel::LabelOffsets([utf16(p.label.start), utf16(p.label.end)])
+            } else {
+                lsp::ParameterLabel::Simple(help.label[p.label.clone()].to_string())
+            },
+            documentation: Some(markdown(p.documentation.clone())),
+        })
+        .collect::<Vec<_>>();
+    // No param active: an index past the last, which highlights none (0 would highlight the first).
+    let active = help.active_parameter.unwrap_or(parameters.len()) as u32;
+    lsp::SignatureHelp {
+        signatures: vec![lsp::SignatureInformation {
+            label: help.label.clone(),
+            documentation: Some(markdown(help.documentation)),
+            parameters: Some(parameters),
+            active_parameter: Some(active),
+        }],
+        active_signature: Some(0),
+        active_parameter: Some(active),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Label offsets count UTF-16 code units, not bytes: `é` is two bytes and one unit, `😀` four and two.
+    #[test]
+    fn signature_label_offsets_are_utf16() {
+        let label = "m(é: string, 😀?: integer)".to_string();
+        let second = label.find('😀').unwrap();
+        let help = odp_ide::SignatureHelp {
+            parameters: vec![
+                odp_ide::SignatureParam {
+                    name: "é".into(),
+                    label: 2..label.find(',').unwrap(),
+                    documentation: String::new(),
+                },
+                odp_ide::SignatureParam {
+                    name: "😀".into(),
+                    label: second..label.len() - 1,
+                    documentation: String::new(),
+                },
+            ],
+            label,
+            documentation: String::new(),
+            active_parameter: Some(1),
+        };
+        let proto = signature_help(help.clone(), true);
+        let offsets: Vec<_> = proto.signatures[0]
+            .parameters
+            .iter()
+            .flatten()
+            .map(|p| p.label.clone())
+            .collect();
+        assert_eq!(
+            offsets,
+            [
+                lsp::ParameterLabel::LabelOffsets([2, 11]),
+                lsp::ParameterLabel::LabelOffsets([13, 25]),
+            ]
+        );
+        assert_eq!(proto.active_parameter, Some(1));
+        let proto = signature_help(help, false);
+        assert_eq!(
+            proto.signatures[0].parameters.as_ref().unwrap()[1].label,
+            lsp::ParameterLabel::Simple("😀?: integer".into())
+        );
+    }
+}

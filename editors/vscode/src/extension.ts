@@ -89,7 +89,22 @@ export function draftArguments(value: unknown): DraftArguments | undefined {
 export const DOCUMENT_SELECTOR: DocumentSelector = [{ language: LANGUAGE_ID }, { language: 'yaml' }];
 
 /** Settings whose change restarts the server (the trace level is applied by the client itself). */
-export const RESTART_SETTINGS = ['odp.server.path', 'odp.server.extraArgs', 'odp.registry', 'odp.inlayHints.results'] as const;
+export const RESTART_SETTINGS = [
+  'odp.server.path',
+  'odp.server.extraArgs',
+  'odp.registry',
+  'odp.inlayHints.results',
+  'odp.inlayHints.types',
+] as const;
+
+/** The inlay hints turned off, as `initializationOptions.inlayHints` (nothing when both are on). */
+function inlayHintOptions(settings: Settings): { inlayHints?: { results?: false; types?: false } } {
+  const off = {
+    ...(settings.resultHints ? {} : { results: false as const }),
+    ...(settings.typeHints ? {} : { types: false as const }),
+  };
+  return Object.keys(off).length === 0 ? {} : { inlayHints: off };
+}
 
 /** Files the server is told about when they change on disk. */
 export const WATCHED_FILES = ['**/odp.toml', '**/*.odp.{yaml,yml}'] as const;
@@ -99,6 +114,7 @@ interface Settings {
   extraArgs: unknown[];
   registry: string | undefined;
   resultHints: boolean;
+  typeHints: boolean;
 }
 
 /** The extension's state: one output channel for its lifetime, one client per (re)start. */
@@ -293,6 +309,7 @@ export class OdpExtension implements vscode.Disposable {
       extraArgs: Array.isArray(extraArgs) ? extraArgs : [],
       registry: config.get<string>('registry'),
       resultHints: config.get<boolean>('inlayHints.results', true) !== false,
+      typeHints: config.get<boolean>('inlayHints.types', true) !== false,
     };
   }
 
@@ -313,10 +330,10 @@ export class OdpExtension implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_SELECTOR,
       outputChannel: this.output,
-      // Only what differs from the server's defaults (result hints are on by default).
+      // Only what differs from the server's defaults (result and type hints are on by default).
       initializationOptions: {
         ...(registry === undefined ? {} : { registry }),
-        ...(settings.resultHints ? {} : { inlayHints: { results: false } }),
+        ...inlayHintOptions(settings),
       },
       synchronize: { fileEvents: this.watchers },
     };

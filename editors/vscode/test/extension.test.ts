@@ -514,3 +514,19 @@ describe('odp.inlayHints.results', () => {
     assert.deepEqual(lastClient().clientOptions.initializationOptions, { inlayHints: { results: false } });
   });
 });
+
+describe('odp.inlayHints.types', () => {
+  it('is passed to the server only when it is turned off, with the results setting, and restarts the server', async () => {
+    await activate();
+    mock.changeSettings({ 'odp.inlayHints.types': false });
+    await settle();
+    assert.equal(clientMock.instances.length, 2);
+    assert.deepEqual(lastClient().clientOptions.initializationOptions, { inlayHints: { types: false } });
+    mock.changeSettings({ 'odp.inlayHints.results': false });
+    await settle();
+    assert.equal(clientMock.instances.length, 3);
+    assert.deepEqual(lastClient().clientOptions.initializationOptions, {
+      inlayHints: { results: false, types: false },
+    });
+  });
+});

@@ -116,6 +116,7 @@ describe('package.json', () => {
     }
     assert.deepEqual(Object.keys(properties).sort(), [
       'odp.inlayHints.results',
+      'odp.inlayHints.types',
       'odp.registry',
       'odp.server.extraArgs',
       'odp.server.path',
@@ -125,6 +126,7 @@ describe('package.json', () => {
     assert.deepEqual(properties['odp.server.extraArgs'].default, []);
     assert.equal(properties['odp.registry'].default, '');
     assert.equal(properties['odp.inlayHints.results'].default, true);
+    assert.equal(properties['odp.inlayHints.types'].default, true);
     // The languageclient reads `<client id>.trace.server`.
     assert.equal(`${ext.CLIENT_ID}.trace.server`, 'odp.trace.server');
     assert.deepEqual(properties['odp.trace.server'].enum, ['off', 'messages', 'verbose']);

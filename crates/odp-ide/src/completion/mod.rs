@@ -42,7 +42,7 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// The word around `offset` that a completion replaces.
-fn word_range(text: &str, offset: usize, word: impl Fn(char) -> bool) -> TextRange {
+pub(crate) fn word_range(text: &str, offset: usize, word: impl Fn(char) -> bool) -> TextRange {
     let start = text[..offset]
         .char_indices()
         .rev()
@@ -57,26 +57,6 @@ fn word_range(text: &str, offset: usize, word: impl Fn(char) -> bool) -> TextRan
 }
 
 impl Snapshot<'_> {
-    /// The step an item offset (from a cursor path) or an offset belongs to.
-    fn step_at(&self, path: &[PathPart], offset: usize) -> Option<usize> {
-        let steps = &self.analysis.pipeline.steps;
-        let item = path.iter().rev().find_map(|p| match p {
-            PathPart::Item(at) => Some(*at),
-            PathPart::Key(_) => None,
-        });
-        if let Some(at) = item
-            && let Some(i) = steps.iter().position(|s| s.range.start() == at)
-        {
-            return Some(i);
-        }
-        steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.range.start() <= offset)
-            .max_by_key(|(_, s)| s.range.start())
-            .map(|(i, _)| i)
-    }
-
     fn section_of(path: &[PathPart]) -> Option<Section> {
         match path.first() {
             Some(PathPart::Key(k)) if k == "sources" => Some(Section::Sources),

@@ -85,17 +85,25 @@ pub(crate) fn did_change_watched_files(
     }
 }
 
-/// The client's `odp.registry` and `odp.inlayHints.results` settings.
+/// The client's `odp.registry`, `odp.inlayHints.results` and `odp.inlayHints.types` settings.
 pub(crate) fn did_change_configuration(
     state: &mut GlobalState,
     p: lsp::DidChangeConfigurationParams,
 ) {
-    if let Some(on) = p
-        .settings
-        .pointer("/odp/inlayHints/results")
-        .and_then(Value::as_bool)
-    {
+    let hints = |name: &str| {
+        p.settings
+            .pointer(&format!("/odp/inlayHints/{name}"))
+            .and_then(Value::as_bool)
+    };
+    let (results, types) = (hints("results"), hints("types"));
+    if let Some(on) = results {
         state.result_hints = on;
+    }
+    if let Some(on) = types {
+        state.type_hints = on;
+    }
+    if results.is_some() || types.is_some() {
+        state.refresh_inlay_hints();
     }
     if let Some(registry) = p
         .settings

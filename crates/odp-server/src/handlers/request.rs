@@ -153,3 +153,14 @@ pub(crate) fn semantic_tokens_full(
         to_proto::semantic_tokens(ctx.ide().semantic_tokens(), &ctx.snap.rope, ctx.encoding);
     Ok(Some(lsp::SemanticTokensResult::Tokens(tokens)))
 }
+
+pub(crate) fn signature_help(
+    ctx: &DocContext,
+    p: lsp::SignatureHelpParams,
+) -> HandlerResult<Option<lsp::SignatureHelp>> {
+    let offset = ctx.offset(p.text_document_position_params.position);
+    Ok(ctx
+        .ide()
+        .signature_help(offset)
+        .map(|help| to_proto::signature_help(help, ctx.label_offsets)))
+}

@@ -576,12 +576,9 @@ pub(crate) fn code_actions(
 
 /// After each step's name, its last result: `✓ 30 results · 12 ms`, `✗ … after 3 attempts`, marked stale when
 /// the step or a step it reads changed since.
-pub(crate) fn inlay_hint(
-    ctx: &DocContext,
-    p: lsp::InlayHintParams,
-) -> HandlerResult<Option<Vec<lsp::InlayHint>>> {
+pub(crate) fn result_hints(ctx: &DocContext, range: lsp::Range) -> Vec<lsp::InlayHint> {
     let Some(results) = ctx.snap.results.as_ref().filter(|_| ctx.snap.result_hints) else {
-        return Ok(Some(Vec::new()));
+        return Vec::new();
     };
     let pipeline = &ctx.analysis.pipeline;
     let stale = stale_steps(pipeline, results, ctx.snap.text());
@@ -592,7 +589,7 @@ pub(crate) fn inlay_hint(
             continue;
         };
         let position = ctx.range(name.range).end;
-        if position < p.range.start || position > p.range.end {
+        if position < range.start || position > range.end {
             continue;
         }
         let mut label = format!(" {}", result.summary());
@@ -610,7 +607,7 @@ pub(crate) fn inlay_hint(
             data: None,
         });
     }
-    Ok(Some(hints))
+    hints
 }
 
 /// A hover over a step's name that has a result: the result's summary (marked stale as the hint is) and the start

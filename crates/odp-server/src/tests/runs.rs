@@ -34,6 +34,7 @@ fn hints(client: &mut Client) -> Vec<String> {
     hints_in(client, URI)
 }
 
+/// The results' hints (type hints, kind 1, are left out).
 fn hints_in(client: &mut Client, uri: &str) -> Vec<String> {
     let hints = client.request(
         "textDocument/inlayHint",
@@ -43,6 +44,7 @@ fn hints_in(client: &mut Client, uri: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|h| h["kind"] != 1)
         .map(|h| h["label"].as_str().unwrap().to_string())
         .collect()
 }

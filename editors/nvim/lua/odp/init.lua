@@ -3,6 +3,8 @@
 --   require('odp').setup({
 --     cmd = 'odp-lsp',          -- the server binary (a name on $PATH or a path); `--stdio` is appended
 --     registry = nil,           -- another method registry: a path or an http(s) URL (initializationOptions)
+--     inlay_hints = { results = true, types = true },  -- which inlay hints the server sends
+--     signature_help = true,    -- show the method's params while typing in `params:` (after `:`, `,`, a new line)
 --     lsp = {},                 -- anything else for vim.lsp.config('odp', ...): on_attach, capabilities, ...
 --   })
 --
@@ -50,6 +52,17 @@ function M.config(opts)
   -- An empty dict, not an empty list, when no registry is given: sent as `{}` rather than `[]`.
   local init_options = vim.empty_dict()
   init_options.registry = opts.registry
+  -- Only the hints turned off: the server shows both by default.
+  local hints = opts.inlay_hints or {}
+  if hints.results == false or hints.types == false then
+    init_options.inlayHints = {}
+    if hints.results == false then
+      init_options.inlayHints.results = false
+    end
+    if hints.types == false then
+      init_options.inlayHints.types = false
+    end
+  end
   local config = {
     cmd = { opts.cmd or 'odp-lsp', '--stdio' },
     filetypes = { 'yaml.odp' },
@@ -66,7 +79,7 @@ function M.config(opts)
 end
 
 --- Configures and enables the odp language server.
---- @param opts? { cmd?: string, registry?: string, lsp?: table }
+--- @param opts? { cmd?: string, registry?: string, inlay_hints?: { results?: boolean, types?: boolean }, signature_help?: boolean, lsp?: table }
 --- @return boolean ok false when this Neovim is too old or the options are invalid
 function M.setup(opts)
   if not M.check_version() then
@@ -77,6 +90,8 @@ function M.setup(opts)
     opts = opts or {}
     vim.validate('opts.cmd', opts.cmd, 'string', true)
     vim.validate('opts.registry', opts.registry, 'string', true)
+    vim.validate('opts.inlay_hints', opts.inlay_hints, 'table', true)
+    vim.validate('opts.signature_help', opts.signature_help, 'boolean', true)
     vim.validate('opts.lsp', opts.lsp, 'table', true)
   end)
   if not ok then
@@ -108,7 +123,8 @@ function M.setup(opts)
 end
 
 --- Defines :OdpRestart, :OdpRun, :OdpRunStep, :OdpCancel and :OdpResult (idempotent), and turns on the server's
---- inlay hints (each step's last result) and code lenses (▶ Run pipeline, ▶ Run step) in its buffers.
+--- inlay hints (each step's last result, the templates' types), code lenses (▶ Run pipeline, ▶ Run step) and signature
+--- help while typing (unless `signature_help = false`) in its buffers.
 function M.create_commands()
   vim.api.nvim_create_user_command('OdpRestart', function()
     M.restart()
@@ -136,6 +152,9 @@ function M.create_commands()
       if vim.lsp.inlay_hint then
         vim.lsp.inlay_hint.enable(true, { bufnr = ev.buf })
       end
+      if (M.options or {}).signature_help ~= false then
+        M.auto_signature_help(ev.buf, group)
+      end
       vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave', 'BufWritePost' }, {
         group = group,
         buffer = ev.buf,
@@ -144,6 +163,49 @@ function M.create_commands()
         end,
       })
       pcall(vim.lsp.codelens.refresh, { bufnr = ev.buf })
+    end,
+  })
+end
+
+--- Shows signature help while typing in insert mode, as VS Code does: after the server's trigger characters (`:`
+--- and `,`) and on a new line. Outside a step's `params:` the server answers nothing, which stays silent.
+--- @param buf integer
+--- @param group integer
+function M.auto_signature_help(buf, group)
+  local function show()
+    vim.lsp.buf.signature_help({ silent = true, focusable = false })
+  end
+  -- A typed `:` or `,`: asked for once it is in the text.
+  vim.api.nvim_create_autocmd('InsertCharPre', {
+    group = group,
+    buffer = buf,
+    callback = function()
+      if vim.v.char == ':' or vim.v.char == ',' then
+        vim.schedule(show)
+      end
+    end,
+  })
+  -- A new line (which InsertCharPre does not see): the cursor on the next line, nothing before it but indentation.
+  local last_row
+  vim.api.nvim_create_autocmd('InsertEnter', {
+    group = group,
+    buffer = buf,
+    callback = function()
+      last_row = vim.api.nvim_win_get_cursor(0)[1]
+    end,
+  })
+  vim.api.nvim_create_autocmd('TextChangedI', {
+    group = group,
+    buffer = buf,
+    callback = function()
+      local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+      local new_line = last_row ~= nil
+        and row == last_row + 1
+        and vim.api.nvim_get_current_line():sub(1, col):match('^%s*$') ~= nil
+      last_row = row
+      if new_line then
+        show()
+      end
     end,
   })
 end
