@@ -11,8 +11,14 @@ pub fn visible(text: &str) -> Cow<'_, str> {
 
 /// For SVG text and attribute values.
 pub fn xml(text: &str) -> String {
+    xml_entities(&visible(text))
+}
+
+/// The characters XML and HTML give a meaning to, as entities; the one HTML escape odp has (the kernel's tables
+/// use it too).
+pub fn xml_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in visible(text).chars() {
+    for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

@@ -20,18 +20,7 @@ pub const MAX_COLUMNS: usize = 10;
 const MAX_CELL_CHARS: usize = 120;
 
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    odp_graph::escape::xml_entities(s)
 }
 
 fn truncate(s: &str, max: usize) -> String {
