@@ -1,10 +1,11 @@
 //! One handler per LSP request or notification, grouped by concern: [`request`] answers about a document on a
 //! worker thread; [`notification`] keeps the documents and workspaces; [`command`] runs `workspace/executeCommand`
-//! (AI drafts; runs through [`run`], which also offers code lenses and inlay hints); [`debug`] holds the test hooks, registered only with `initializationOptions.testing`.
+//! (AI drafts; runs through [`run`], which also offers code lenses and inlay hints; the picture through [`graph`]); [`debug`] holds the test hooks, registered only with `initializationOptions.testing`.
 
 pub(crate) mod command;
 pub(crate) mod debug;
 pub(crate) mod format;
+pub(crate) mod graph;
 pub(crate) mod notification;
 pub(crate) mod request;
 pub(crate) mod run;
