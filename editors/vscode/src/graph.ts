@@ -91,7 +91,7 @@ export function graphHtml(svg: string, options: { nonce: string; cspSource: stri
   #graph svg { max-width: none; }
   #graph g.node { cursor: pointer; }
   #graph g.node:hover rect.box { stroke-width: 3; }
-  #graph g.node.current rect.box { stroke: #2563eb; stroke-width: 3; }
+  #graph g.node.current rect.box { stroke: #f59e0b; stroke-width: 4; }
 </style>
 </head>
 <body>
@@ -102,6 +102,18 @@ export function graphHtml(svg: string, options: { nonce: string; cspSource: stri
   const vscode = acquireVsCodeApi();
   const graph = document.getElementById('graph');
   const status = document.getElementById('status');
+  // A wide picture is scaled down to the view's width, to no less than 60 % of its size (then it scrolls).
+  function fit() {
+    const svg = graph.querySelector('svg');
+    if (!svg) return;
+    const width = Number(svg.getAttribute('width'));
+    const height = Number(svg.getAttribute('height'));
+    if (!(width > 0 && height > 0)) return;
+    const scale = Math.max(0.6, Math.min(1, (document.body.clientWidth - 24) / width));
+    svg.style.width = width * scale + 'px';
+    svg.style.height = height * scale + 'px';
+  }
+  window.addEventListener('resize', fit);
   function mark(current) {
     for (const node of graph.querySelectorAll('g.node.current')) node.classList.remove('current');
     if (current) {
@@ -119,6 +131,7 @@ export function graphHtml(svg: string, options: { nonce: string; cspSource: stri
     const message = event.data;
     if (message.type === 'graph') {
       graph.innerHTML = message.svg;
+      fit();
       status.textContent = message.status || '';
       status.className = '';
       mark(message.current);
