@@ -195,7 +195,7 @@ export class GraphPanel implements vscode.Disposable {
     const key = document.uri.toString();
     const existing = GraphPanel.panels.get(key);
     if (existing !== undefined) {
-      existing.panel.reveal(vscode.ViewColumn.Beside, true);
+      existing.panel.reveal(undefined, true);
       void existing.refresh();
       return existing;
     }
@@ -321,7 +321,9 @@ export class GraphPanel implements vscode.Disposable {
       return;
     }
     const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.key);
-    const editor = await vscode.window.showTextDocument(this.document, {
+    // Closed and opened again since the view was opened: the document is a new object.
+    const document = this.document.isClosed ? await vscode.workspace.openTextDocument(this.document.uri) : this.document;
+    const editor = await vscode.window.showTextDocument(document, {
       viewColumn: visible?.viewColumn ?? this.column ?? vscode.ViewColumn.One,
       preserveFocus: false,
     });
