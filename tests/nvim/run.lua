@@ -446,6 +446,39 @@ scenario('types_and_signature', function(d)
   d.typed_float = take_floats()
   d.typed_line = lines(buf)[lang + 2]
   close_floats()
+
+-- 11. :OdpGraph writes the server's SVG of the buffer (the unsaved rename of scenario 7 included) and opens it with
+-- vim.ui.open, stubbed here to record the path; with a path argument it writes there.
+scenario('graph', function(d)
+  local buf = open('ai-sentiment.odp.yaml')
+  wait_attached(buf)
+  d.modified = vim.bo[buf].modified
+  local opened = {}
+  local ui_open = vim.ui.open
+  vim.ui.open = function(p)
+    table.insert(opened, p)
+    return nil, nil
+  end
+  local ok, err = pcall(function()
+    vim.cmd('OdpGraph')
+    wait('vim.ui.open with the graph', function()
+      return #opened == 1
+    end)
+    d.path_arg = path('pictures-graph.svg')
+    vim.cmd('OdpGraph ' .. vim.fn.fnameescape(d.path_arg))
+    wait('vim.ui.open with the second graph', function()
+      return #opened == 2
+    end)
+  end)
+  vim.ui.open = ui_open
+  assert(ok, err)
+  d.opened = opened
+  d.svgs = {}
+  for _, p in ipairs(opened) do
+    local f = assert(io.open(p, 'r'))
+    table.insert(d.svgs, f:read('a'))
+    f:close()
+  end
 end)
 
 results.notifications = _G.odp_test_notifications

@@ -385,3 +385,24 @@ def test_signature_help_pops_up_while_typing(run: dict) -> None:
     assert d["typed_line"] == "      neutral_threshold:", d["typed_line"]
     assert "nlp.sentiment.analyze(" in d["typed_float"], d["typed_float"]
     assert "neutral_threshold?: number = 0.5" in d["typed_float"], d["typed_float"]
+
+
+# --- :OdpGraph -------------------------------------------------------------------------------------------------
+
+
+def test_odp_graph_writes_the_svg_of_the_buffer_and_opens_it(run: dict) -> None:
+    d = scenario(run, "graph")
+    # vim.ui.open (stubbed in run.lua) got the written file: a temporary one named after the buffer, then the path.
+    assert len(d["opened"]) == 2, d["opened"]
+    first, second = d["opened"]
+    assert Path(first).name == "ai-sentiment.svg", first
+    assert second == d["path_arg"], d["opened"]
+    for svg in d["svgs"]:
+        assert svg.startswith("<svg"), svg[:200]
+        for name in ("query", "reddit_posts", "tweet_sentiment", "discussion_summary"):
+            assert f'data-name="{name}"' in svg, name
+    # The buffer's unsaved rename (tweets -> posts, scenario "rename") is in the picture: the server's text, not
+    # the file's.
+    assert d["modified"] is True
+    assert 'data-name="posts"' in d["svgs"][0]
+    assert 'data-name="tweets"' not in d["svgs"][0]

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { check, lsp, repo, sleep, Suite } from './harness.mjs';
+import { check, lsp, repo, sleep, Suite, webviewFrame } from './harness.mjs';
 
 const SCENARIO_MS = 60_000;
 const suite = new Suite();
@@ -284,6 +284,37 @@ describe('VS Code (code-server) with the packaged extension', () => {
     }
   });
 
+  scenario('the pipeline graph beside the editor: follows typing, a click on a step moves the cursor', async (wb) => {
+    suite.addFile('graph/brand-watch.odp.yaml', GRAPH_PIPELINE);
+    await wb.openFile('graph/brand-watch.odp.yaml');
+    // The server is up once its lens shows.
+    await wb.page.locator('.codelens-decoration a', { hasText: '▶ Run pipeline' }).first().waitFor({ timeout: 30000 });
+    await wb.command('ODP: Show Pipeline Graph');
+    await wb.page.locator('.tab', { hasText: 'Graph: brand-watch.odp.yaml' }).waitFor({ timeout: 15000 });
+    const graph = webviewFrame(wb.page);
+    const node = (name) => graph.locator(`g.node[data-name="${name}"]`);
+    await node('mood').waitFor({ timeout: 20000 });
+    for (const name of ['query', 'tweets', 'mood', 'digest']) {
+      assert.match(await node(name).textContent(), new RegExp(name));
+    }
+    // The graph is beside the editor, which keeps the keyboard: rename the step `mood` by typing (not saved).
+    await wb.focusEditor();
+    await wb.goTo(10, 11);
+    await wb.keyboard.press('Shift+End');
+    await wb.type('feelings');
+    await node('feelings').waitFor({ timeout: 15000 });
+    await node('mood').waitFor({ state: 'detached', timeout: 5000 });
+    // A click on a node puts the cursor on its step's name: `tweets`, line 5, column 11.
+    await node('tweets').locator('rect.box').click();
+    const position = wb.page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ });
+    await wb.page.locator('.statusbar-item', { hasText: 'Ln 5, Col 11' }).waitFor({ timeout: 10000 }).catch(async () => {
+      assert.fail(`the cursor did not move to tweets: the status bar says ${await position.first().innerText({ timeout: 2000 }).catch(() => 'nothing')}`);
+    });
+    await wb.page.locator('.editor-instance .monaco-editor.focused').first().waitFor({ timeout: 5000 });
+    // And the graph marks the step at the cursor.
+    await graph.locator('g.node.current[data-name="tweets"]').waitFor({ timeout: 5000 });
+  });
+
   scenario(
     'format on save lays out a pipeline and keeps every comment',
     async (wb) => {
@@ -353,6 +384,28 @@ describe('VS Code (code-server) with the packaged extension', () => {
     { 'odp.server.path': '/nowhere/odp-lsp' },
   );
 });
+
+/** A small pipeline for the graph scenario: line 5 is `  - name: tweets`, line 10 `  - name: mood`. */
+const GRAPH_PIPELINE = [
+  'name: brand-watch',
+  'inputs:',
+  '  query: {type: string, default: odp}',
+  'sources:',
+  '  - name: tweets',
+  '    method: social.twitter.search',
+  '    params:',
+  '      query: "{{inputs.query}}"',
+  'transforms:',
+  '  - name: mood',
+  '    method: nlp.sentiment.analyze',
+  '    params:',
+  '      texts: "{{tweets.results[*].text}}"',
+  '  - name: digest',
+  '    method: nlp.summary.generate',
+  '    params:',
+  '      texts: "{{tweets.results[*].text}}"',
+  '',
+].join('\n');
 
 /** `text` as `odp-lsp fmt` writes it (formatted in a temporary folder with no odp.toml: the default style, as the
  * suite's workspace has no `[format]`). */

@@ -390,3 +390,11 @@ export function check(file) {
     return { code: error.status, out: `${error.stdout}${error.stderr}` };
   }
 }
+
+/**
+ * The content of the webview in the editor area whose title contains `title`: VS Code draws a webview in an iframe
+ * (`iframe.webview`) holding another (`#active-frame`) with the extension's page.
+ */
+export function webviewFrame(page) {
+  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+}

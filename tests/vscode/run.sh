@@ -4,7 +4,7 @@
 # test runner (its closing lines "ℹ pass N" / "ℹ fail N" are what tests/run.sh counts).
 #
 #   bash tests/vscode/run.sh [node --test options]
-#   bash tests/vscode/run.sh --screenshots     # remakes docs/images/vscode-*.png (by hand; look at them)
+#   bash tests/vscode/run.sh --screenshots [NAME...]  # remakes docs/images/vscode-*.png (by hand; look at them)
 #
 # Screenshots of failed scenarios: $ODP_E2E_ARTEFACTS (default target/vscode-e2e/, ignored by git).
 set -euo pipefail
@@ -28,7 +28,7 @@ trap 'rm -rf "$work"' EXIT
 export ODP_VSIX="$work/odp.vsix"
 if [ "${1:-}" = "--screenshots" ]; then
   # The README's pictures (docs/images/vscode-*.png), made by hand, never by CI.
-  node tests/vscode/screenshots.mjs
+  node tests/vscode/screenshots.mjs "${@:2}"
 else
   node --test --test-reporter=spec --test-concurrency=1 "$@" tests/vscode/e2e.test.mjs
 fi

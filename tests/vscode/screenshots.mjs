@@ -2,18 +2,22 @@
 // and types inline with signature help. Run by hand (CI never rewrites them), then look at them:
 //
 //   bash tests/vscode/run.sh --screenshots      # writes docs/images/vscode-*.png
+//   bash tests/vscode/run.sh --screenshots graph    # only some: diagnostic, completion, run, graph
 //
 // Same world as the suite (harness.mjs): code-server with the packaged extension, the debug odp-lsp, the stubs.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { repo, sleep, Suite } from './harness.mjs';
+import { repo, sleep, Suite, webviewFrame } from './harness.mjs';
 
 const out = path.join(repo, 'docs', 'images');
 fs.mkdirSync(out, { recursive: true });
 const example = (relative) => fs.readFileSync(path.join(repo, 'examples', relative), 'utf8');
 const viewport = { width: 1100, height: 640 };
+const only = process.argv.slice(2);
+const wanted = (name) => only.length === 0 || only.includes(name);
+const written = [];
 
 /** More room for the editor: no Explorer, no secondary side bar (chat). */
 async function hideSideBars(wb) {
@@ -27,7 +31,7 @@ const suite = new Suite();
 await suite.start();
 try {
   // 1. A diagnostic: the squiggle, its hover and the Problems panel.
-  {
+  if (wanted('diagnostic')) {
     suite.addFile('unknown-method.odp.yaml', example('broken/unknown-method.odp.yaml'));
     const wb = await suite.open(viewport);
     await hideSideBars(wb);
@@ -40,11 +44,12 @@ try {
     await wb.page.locator('.monaco-hover', { hasText: 'unknown method' }).first().waitFor({ timeout: 20000 });
     await sleep(500);
     await wb.page.screenshot({ path: path.join(out, 'vscode-diagnostic.png') });
+    written.push('vscode-diagnostic.png');
     await wb.close();
   }
 
   // 2. A completion: the fields of a step's output inside `{{`.
-  {
+  if (wanted('completion')) {
     const start = [
       'name: brand-watch',
       'sources:',
@@ -71,11 +76,12 @@ try {
     // The details of the focused item (its type and documentation).
     await sleep(800);
     await wb.page.screenshot({ path: path.join(out, 'vscode-completion.png') });
+    written.push('vscode-completion.png');
     await wb.close();
   }
 
   // 3. A run: the lens, then each step's result as an inlay hint and on hover.
-  {
+  if (wanted('run')) {
     suite.addFile('ai-sentiment.odp.yaml', example('ai-sentiment.odp.yaml'));
     const wb = await suite.open(viewport);
     await hideSideBars(wb);
@@ -97,11 +103,31 @@ try {
     }
     await sleep(500);
     await wb.page.screenshot({ path: path.join(out, 'vscode-run.png') });
+    written.push('vscode-run.png');
     await wb.close();
   }
 
-  // 4. Types inline and signature help: the type of each template after it, and the method's params while typing.
-  {
+  // 4. The pipeline graph beside the editor, after a click on a step's node (the cursor on its name, the node marked).
+  if (wanted('graph')) {
+    suite.addFile('graph/ai-sentiment.odp.yaml', example('ai-sentiment.odp.yaml'));
+    const wb = await suite.open({ width: 1500, height: 720 });
+    await hideSideBars(wb);
+    await wb.openFile('graph/ai-sentiment.odp.yaml');
+    await wb.page.locator('.codelens-decoration a', { hasText: '▶ Run pipeline' }).first().waitFor({ timeout: 30000 });
+    await wb.command('ODP: Show Pipeline Graph');
+    const graph = webviewFrame(wb.page);
+    await graph.locator('g.node[data-name="tweet_sentiment"]').waitFor({ timeout: 20000 });
+    await graph.locator('g.node[data-name="tweet_sentiment"] rect.box').click();
+    await graph.locator('g.node.current[data-name="tweet_sentiment"]').waitFor({ timeout: 10000 });
+    await wb.page.mouse.move(5, 400);
+    await sleep(800);
+    await wb.page.screenshot({ path: path.join(out, 'vscode-graph.png') });
+    written.push('vscode-graph.png');
+    await wb.close();
+  }
+
+  // 5. Types inline and signature help: the type of each template after it, and the method's params while typing.
+  if (wanted('types')) {
     suite.addFile('types.odp.yaml', example('ai-sentiment.odp.yaml'));
     const wb = await suite.open(viewport);
     await hideSideBars(wb);
@@ -121,9 +147,10 @@ try {
     }
     await sleep(800);
     await wb.page.screenshot({ path: path.join(out, 'vscode-types.png') });
+    written.push('vscode-types.png');
     await wb.close();
   }
 } finally {
   await suite.stop();
 }
-console.log(`wrote ${['vscode-diagnostic.png', 'vscode-completion.png', 'vscode-run.png', 'vscode-types.png'].map((f) => path.join(out, f)).join(', ')}`);
+console.log(`wrote ${written.map((f) => path.join(out, f)).join(', ')}`);

@@ -82,6 +82,7 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> lsp::ServerCapa
                 crate::runs::RUN_STEP.into(),
                 crate::runs::CANCEL_RUN.into(),
                 crate::runs::SHOW_RESULT.into(),
+                crate::handlers::graph::SHOW_GRAPH.into(),
             ],
             ..Default::default()
         }),

@@ -187,53 +187,62 @@ impl<'a> RequestDispatcher<'a> {
         }
     }
 
-    /// Runs `answer` on a worker: a cancelled request is answered as cancelled, a panic as an internal error.
     fn spawn(
         &mut self,
         req: Request,
         answer: impl FnOnce(Request) -> HandlerResult<Value> + Send + 'static,
     ) {
-        let (sender, cancelled) = (self.state.sender.clone(), self.state.cancelled.clone());
-        let job: Job = Box::new(move || {
-            let (id, method) = (req.id.clone(), req.method.clone());
-            let cancelled_now = || cancelled.lock().expect("lock").remove(&id);
-            if cancelled_now() {
-                let _ = sender.send(Message::Response(Response::new_err(
-                    id,
-                    ErrorCode::RequestCanceled as i32,
-                    "cancelled".into(),
-                )));
-                return;
-            }
-            let response = match catch_unwind(AssertUnwindSafe(|| answer(req))) {
-                Ok(Ok(value)) => Response::new_ok(id.clone(), value),
-                Ok(Err(e)) => Response::new_err(id.clone(), e.code as i32, e.message),
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    tracing::error!(method, what, "a request handler panicked");
-                    Response::new_err(
-                        id.clone(),
-                        ErrorCode::InternalError as i32,
-                        format!("internal error in {method}: {what}"),
-                    )
-                }
-            };
-            if cancelled_now() {
-                let _ = sender.send(Message::Response(Response::new_err(
-                    id,
-                    ErrorCode::RequestCanceled as i32,
-                    "cancelled".into(),
-                )));
-                return;
-            }
-            let _ = sender.send(Message::Response(response));
-        });
-        let _ = self.state.jobs.send(job);
+        spawn(self.state, req, answer);
     }
+}
+
+/// Runs `answer` on a worker: a cancelled request is answered as cancelled, a panic as an internal error. For
+/// handlers of the main loop whose work is a document's analysis (`odp.showGraph`).
+pub(crate) fn spawn(
+    state: &GlobalState,
+    req: Request,
+    answer: impl FnOnce(Request) -> HandlerResult<Value> + Send + 'static,
+) {
+    let (sender, cancelled) = (state.sender.clone(), state.cancelled.clone());
+    let job: Job = Box::new(move || {
+        let (id, method) = (req.id.clone(), req.method.clone());
+        let cancelled_now = || cancelled.lock().expect("lock").remove(&id);
+        if cancelled_now() {
+            let _ = sender.send(Message::Response(Response::new_err(
+                id,
+                ErrorCode::RequestCanceled as i32,
+                "cancelled".into(),
+            )));
+            return;
+        }
+        let response = match catch_unwind(AssertUnwindSafe(|| answer(req))) {
+            Ok(Ok(value)) => Response::new_ok(id.clone(), value),
+            Ok(Err(e)) => Response::new_err(id.clone(), e.code as i32, e.message),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                tracing::error!(method, what, "a request handler panicked");
+                Response::new_err(
+                    id.clone(),
+                    ErrorCode::InternalError as i32,
+                    format!("internal error in {method}: {what}"),
+                )
+            }
+        };
+        if cancelled_now() {
+            let _ = sender.send(Message::Response(Response::new_err(
+                id,
+                ErrorCode::RequestCanceled as i32,
+                "cancelled".into(),
+            )));
+            return;
+        }
+        let _ = sender.send(Message::Response(response));
+    });
+    let _ = state.jobs.send(job);
 }
 
 fn read_params<P: DeserializeOwned>(req: &Request) -> HandlerResult<P> {

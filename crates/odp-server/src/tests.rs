@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 mod drafts;
 mod format;
+mod graph;
 mod hints;
 mod keys;
 mod malformed;

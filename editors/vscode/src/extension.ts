@@ -18,6 +18,7 @@ import {
   ServerCommand,
   serverFound,
 } from './server';
+import { GraphPanel } from './graph';
 
 export { isPipelineDocument, serverCommand } from './server';
 
@@ -34,6 +35,7 @@ export const COMMANDS = {
   runPipeline: 'odp.runPipeline',
   runStep: 'odp.runStep',
   showResult: 'odp.showResult',
+  showGraph: 'odp.showGraph',
 } as const;
 
 /** The scheme of the read-only documents that show a step's whole result. */
@@ -148,6 +150,7 @@ export class OdpExtension implements vscode.Disposable {
         this.run(COMMANDS.runStep, uri, step, options),
       ),
       vscode.commands.registerCommand(COMMANDS.showResult, (uri?: unknown, step?: unknown) => this.showResult(uri, step)),
+      vscode.commands.registerCommand(COMMANDS.showGraph, (uri?: unknown) => this.showGraph(uri)),
       vscode.workspace.registerTextDocumentContentProvider(RESULT_SCHEME, {
         provideTextDocumentContent: (uri: vscode.Uri) => this.resultText(uri),
       }),
@@ -269,6 +272,28 @@ export class OdpExtension implements vscode.Disposable {
     await vscode.window.showTextDocument(await vscode.languages.setTextDocumentLanguage(document, 'json'));
   }
 
+  /** Opens the graph of a pipeline (the active editor's, or `uri`'s: the editor title button) beside it (graph.ts). */
+  async showGraph(uri?: unknown): Promise<GraphPanel | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    const document = uri instanceof vscode.Uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
+    if (document === undefined) {
+      void vscode.window.showErrorMessage('ODP: open a pipeline to see its graph.');
+      return undefined;
+    }
+    await this.queue;
+    return GraphPanel.show(
+      document,
+      async (method, params) => {
+        const client = this.client;
+        if (client === undefined || !client.isRunning()) {
+          throw new Error('the language server is not running');
+        }
+        return client.sendRequest(method, params);
+      },
+      editor?.document === document ? editor.viewColumn : undefined,
+    );
+  }
+
   /** The text of a result document: the server's `odp.showResult` answer, as JSON. */
   async resultText(uri: vscode.Uri): Promise<string> {
     const { uri: documentUri, step } = parseResultUri(uri.path, uri.query);
@@ -292,6 +317,7 @@ export class OdpExtension implements vscode.Disposable {
       return;
     }
     this.disposed = true;
+    GraphPanel.disposeAll();
     await this.enqueue(() => this.stop());
   }
 

@@ -72,6 +72,7 @@ describe('activation', () => {
       'odp.restartServer',
       'odp.runPipeline',
       'odp.runStep',
+      'odp.showGraph',
       'odp.showOutput',
       'odp.showResult',
     ]);

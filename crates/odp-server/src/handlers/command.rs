@@ -27,6 +27,9 @@ pub(crate) fn execute_command(
     {
         return super::run::execute(state, req, params);
     }
+    if params.command == super::graph::SHOW_GRAPH {
+        return super::graph::execute(state, req, params);
+    }
     if params.command != draft::COMMAND {
         state.send(fail(
             req.id,

@@ -122,9 +122,9 @@ function M.setup(opts)
   return true
 end
 
---- Defines :OdpRestart, :OdpRun, :OdpRunStep, :OdpCancel and :OdpResult (idempotent), and turns on the server's
---- inlay hints (each step's last result, the templates' types), code lenses (▶ Run pipeline, ▶ Run step) and signature
---- help while typing (unless `signature_help = false`) in its buffers.
+--- Defines :OdpRestart, :OdpRun, :OdpRunStep, :OdpCancel, :OdpResult and :OdpGraph (idempotent), and turns on the
+--- server's inlay hints (each step's last result, the templates' types), code lenses (▶ Run pipeline, ▶ Run step) and
+--- signature help while typing (unless `signature_help = false`) in its buffers.
 function M.create_commands()
   vim.api.nvim_create_user_command('OdpRestart', function()
     M.restart()
@@ -141,6 +141,9 @@ function M.create_commands()
   vim.api.nvim_create_user_command('OdpResult', function(a)
     M.show_result(a.args ~= '' and a.args or M.step_at_cursor())
   end, { nargs = '?', desc = "Show a step's whole last result in a scratch buffer", force = true })
+  vim.api.nvim_create_user_command('OdpGraph', function(a)
+    require('odp.graph').show(a.args)
+  end, { nargs = '?', complete = 'file', desc = 'Write the pipeline as an SVG picture and open it', force = true })
   local group = vim.api.nvim_create_augroup('odp.runs', { clear = true })
   vim.api.nvim_create_autocmd('LspAttach', {
     group = group,

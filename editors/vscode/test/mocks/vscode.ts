@@ -26,6 +26,106 @@ export class EventEmitter<T> {
   }
 }
 
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+  One = 1,
+  Two = 2,
+}
+
+export enum TextEditorRevealType {
+  Default = 0,
+  InCenter = 1,
+  InCenterIfOutsideViewport = 2,
+  AtTop = 3,
+}
+
+export class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+
+export class Range {
+  readonly start: Position;
+  readonly end: Position;
+  constructor(startLine: number | Position, startCharacter: number | Position, endLine?: number, endCharacter?: number) {
+    if (startLine instanceof Position && startCharacter instanceof Position) {
+      this.start = startLine;
+      this.end = startCharacter;
+    } else {
+      this.start = new Position(startLine as number, startCharacter as number);
+      this.end = new Position(endLine ?? 0, endCharacter ?? 0);
+    }
+  }
+}
+
+export class Selection extends Range {
+  constructor(
+    readonly anchor: Position,
+    readonly active: Position,
+  ) {
+    super(anchor, active);
+  }
+}
+
+/** A webview panel: what the extension set and posted, and the events a test fires. */
+export class MockWebviewPanel {
+  disposed = false;
+  revealed: unknown[] = [];
+  readonly posted: unknown[] = [];
+  readonly received = new EventEmitter<unknown>();
+  readonly disposeListeners = new EventEmitter<void>();
+  readonly webview = {
+    html: '',
+    cspSource: 'vscode-resource:',
+    postMessage: async (message: unknown): Promise<boolean> => {
+      this.posted.push(message);
+      return true;
+    },
+    onDidReceiveMessage: this.received.event,
+  };
+  constructor(
+    readonly viewType: string,
+    readonly title: string,
+    readonly showOptions: unknown,
+    readonly options: Record<string, unknown>,
+  ) {}
+  onDidDispose = this.disposeListeners.event;
+  reveal(...args: unknown[]): void {
+    this.revealed.push(args);
+  }
+  dispose(): void {
+    if (!this.disposed) {
+      this.disposed = true;
+      this.disposeListeners.fire();
+    }
+  }
+}
+
+/** A text editor: its selection and what it revealed. */
+export interface MockEditor {
+  document: { uri: Uri; languageId: string; getText?(): string };
+  viewColumn?: ViewColumn;
+  selection: Selection;
+  revealed: { range: Range; type: unknown }[];
+  revealRange(range: Range, type?: unknown): void;
+}
+
+export function mockEditor(document: MockEditor['document'], viewColumn = ViewColumn.One): MockEditor {
+  const editor: MockEditor = {
+    document,
+    viewColumn,
+    selection: new Selection(new Position(0, 0), new Position(0, 0)),
+    revealed: [],
+    revealRange(range: Range, type?: unknown) {
+      editor.revealed.push({ range, type });
+    },
+  };
+  return editor;
+}
+
 export enum ProgressLocation {
   SourceControl = 1,
   Window = 10,
@@ -118,7 +218,13 @@ export const mock = {
   /** What the next showInputBox resolves to. */
   inputBoxValue: undefined as string | undefined,
   progress: [] as { location: ProgressLocation; title?: string }[],
-  activeTextEditor: undefined as { document: { uri: Uri; languageId: string } } | undefined,
+  activeTextEditor: undefined as { document: { uri: Uri; languageId: string }; viewColumn?: ViewColumn } | undefined,
+  /** `window.visibleTextEditors`. */
+  visibleTextEditors: [] as MockEditor[],
+  /** The webview panels created. */
+  webviewPanels: [] as MockWebviewPanel[],
+  changeListeners: new EventEmitter<{ document: { uri: Uri } }>(),
+  selectionListeners: new EventEmitter<{ textEditor: MockEditor; selections: Selection[] }>(),
   /** Text document content providers, by scheme. */
   contentProviders: new Map<string, { provideTextDocumentContent(uri: Uri): unknown }>(),
   /** The open text documents (`workspace.textDocuments`). */
@@ -159,6 +265,10 @@ export const mock = {
     mock.inputBoxValue = undefined;
     mock.progress = [];
     mock.activeTextEditor = undefined;
+    mock.visibleTextEditors = [];
+    mock.webviewPanels = [];
+    mock.changeListeners = new EventEmitter();
+    mock.selectionListeners = new EventEmitter();
     mock.contentProviders = new Map();
     mock.shownDocuments = [];
     mock.textDocuments = [];
@@ -202,8 +312,34 @@ export const window = {
     mock.inputBoxes.push(options);
     return mock.inputBoxValue;
   },
-  async showTextDocument(document: { uri: Uri; getText(): string; languageId?: string }): Promise<void> {
+  get visibleTextEditors() {
+    return mock.visibleTextEditors;
+  },
+  async showTextDocument(
+    document: { uri: Uri; getText(): string; languageId?: string },
+    options?: { viewColumn?: ViewColumn },
+  ): Promise<MockEditor> {
     mock.shownDocuments.push({ uri: document.uri.toString(), text: document.getText(), languageId: document.languageId });
+    const shown = mock.visibleTextEditors.find((e) => e.document.uri.toString() === document.uri.toString());
+    if (shown !== undefined) {
+      return shown;
+    }
+    const editor = mockEditor({ uri: document.uri, languageId: document.languageId ?? 'plaintext' }, options?.viewColumn);
+    mock.visibleTextEditors.push(editor);
+    return editor;
+  },
+  createWebviewPanel(
+    viewType: string,
+    title: string,
+    showOptions: unknown,
+    options: Record<string, unknown>,
+  ): MockWebviewPanel {
+    const panel = new MockWebviewPanel(viewType, title, showOptions, options);
+    mock.webviewPanels.push(panel);
+    return panel;
+  },
+  onDidChangeTextEditorSelection(listener: Listener<{ textEditor: MockEditor; selections: Selection[] }>): Disposable {
+    return mock.selectionListeners.event(listener);
   },
   async withProgress<R>(
     options: { location: ProgressLocation; title?: string },
@@ -242,6 +378,9 @@ export const workspace = {
   },
   onDidOpenTextDocument(listener: Listener<{ uri: Uri; languageId: string; getText(): string }>): Disposable {
     return mock.openListeners.event(listener);
+  },
+  onDidChangeTextDocument(listener: Listener<{ document: { uri: Uri } }>): Disposable {
+    return mock.changeListeners.event(listener);
   },
   onDidChangeConfiguration(listener: Listener<ConfigurationChangeEvent>): Disposable {
     return mock.configListeners.event(listener);
