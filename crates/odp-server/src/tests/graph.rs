@@ -172,24 +172,11 @@ fn an_unknown_document_or_bad_arguments_are_errors_and_the_server_serves_on() {
 
 #[test]
 fn the_command_is_advertised() {
-    let (server, conn) = lsp_server::Connection::memory();
-    let handle = std::thread::spawn(move || crate::run(server));
-    let mut client = Client {
-        conn,
-        next_id: 0,
-        pending: Default::default(),
-        server_requests: Vec::new(),
-        answered: Vec::new(),
-        server: Some(handle),
-    };
-    let init = client.request(
-        "initialize",
-        json!({"capabilities": {}, "processId": null, "rootUri": null}),
-    );
-    let commands = init["capabilities"]["executeCommandProvider"]["commands"]
+    let mut client = Client::start(json!({}), false);
+    let commands = client.init["capabilities"]["executeCommandProvider"]["commands"]
         .as_array()
-        .unwrap();
+        .unwrap()
+        .clone();
     assert!(commands.contains(&json!("odp.showGraph")), "{commands:?}");
-    client.notify("initialized", json!({}));
     client.shutdown();
 }
