@@ -172,7 +172,7 @@ fn an_unknown_document_or_bad_arguments_are_errors_and_the_server_serves_on() {
 
 #[test]
 fn the_command_is_advertised() {
-    let mut client = Client::start(json!({}), false);
+    let client = Client::start(json!({}), false);
     let commands = client.init["capabilities"]["executeCommandProvider"]["commands"]
         .as_array()
         .unwrap()
