@@ -446,8 +446,9 @@ scenario('types_and_signature', function(d)
   d.typed_float = take_floats()
   d.typed_line = lines(buf)[lang + 2]
   close_floats()
+end)
 
--- 11. :OdpGraph writes the server's SVG of the buffer (the unsaved rename of scenario 7 included) and opens it with
+-- 12. :OdpGraph writes the server's SVG of the buffer (the unsaved rename of scenario 7 included) and opens it with
 -- vim.ui.open, stubbed here to record the path; with a path argument it writes there.
 scenario('graph', function(d)
   local buf = open('ai-sentiment.odp.yaml')
