@@ -95,7 +95,7 @@ def test_a_rust_cell_reads_a_step_publishes_and_a_later_step_uses_it(rust):
     reply, outputs = run(
         kc,
         """%%rust
-let records = posts["results"].as_array().cloned().unwrap_or_default();
+let records: Vec<serde_json::Value> = posts["results"].as_array().cloned().unwrap_or_default();
 let mut by_author: Vec<(String, i64)> = records
     .iter()
     .map(|r| (r["author"].as_str().unwrap_or("").to_string(), r["score"].as_i64().unwrap_or(0)))
@@ -122,7 +122,7 @@ ranked.len()
     # The step cell after it references the published value, is checked against it and runs.
     reply, outputs = run(
         kc,
-        'name: top\nmethod: data.records.sort\nparams:\n  records: "{{ranked.authors}}"\n  field: rank\n  limit: 3\n',
+        'name: top\nmethod: data.records.sort\nparams:\n  records: "{{ranked.authors}}"\n  field: rank\n  order: asc\n  limit: 3\n',
     )
     ok(reply, outputs)
     top = result(outputs)["application/vnd.odp.result+json"]["results"]

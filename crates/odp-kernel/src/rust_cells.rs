@@ -16,7 +16,7 @@ pub mod exchange;
 
 use std::path::{Path, PathBuf};
 
-pub use exchange::{Exchange, PublishRecord, variable_name};
+pub use exchange::{Exchange, PublishRecord, variable_name, with_prelude};
 
 use crate::session::CellError;
 
@@ -35,7 +35,9 @@ pub fn find_toolchain(
     cargo_home: Option<&Path>,
     home: Option<&Path>,
 ) -> Result<(PathBuf, PathBuf), CellError> {
-    let mut dirs: Vec<PathBuf> = path.map(|p| std::env::split_paths(p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = path
+        .map(|p| std::env::split_paths(p).collect())
+        .unwrap_or_default();
     if let Some(c) = cargo_home {
         dirs.push(c.join("bin"));
     }
@@ -68,6 +70,50 @@ pub fn toolchain() -> Result<(PathBuf, PathBuf), CellError> {
     let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from);
     let home = std::env::var_os("HOME").map(PathBuf::from);
     find_toolchain(path.as_deref(), cargo_home.as_deref(), home.as_deref())
+}
+
+/// Removes ANSI colour sequences (`ESC [ … m`).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Appends to the tail of a stream, keeping its last 16 KiB.
+pub fn keep_tail(tail: &mut String, text: &str) {
+    const KEEP: usize = 16 * 1024;
+    tail.push_str(text);
+    if tail.len() > KEEP {
+        let mut cut = tail.len() - KEEP;
+        while !tail.is_char_boundary(cut) {
+            cut += 1;
+        }
+        tail.drain(..cut);
+    }
+}
+
+/// The panic in what a Rust cell wrote to stderr: the line with `panicked at` and its message (the next line).
+pub fn panic_message(stderr: &str) -> Option<String> {
+    let at = stderr.find("panicked at")?;
+    let start = stderr[..at].rfind('\n').map_or(0, |i| i + 1);
+    Some(
+        stderr[start..]
+            .lines()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use std::time::Duration;
 use evcxr::{CommandContext, EvalContextOutputs};
 use serde_json::Value;
 
-use super::exchange::{Exchange, PublishRecord};
+use super::exchange::{Exchange, PublishRecord, with_prelude};
+use super::{keep_tail, panic_message, strip_ansi};
 use crate::mime::Bundle;
 use crate::session::{CellError, Output};
 
@@ -97,7 +98,10 @@ impl RustCells {
             inner.exchange = Some(Exchange::create(dir.path()).map_err(io)?);
             inner.dir = Some(dir);
         }
-        let exchange = inner.exchange.as_mut().ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
+        let exchange = inner
+            .exchange
+            .as_mut()
+            .ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
         exchange.sync(results, value_of).map_err(io)
     }
 
@@ -152,14 +156,22 @@ impl RustCells {
         let prelude = exchange.prelude(results);
         let code = with_prelude(code, &prelude);
         let done = AtomicBool::new(false);
+        // The end of what the cell wrote to stderr: a panic's message is there (the child prints it as it ends).
+        let stderr_tail = Mutex::new(String::new());
         let result = std::thread::scope(|scope| {
             let pumps = [
                 (Stream::Stdout, context.outputs.stdout.clone()),
                 (Stream::Stderr, context.outputs.stderr.clone()),
             ]
             .map(|(stream, rx)| {
-                let done = &done;
-                scope.spawn(move || pump(stream, &rx, done, emit))
+                let (done, tail) = (&done, &stderr_tail);
+                let emit = move |stream: Stream, text: String| {
+                    if stream == Stream::Stderr {
+                        keep_tail(&mut lock(tail), &text);
+                    }
+                    emit(stream, text);
+                };
+                scope.spawn(move || pump(stream, &rx, done, &emit))
             });
             let result = context.commands.execute(&code);
             // Let the child's last lines arrive (evcxr waits for stdout itself, not for stderr).
@@ -189,7 +201,7 @@ impl RustCells {
                 failed(if interrupted.load(Ordering::SeqCst) {
                     interrupted_error()
                 } else {
-                    ended_error(&message)
+                    ended_error(&message, &lock(&stderr_tail))
                 })
             }
             Err(evcxr::Error::CompilationErrors(errors)) => {
@@ -246,18 +258,6 @@ fn start(exchange: &Exchange) -> Result<Context, CellError> {
     Ok(Context { commands, outputs })
 }
 
-/// The cell's code with the prelude on its first line, which is the blanked `%%rust` line (so every other line
-/// keeps its number).
-fn with_prelude(code: &str, prelude: &str) -> String {
-    if prelude.is_empty() {
-        return code.to_string();
-    }
-    match code.split_once('\n') {
-        Some((first, rest)) if first.trim().is_empty() => format!("{prelude}\n{rest}"),
-        _ => format!("{prelude}\n{code}"),
-    }
-}
-
 /// Sends a channel's lines to `emit` until `done` is set and nothing is left, a batch at a time.
 fn pump(
     stream: Stream,
@@ -293,13 +293,17 @@ fn interrupted_error() -> CellError {
     )
 }
 
-/// A child process that ended on its own: a panic (the usual case) or a crash.
-fn ended_error(message: &str) -> CellError {
-    let panicked = message.contains("panicked at");
+/// A child process that ended on its own: a panic (its message on stderr: the usual case) or a crash.
+fn ended_error(message: &str, stderr: &str) -> CellError {
+    let panic = panic_message(stderr);
+    let panicked = panic.is_some() || message.contains("panicked at");
     let (ename, what) = if panicked {
         ("RustPanic", "the Rust code panicked")
     } else {
-        ("RustProcessEnded", "the process running the Rust code ended")
+        (
+            "RustProcessEnded",
+            "the process running the Rust code ended",
+        )
     };
     let mut e = CellError::new(
         ename,
@@ -307,17 +311,32 @@ fn ended_error(message: &str) -> CellError {
             "{what}: the Rust variables are lost; the session keeps its steps and results, and the next Rust cell binds them again"
         ),
     );
+    if let Some(panic) = &panic {
+        e.traceback.extend(
+            odp_analysis::escape_control_in_lines(panic)
+                .lines()
+                .map(str::to_string),
+        );
+    }
     let detail = message.trim();
     if !detail.is_empty() {
-        e.traceback
-            .extend(odp_analysis::escape_control_in_lines(detail).lines().map(str::to_string));
+        e.traceback.extend(
+            odp_analysis::escape_control_in_lines(detail)
+                .lines()
+                .map(str::to_string),
+        );
     }
     e
 }
 
 /// Compile errors as evcxr_jupyter shows them: an ariadne report per error in the cell's code, with its lines;
 /// errors outside it by their message.
-fn compile_error(errors: &[evcxr::CompilationError], label: &str, code: &str, color: bool) -> CellError {
+fn compile_error(
+    errors: &[evcxr::CompilationError],
+    label: &str,
+    code: &str,
+    color: bool,
+) -> CellError {
     let mut traceback = Vec::new();
     for error in errors {
         let mut lines: Vec<String> = Vec::new();
@@ -327,10 +346,16 @@ fn compile_error(errors: &[evcxr::CompilationError], label: &str, code: &str, co
             {
                 let mut buf = Vec::new();
                 if report
-                    .write(ariadne::sources([(label.to_string(), code.to_string())]), &mut buf)
+                    .write(
+                        ariadne::sources([(label.to_string(), code.to_string())]),
+                        &mut buf,
+                    )
                     .is_ok()
                 {
-                    lines = String::from_utf8_lossy(&buf).lines().map(str::to_string).collect();
+                    lines = String::from_utf8_lossy(&buf)
+                        .lines()
+                        .map(str::to_string)
+                        .collect();
                 }
             }
             if lines.is_empty() {
@@ -376,24 +401,6 @@ fn compile_error(errors: &[evcxr::CompilationError], label: &str, code: &str, co
         evalue: odp_analysis::escape_control(&format!("{first}{line}")).into_owned(),
         traceback,
     }
-}
-
-/// Removes ANSI colour sequences (`ESC [ … m`).
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The cell's value as a MIME bundle: evcxr's types, JSON ones parsed.

@@ -17,9 +17,15 @@ use serde_json::Value;
 /// A value a Rust cell published, as the kernel reads it back.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PublishRecord {
-    Value { name: String, value: Value },
+    Value {
+        name: String,
+        value: Value,
+    },
     /// `publish` could not turn the value into JSON (e.g. a map with non-string keys).
-    Unserializable { name: String, message: String },
+    Unserializable {
+        name: String,
+        message: String,
+    },
 }
 
 impl PublishRecord {
@@ -33,10 +39,11 @@ impl PublishRecord {
 /// Rust's keywords: a step with one of these names is a variable under its raw name (`r#type`), except the few
 /// that cannot be raw, which only `odp::step("self")` reads.
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false", "fn",
-    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
-    "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
-    "final", "gen", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false",
+    "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref",
+    "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where", "while",
+    "abstract", "become", "box", "do", "final", "gen", "macro", "override", "priv", "try",
+    "typeof", "unsized", "virtual", "yield",
 ];
 const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
@@ -207,6 +214,18 @@ impl Exchange {
     /// Drops what a cell that failed published.
     pub fn discard_published(&self) {
         let _ = self.take_published();
+    }
+}
+
+/// The cell's code with the prelude on its first line, which is the blanked `%%rust` line (so every other line
+/// keeps its number).
+pub fn with_prelude(code: &str, prelude: &str) -> String {
+    if prelude.is_empty() {
+        return code.to_string();
+    }
+    match code.split_once('\n') {
+        Some((first, rest)) if first.trim().is_empty() => format!("{prelude}\n{rest}"),
+        _ => format!("{prelude}\n{code}"),
     }
 }
 

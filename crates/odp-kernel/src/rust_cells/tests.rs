@@ -169,3 +169,32 @@ fn without_the_feature_the_error_says_how_to_build_it() {
         e.evalue
     );
 }
+
+#[test]
+fn the_prelude_goes_on_the_blank_rust_line_so_the_cells_lines_keep_their_numbers() {
+    let code = "\n\nlet x = 1;\nx\n";
+    assert_eq!(with_prelude(code, ""), code);
+    let with = with_prelude(
+        code,
+        "let posts: serde_json::Value = odp::step(\"posts\").unwrap_or(serde_json::Value::Null);",
+    );
+    assert_eq!(with.lines().count(), code.lines().count());
+    assert_eq!(with.lines().nth(2), Some("let x = 1;"));
+    assert!(with.starts_with("let posts"));
+}
+
+#[test]
+fn a_panic_is_found_in_stderr_and_the_tail_stays_bounded() {
+    let stderr = "some output\nthread '<unnamed>' panicked at src/lib.rs:3:1:\nboom at 41\nstack backtrace:\n   0: x\n";
+    assert_eq!(
+        panic_message(stderr).as_deref(),
+        Some("thread '<unnamed>' panicked at src/lib.rs:3:1:\nboom at 41")
+    );
+    assert_eq!(panic_message("a crash\n"), None);
+    let mut tail = String::new();
+    for _ in 0..10_000 {
+        keep_tail(&mut tail, "é12345678\n");
+    }
+    assert!(tail.len() <= 16 * 1024 && tail.ends_with("é12345678\n"));
+    assert_eq!(strip_ansi("\u{1b}[31mError:\u{1b}[0m x"), "Error: x");
+}

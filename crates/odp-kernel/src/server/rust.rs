@@ -69,7 +69,8 @@ impl Kernel {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
         let interrupted = Arc::new(AtomicBool::new(false));
         let watcher = {
-            let (rust, interrupted, token) = (self.rust.clone(), interrupted.clone(), token.clone());
+            let (rust, interrupted, token) =
+                (self.rust.clone(), interrupted.clone(), token.clone());
             tokio::spawn(async move {
                 token.cancelled().await;
                 interrupted.store(true, Ordering::SeqCst);

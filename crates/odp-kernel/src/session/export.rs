@@ -57,7 +57,9 @@ impl Session {
                 let used: Vec<&str> = s
                     .deps
                     .iter()
-                    .filter(|d| self.step(d).is_none() && self.published.iter().any(|p| &p.name == *d))
+                    .filter(|d| {
+                        self.step(d).is_none() && self.published.iter().any(|p| &p.name == *d)
+                    })
                     .map(String::as_str)
                     .collect();
                 (!used.is_empty()).then(|| format!("`{}` (reads {})", s.name, used.join(", ")))

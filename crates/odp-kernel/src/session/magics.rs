@@ -227,10 +227,7 @@ impl Session {
             }
             "%export" => self.export_magic(args, out),
             "%reset" => {
-                let (steps, inputs) = (
-                    self.steps.len() + self.published.len(),
-                    self.inputs.len(),
-                );
+                let (steps, inputs) = (self.steps.len() + self.published.len(), self.inputs.len());
                 self.steps.clear();
                 self.published.clear();
                 self.inputs.clear();

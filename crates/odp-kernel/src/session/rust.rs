@@ -53,7 +53,8 @@ pub fn check_published_name(name: &str) -> Result<(), String> {
     }
     if name == "inputs" {
         return Err(
-            "a value cannot be published as `inputs`: `{{inputs.…}}` means the pipeline's inputs".into(),
+            "a value cannot be published as `inputs`: `{{inputs.…}}` means the pipeline's inputs"
+                .into(),
         );
     }
     Ok(())

@@ -52,7 +52,11 @@ fn step_cell(s: &mut Session, code: &str, result: Value) -> CellOutput {
 }
 
 /// A `%%rust` cell that "published" `records` (what the server does after evcxr ran it).
-fn rust_cell(s: &mut Session, code: &str, records: Vec<PublishRecord>) -> Result<Vec<Output>, CellError> {
+fn rust_cell(
+    s: &mut Session,
+    code: &str,
+    records: Vec<PublishRecord>,
+) -> Result<Vec<Output>, CellError> {
     let count = s.start_cell(true);
     let Begin::Rust(_) = s.begin(code, count) else {
         panic!("not a Rust cell: {code}")
@@ -106,11 +110,17 @@ fn a_published_value_is_a_result_later_step_cells_use_and_complete() {
     let mut s = session();
     step_cell(&mut s, POSTS, posts());
     let ranked = json!({"authors": [{"author": "bo", "score": 9}, {"author": "ana", "score": 3}]});
-    let out = rust_cell(&mut s, "%%rust\nodp::publish(\"ranked\", &v);", vec![publish("ranked", ranked.clone())]).unwrap();
+    let out = rust_cell(
+        &mut s,
+        "%%rust\nodp::publish(\"ranked\", &v);",
+        vec![publish("ranked", ranked.clone())],
+    )
+    .unwrap();
     assert_eq!(
         out,
         vec![Output::Stdout(
-            "odp: published `ranked`: an object {authors} (use it as {{ranked}} in later cells)\n".into()
+            "odp: published `ranked`: an object {authors} (use it as {{ranked}} in later cells)\n"
+                .into()
         )]
     );
     assert_eq!(s.value_of("ranked"), Some(&ranked));
@@ -172,10 +182,19 @@ fn a_bad_name_a_steps_name_or_an_unserializable_value_publishes_nothing() {
 fn a_step_cannot_take_a_published_name() {
     let mut s = session();
     rust_cell(&mut s, "%%rust\n", vec![publish("ranked", json!({"a": 1}))]).unwrap();
-    let out = step_cell(&mut s, "name: ranked\nmethod: social.reddit.search\nparams: {query: x}\n", posts());
+    let out = step_cell(
+        &mut s,
+        "name: ranked\nmethod: social.reddit.search\nparams: {query: x}\n",
+        posts(),
+    );
     let e = out.error.unwrap();
     assert_eq!(e.ename, "CheckError");
-    assert!(e.evalue.contains("`ranked` is a value a Rust cell published (cell [1])"), "{}", e.evalue);
+    assert!(
+        e.evalue
+            .contains("`ranked` is a value a Rust cell published (cell [1])"),
+        "{}",
+        e.evalue
+    );
     assert!(s.steps().is_empty());
 }
 
@@ -183,7 +202,12 @@ fn a_step_cannot_take_a_published_name() {
 fn magics_show_list_and_forget_published_values() {
     let mut s = session();
     step_cell(&mut s, POSTS, posts());
-    rust_cell(&mut s, "%%rust\n", vec![publish("ranked", json!([{"author": "bo"}]))]).unwrap();
+    rust_cell(
+        &mut s,
+        "%%rust\n",
+        vec![publish("ranked", json!([{"author": "bo"}]))],
+    )
+    .unwrap();
     let out = step_cell(&mut s, "%show ranked", json!(null));
     let Some(Output::Result(bundle)) = out.outputs.last() else {
         panic!("{out:?}")
@@ -194,11 +218,16 @@ fn magics_show_list_and_forget_published_values() {
         panic!("{out:?}")
     };
     let plain = bundle["text/plain"].as_str().unwrap();
-    assert!(plain.contains("[2] ranked ← odp::publish (%%rust): 1 record {author}"), "{plain}");
+    assert!(
+        plain.contains("[2] ranked ← odp::publish (%%rust): 1 record {author}"),
+        "{plain}"
+    );
     let out = step_cell(&mut s, "%reset", json!(null));
     assert_eq!(
         out.outputs,
-        vec![Output::Stdout("session reset: forgot 2 steps and 0 inputs\n".into())]
+        vec![Output::Stdout(
+            "session reset: forgot 2 steps and 0 inputs\n".into()
+        )]
     );
     assert!(s.published().is_empty() && s.result_revisions().is_empty());
 }
@@ -207,10 +236,21 @@ fn magics_show_list_and_forget_published_values() {
 fn export_leaves_rust_cells_out_and_refuses_steps_that_read_what_only_rust_published() {
     let mut s = session();
     step_cell(&mut s, POSTS, posts());
-    rust_cell(&mut s, "%%rust\n", vec![publish("ranked", json!({"authors": [{"author": "bo", "score": 9}]}))]).unwrap();
+    rust_cell(
+        &mut s,
+        "%%rust\n",
+        vec![publish(
+            "ranked",
+            json!({"authors": [{"author": "bo", "score": 9}]}),
+        )],
+    )
+    .unwrap();
     // Without a step that reads it, the export is the step cells alone.
     let text = s.export("flow.odp.yaml").unwrap();
-    assert!(!text.contains("ranked") && !text.contains("publish"), "{text}");
+    assert!(
+        !text.contains("ranked") && !text.contains("publish"),
+        "{text}"
+    );
     step_cell(
         &mut s,
         "name: top\nmethod: data.records.sort\nparams:\n  records: \"{{ranked.authors}}\"\n  field: score\n",
