@@ -178,7 +178,7 @@ def test_a_rust_cell_shows_its_output_and_a_later_step_uses_what_it_published(la
             "name: posts\nmethod: social.reddit.search\nparams: {query: rust, limit: 5}",
             '%%rust\nlet n = posts["results"].as_array().map_or(0, |r| r.len());\nprintln!("{n} posts seen from Rust");\n'
             'odp::publish("counted", &serde_json::json!({"posts": n, "doubled": n * 2}));\nn * 2',
-            'name: again\nmethod: social.reddit.search\nparams: {query: rust, limit: "{{counted.doubled}}"}',
+            'name: top\nmethod: data.records.sort\nparams: {records: "{{posts.results}}", field: score, limit: "{{counted.posts}}"}',
         ],
         kernel="odp-rust",
     )
@@ -196,5 +196,5 @@ def test_a_rust_cell_shows_its_output_and_a_later_step_uses_what_it_published(la
     expect(cells.nth(1).locator(".jp-OutputArea-output[data-mime-type='text/plain']").last).to_have_text("10")
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
     assert notebook.locator(STDERR).count() == 0, notebook.locator(STDERR).all_text_contents()
-    # The step after it used the published value: 10 records.
-    expect(cells.nth(2).locator("table.odp-table tbody tr")).to_have_count(10)
+    # The step after it used the published value (its limit): 5 records.
+    expect(cells.nth(2).locator("table.odp-table tbody tr")).to_have_count(5)
