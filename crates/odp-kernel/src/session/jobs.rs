@@ -128,10 +128,7 @@ impl Session {
         let mut out = CellOutput::default();
         for (start, line) in &magics {
             if is_rust_magic(line) {
-                return match self.rust_job(code, *start, line, out) {
-                    Ok(job) => Begin::Rust(job),
-                    Err(out) => Begin::Done(out),
-                };
+                return self.rust_job(code, *start, line, out);
             }
             if let Some(request) = request_of(line) {
                 if request.trim().is_empty() {

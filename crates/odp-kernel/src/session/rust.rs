@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::outputs::{CellError, CellOutput, Output};
-use super::{Session, SessionStep};
+use super::{Begin, Session, SessionStep};
 use crate::mime;
 use crate::rust_cells::PublishRecord;
 
@@ -61,17 +61,11 @@ pub fn check_published_name(name: &str) -> Result<(), String> {
 }
 
 impl Session {
-    /// The job of a `%%rust` cell whose magic line starts at `start`.
-    pub(super) fn rust_job(
-        &self,
-        code: &str,
-        start: usize,
-        line: &str,
-        out: CellOutput,
-    ) -> Result<RustJob, CellOutput> {
+    /// What a `%%rust` cell whose magic line starts at `start` does: a job for the server, or a usage error.
+    pub(super) fn rust_job(&self, code: &str, start: usize, line: &str, out: CellOutput) -> Begin {
         let first = line.lines().next().unwrap_or_default().trim();
         if first != "%%rust" {
-            return Err(out.failed(CellError::new(
+            return Begin::Done(out.failed(CellError::new(
                 "UsageError",
                 "%%rust takes no arguments: the Rust code goes on the lines below it",
             )));
@@ -82,7 +76,7 @@ impl Session {
         let blank = code[..body_start].matches('\n').count();
         let mut rust = "\n".repeat(blank);
         rust.push_str(&code[body_start..]);
-        Ok(RustJob {
+        Begin::Rust(RustJob {
             before: out,
             code: rust,
             results: self.result_revisions(),
