@@ -90,18 +90,19 @@ impl RustCells {
                 format!("cannot write the session's results for Rust: {e}"),
             )
         };
-        if inner.exchange.is_none() {
-            let dir = tempfile::Builder::new()
-                .prefix("odp-rust-")
-                .tempdir()
-                .map_err(io)?;
-            inner.exchange = Some(Exchange::create(dir.path()).map_err(io)?);
-            inner.dir = Some(dir);
-        }
-        let exchange = inner
-            .exchange
-            .as_mut()
-            .ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
+        let inner = &mut *inner;
+        let exchange = match &mut inner.exchange {
+            Some(exchange) => exchange,
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("odp-rust-")
+                    .tempdir()
+                    .map_err(io)?;
+                let exchange = Exchange::create(dir.path()).map_err(io)?;
+                inner.dir = Some(dir);
+                inner.exchange.insert(exchange)
+            }
+        };
         exchange.sync(results, value_of).map_err(io)
     }
 
