@@ -161,6 +161,18 @@ fi
 if [ -z "$py_setup" ] && ! cargo build -q -p odp-lsp; then
   py_setup="cargo build -p odp-lsp failed"
 fi
+# The kernel with Rust cells (tests/kernel/test_rust_cells.py, tests/jupyterlab): `odp` built with the `rust-cells`
+# feature, a second build into the same target folder. Both builds write debug/odp, so this one is copied aside;
+# the kernel tests rebuild (relink) the other one.
+if [ -z "$py_setup" ]; then
+  target=${CARGO_TARGET_DIR:-$PWD/target}
+  if cargo build -q -p odp --features rust-cells && mkdir -p "$target/rust-cells" &&
+    cp "$target/debug/odp" "$target/rust-cells/odp"; then
+    export ODP_RUST_CELLS_BIN="$target/rust-cells/odp"
+  else
+    py_setup="cargo build -p odp --features rust-cells failed"
+  fi
+fi
 if [ -n "$py_setup" ]; then
   echo "$py_setup: the Python suites did not run" >&2
   failed=$((failed + 1))

@@ -28,6 +28,10 @@ SCENARIO_SECONDS = 60
 ARTIFACTS = Path(os.environ.get("ODP_JUPYTERLAB_ARTIFACTS") or Path(tempfile.gettempdir()) / "odp-jupyterlab-artifacts")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "scenario_seconds(n): the scenario's time limit instead of 60 s")
+
+
 @pytest.fixture(scope="session")
 def lab():
     try:
@@ -102,10 +106,12 @@ def page(browser, lab, request):
     pg.kernel_frames = frames  # (read by jlab.open_notebook's report)
 
     def expire(signum, frame):
-        raise ScenarioTimeout(f"the scenario took more than {SCENARIO_SECONDS} s")
+        raise ScenarioTimeout(f"the scenario took more than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(SCENARIO_SECONDS)
+    marker = request.node.get_closest_marker("scenario_seconds")
+    seconds = marker.args[0] if marker else SCENARIO_SECONDS
+    signal.alarm(seconds)
     try:
         yield pg
     finally:

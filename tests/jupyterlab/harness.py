@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "kernel"))
 
-from odp_kernel_helpers import SERVICE_VARS, free_port, odp_binary  # noqa: E402
+from odp_kernel_helpers import SERVICE_VARS, free_port, odp_binary, rust_cells_binary  # noqa: E402
 
 CHROMIUM = os.environ.get("ODP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,6 +84,16 @@ def running_lab(keep: bool = False):
     )
     # The kernelspec goes where JUPYTER_DATA_DIR says: `odp kernel install` with no flag is the user's install.
     subprocess.run([str(odp), "kernel", "install"], env=env, check=True, capture_output=True)
+    # Beside it, "odp-rust": the `odp` built with the `rust-cells` feature, for `%%rust` cells.
+    rust_prefix = base / "rust-kernelspec"
+    subprocess.run(
+        [str(rust_cells_binary()), "kernel", "install", "--prefix", str(rust_prefix)], check=True, capture_output=True
+    )
+    rust_spec = dirs["data"] / "kernels" / "odp-rust"
+    shutil.move(str(rust_prefix / "share" / "jupyter" / "kernels" / "odp"), rust_spec)
+    spec = json.loads((rust_spec / "kernel.json").read_text())
+    spec["display_name"] = "ODP pipelines (Rust cells)"
+    (rust_spec / "kernel.json").write_text(json.dumps(spec, indent=1))
     # No "news" toast over the notebook on a first start.
     (dirs["config"] / "labconfig").mkdir()
     (dirs["config"] / "labconfig" / "page_config.json").write_text(

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
+import pytest
 from harness import ROOT, Lab
 from jlab import code_cells, menu, new_notebook_cell, open_notebook, prompt, wait_idle, wait_prompts_settled
 from playwright.sync_api import Page, expect
@@ -24,9 +25,9 @@ STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]
 ARTIFACTS = Path(os.environ.get("ODP_JUPYTERLAB_ARTIFACTS") or Path(tempfile.gettempdir()) / "odp-jupyterlab-artifacts")
 
 
-def write_notebook(lab: Lab, name: str, cells: list[str]) -> str:
+def write_notebook(lab: Lab, name: str, cells: list[str], kernel: str = "odp") -> str:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "odp", "display_name": "ODP pipelines", "language": "odp"}
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": "ODP pipelines", "language": "odp"}
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     nbformat.write(nb, lab.root / name)
     return lab.notebook_url(name)
@@ -205,3 +206,35 @@ def test_graph_draws_the_sessions_steps(lab: Lab, page: Page):
     cell.scroll_into_view_if_needed()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     cell.screenshot(path=str(ARTIFACTS / "jupyterlab-graph.png"))
+
+
+# The first Rust cell of a session starts evcxr (serde and serde_json from its build cache when warm).
+@pytest.mark.scenario_seconds(240)
+def test_a_rust_cell_shows_its_output_and_a_later_step_uses_what_it_published(lab: Lab, page: Page):
+    url = write_notebook(
+        lab,
+        "rust.ipynb",
+        [
+            "name: posts\nmethod: social.reddit.search\nparams: {query: rust, limit: 5}",
+            '%%rust\nlet n = posts["results"].as_array().map_or(0, |r| r.len());\nprintln!("{n} posts seen from Rust");\n'
+            'odp::publish("counted", &serde_json::json!({"posts": n, "doubled": n * 2}));\nn * 2',
+            'name: top\nmethod: data.records.sort\nparams: {records: "{{posts.results}}", field: score, limit: "{{counted.posts}}"}',
+        ],
+        kernel="odp-rust",
+    )
+    open_notebook(page, url)
+    menu(page, "Run", "Run All Cells")
+    wait_prompts_settled(page, 200)
+    wait_idle(page)
+    cells = code_cells(page)
+    prompts = [prompt(c) for c in cells.all()]
+    assert prompts == ["[1]:", "[2]:", "[3]:"], prompts
+    rust = cells.nth(1).locator(".jp-OutputArea")
+    expect(rust).to_contain_text("5 posts seen from Rust")
+    expect(rust).to_contain_text("published `counted`")
+    # The cell's value, as its result.
+    expect(cells.nth(1).locator(".jp-OutputArea-output[data-mime-type='text/plain']").last).to_have_text("10")
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+    assert notebook.locator(STDERR).count() == 0, notebook.locator(STDERR).all_text_contents()
+    # The step after it used the published value (its limit): 5 records.
+    expect(cells.nth(2).locator("table.odp-table tbody tr")).to_have_count(5)

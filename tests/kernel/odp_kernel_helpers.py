@@ -6,8 +6,10 @@ installed outside the test run. Without configured services the kernel uses its 
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -51,6 +53,50 @@ def ensure_kernel() -> Path:
     os.environ["JUPYTER_PATH"] = str(data)
     for var in SERVICE_VARS:
         os.environ.pop(var, None)
+    return data
+
+
+def rust_cells_binary() -> Path:
+    """The `odp` built with the `rust-cells` feature: ODP_RUST_CELLS_BIN (tests/run.sh builds it), else built here.
+    Both builds write the target's `debug/odp`, so this one is copied to `rust-cells/odp` beside it, and the
+    `alloc-stats` build the other tests use is put back."""
+    if "rust_bin" in _state:
+        return _state["rust_bin"]
+    given = os.environ.get("ODP_RUST_CELLS_BIN")
+    if given:
+        binary = Path(given)
+    else:
+        target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+        if not target.is_absolute():
+            target = ROOT / target
+        subprocess.run(["cargo", "build", "-q", "-p", "odp", "--features", "rust-cells"], cwd=ROOT, check=True)
+        binary = target / "rust-cells" / "odp"
+        binary.parent.mkdir(exist_ok=True)
+        shutil.copy2(target / "debug" / "odp", binary)
+        _state.pop("bin", None)
+        odp_binary()
+    assert binary.exists(), f"no rust-cells odp at {binary}"
+    _state["rust_bin"] = binary
+    return binary
+
+
+def ensure_rust_kernel() -> Path:
+    """The kernelspec `odp-rust` (the `rust-cells` build), beside `odp`, in its own temporary prefix."""
+    ensure_kernel()
+    if "rust_prefix" not in _state:
+        prefix = Path(tempfile.mkdtemp(prefix="odp-rust-kernelspec-"))
+        subprocess.run([str(rust_cells_binary()), "kernel", "install", "--prefix", str(prefix)], check=True)
+        kernels = prefix / "share" / "jupyter" / "kernels"
+        (kernels / "odp").rename(kernels / "odp-rust")
+        spec_file = kernels / "odp-rust" / "kernel.json"
+        spec = json.loads(spec_file.read_text())
+        spec["display_name"] = "ODP pipelines (Rust cells)"
+        spec_file.write_text(json.dumps(spec, indent=1))
+        _state["rust_prefix"] = prefix
+    data = _state["rust_prefix"] / "share" / "jupyter"
+    paths = os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
+    if str(data) not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(data), *[p for p in paths if p]])
     return data
 
 

@@ -11,7 +11,10 @@ from nbclient import NotebookClient
 
 from odp_kernel_helpers import ROOT, odp_binary, strip_ansi
 
-NOTEBOOKS = sorted((ROOT / "examples" / "notebooks").glob("*.ipynb"))
+# Notebooks with `%%rust` cells need the `rust-cells` build: test_rust_cells.py runs them on it.
+NOTEBOOKS = sorted(
+    p for p in (ROOT / "examples" / "notebooks").glob("*.ipynb") if "%%rust" not in p.read_text()
+)
 
 
 def execute(path: Path, cwd: Path) -> nbformat.NotebookNode:

@@ -66,6 +66,16 @@ pub fn init_logging_as(level: Option<&str>, json: bool) {
         .map(str::to_string)
         .or_else(|| std::env::var("ODP_LOG").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "warn".to_string());
+    // The kernel's Rust cells run rust-analyzer (through evcxr) in the process: its crates and salsa trace every query
+    // at `info`, thousands of lines a cell. They log at `warn` unless the filter names them.
+    let quiet = ["ra_ap", "salsa"]
+        .into_iter()
+        .filter(|t| !filter.contains(t))
+        .map(|t| format!("{t}=warn"));
+    let filter = std::iter::once(filter.clone())
+        .chain(quiet)
+        .collect::<Vec<_>>()
+        .join(",");
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("warn"));
     if json {
         let _ = tracing_subscriber::fmt()

@@ -12,14 +12,15 @@
 //! Messages with a wrong or missing signature are dropped and logged, never answered.
 //!
 //! The modules: `wire` (reading and checking messages), `iopub` (publishing, progress lines), `replies`,
-//! `dispatch` (the shell and control loops' answers), `execute` (cells and drafts), `introspect` (completion,
-//! inspection, history).
+//! `dispatch` (the shell and control loops' answers), `execute` (cells and drafts), `rust` (`%%rust` cells),
+//! `introspect` (completion, inspection, history).
 
 mod dispatch;
 mod execute;
 mod introspect;
 mod iopub;
 mod replies;
+mod rust;
 mod wire;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -65,6 +66,9 @@ struct Kernel {
     services_note: Mutex<Option<String>>,
     /// `odp.toml`'s `[draft]` section, for `%%draft` (the model itself comes from the environment).
     draft_section: odp_workspace::DraftSection,
+    /// `%%rust` cells' evcxr context, made on the first one.
+    #[cfg(feature = "rust-cells")]
+    rust: Arc<crate::rust_cells::engine::RustCells>,
 }
 
 impl Kernel {
@@ -162,6 +166,8 @@ pub async fn serve(info: ConnectionInfo, setup: Setup) -> anyhow::Result<()> {
         shutdown: CancellationToken::new(),
         services_note: Mutex::new(note),
         draft_section: setup.config.config.draft.clone(),
+        #[cfg(feature = "rust-cells")]
+        rust: Arc::default(),
     });
     tokio::spawn(kernel.clone().control_loop(control));
 

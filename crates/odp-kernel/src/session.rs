@@ -20,12 +20,14 @@ mod history;
 mod jobs;
 mod magics;
 mod outputs;
+mod rust;
 
 pub use completion::{Completeness, Completion, byte_to_char, char_to_byte};
 pub use history::{HistoryItem, glob_match, history_matcher};
 pub use jobs::{Begin, DraftJob, RunJob};
 pub use magics::{parse_assignments, request_of};
 pub use outputs::{CellError, CellOutput, Output, render};
+pub use rust::{Published, RustJob, check_published_name};
 
 /// The pipeline name in events and plans of notebook cells.
 pub const PIPELINE: &str = "notebook";
@@ -62,6 +64,9 @@ pub struct SessionStep {
     pub result: Value,
     pub attempts: u32,
     pub duration_ms: u64,
+    /// Which version of the session's results this one is (counts up each time a result is kept): Rust cells
+    /// rewrite a step's file and variable only when it changed.
+    pub revision: u64,
 }
 
 /// What one of a step's templates reads: an input or a step, and the field path after it (`results[*].text`).
@@ -86,6 +91,10 @@ pub struct Session {
     steps: Vec<SessionStep>,
     /// Each step's last run, by name, in the order first run (`%graph`).
     tried: Vec<Tried>,
+    /// Values Rust cells published (`odp::publish`): results later cells use like a step's.
+    published: Vec<Published>,
+    /// The last revision given to a result ([`SessionStep::revision`]).
+    revision: u64,
     history: Vec<HistoryItem>,
     execution_count: usize,
     /// Where `%export` writes relative paths.
@@ -120,6 +129,8 @@ impl Session {
             inputs: Vec::new(),
             steps: Vec::new(),
             tried: Vec::new(),
+            published: Vec::new(),
+            revision: 0,
             history: Vec::new(),
             execution_count: 0,
             cwd,
@@ -146,6 +157,37 @@ impl Session {
 
     pub fn step(&self, name: &str) -> Option<&SessionStep> {
         self.steps.iter().find(|s| s.name == name)
+    }
+
+    /// The values Rust cells published.
+    pub fn published(&self) -> &[Published] {
+        &self.published
+    }
+
+    /// The result a later cell sees under `name`: a step's, or a value a Rust cell published.
+    pub fn value_of(&self, name: &str) -> Option<&Value> {
+        match self.step(name) {
+            Some(s) => Some(&s.result),
+            None => self
+                .published
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| &p.value),
+        }
+    }
+
+    /// Every result by name with its revision: the steps' and the published values.
+    pub fn result_revisions(&self) -> Vec<(String, u64)> {
+        self.steps
+            .iter()
+            .map(|s| (s.name.clone(), s.revision))
+            .chain(self.published.iter().map(|p| (p.name.clone(), p.revision)))
+            .collect()
+    }
+
+    fn next_revision(&mut self) -> u64 {
+        self.revision += 1;
+        self.revision
     }
 
     pub fn input(&self, name: &str) -> Option<&SessionInput> {
@@ -198,6 +240,12 @@ impl Session {
                     output,
                 }
             })
+            // A published value has no method: its type is its value's, like a live result.
+            .chain(self.published.iter().map(|p| ExternalStep {
+                name: p.name.clone(),
+                method: None,
+                output: Ty::of_value(&p.value),
+            }))
             .collect()
     }
 
@@ -217,5 +265,7 @@ impl Session {
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod rust_tests;
 #[cfg(test)]
 mod tests;

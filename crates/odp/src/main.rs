@@ -77,6 +77,10 @@ mod stop;
 mod temporal;
 
 fn main() -> ExitCode {
+    // With `rust-cells`, evcxr runs this binary as the process that runs Rust cells' code, and as a wrapper around
+    // rustc for its build cache: in those roles it never returns from here. First, before anything starts.
+    #[cfg(feature = "rust-cells")]
+    evcxr::runtime_hook();
     // `odp __jq_eval`, started by the built-in stubs to evaluate one jq expression (not a user command, so not
     // in `--help`): it evaluates and exits here, before anything else starts.
     odp_stubs::jq::child_main();

@@ -16,7 +16,7 @@ use super::replies::{isolate, media, payloads, reply_error};
 use crate::session::{Begin, CellError, CellOutput, Output};
 
 impl Kernel {
-    fn publish_outputs(&self, parent: &JupyterMessage, out: &CellOutput, count: usize) {
+    pub(super) fn publish_outputs(&self, parent: &JupyterMessage, out: &CellOutput, count: usize) {
         let last_result = out
             .outputs
             .iter()
@@ -79,6 +79,7 @@ impl Kernel {
             },
             Ok(Begin::Done(out)) => out,
             Ok(Begin::Draft(job)) => self.draft(parent, job, count, silent).await,
+            Ok(Begin::Rust(job)) => self.rust_cell(parent, job, count, silent).await,
             Ok(Begin::Run(mut job)) => 'run: {
                 let mut before = CellOutput {
                     outputs: job.before.clone(),

@@ -36,6 +36,7 @@ fn job(session: &mut Session, code: &str) -> RunJob {
         Begin::Run(job) => job,
         Begin::Done(out) => panic!("no run: {out:?}"),
         Begin::Draft(job) => panic!("a draft: {}", job.request),
+        Begin::Rust(job) => panic!("a Rust cell: {}", job.code),
     }
 }
 

@@ -45,8 +45,32 @@ impl Session {
 
     /// The session as a pipeline file: the inputs its steps use (with their values as defaults), its sources, and
     /// its transforms in an order where every step comes after the steps it uses. Checked before it is returned.
+    /// Rust cells are left out; a step that reads a value only a Rust cell published makes it an error that names
+    /// the steps.
     pub fn export(&self, path: &str) -> Result<String, CellError> {
         let err = |m: String| CellError::new("ExportError", m);
+        // Rust cells are left out of the file; a step that reads what one published could not run from it.
+        let on_rust: Vec<String> = self
+            .steps
+            .iter()
+            .filter_map(|s| {
+                let used: Vec<&str> = s
+                    .deps
+                    .iter()
+                    .filter(|d| {
+                        self.step(d).is_none() && self.published.iter().any(|p| &p.name == *d)
+                    })
+                    .map(String::as_str)
+                    .collect();
+                (!used.is_empty()).then(|| format!("`{}` (reads {})", s.name, used.join(", ")))
+            })
+            .collect();
+        if !on_rust.is_empty() {
+            return Err(err(format!(
+                "the steps {} use values only a Rust cell published; a pipeline file has no Rust cells: nothing was written",
+                on_rust.join(", ")
+            )));
+        }
         if !self.steps.iter().any(|s| s.section == Section::Sources) {
             return Err(err(
                 "nothing to export yet: a pipeline needs at least one source (run a cell with a source step)"

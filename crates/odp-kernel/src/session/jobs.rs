@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use super::magics::request_of;
 use super::outputs::{CellError, CellOutput, Output, render};
+use super::rust::{RustJob, is_rust_magic};
 use super::{PIPELINE, Session, SessionStep, Tried, Use, type_name_of};
 use crate::cell::{self, Shape, Wrapped};
 use crate::mime;
@@ -92,6 +93,9 @@ pub enum Begin {
     Run(RunJob),
     /// A `%%draft` cell: the server asks the model (see [`crate::draft`]).
     Draft(DraftJob),
+    /// A `%%rust` cell: the server evaluates it (see [`crate::rust_cells`]) and hands what it published to
+    /// [`Session::finish_rust`].
+    Rust(RustJob),
 }
 
 /// The diagnostics of a cell's analysis, mapped back to the cell. Unused sources and inputs are not reported: a
@@ -123,7 +127,10 @@ impl Session {
     pub fn begin(&mut self, code: &str, count: usize) -> Begin {
         let (magics, yaml) = cell::split_magics(code);
         let mut out = CellOutput::default();
-        for (_, line) in &magics {
+        for (start, line) in &magics {
+            if is_rust_magic(line) {
+                return self.rust_job(code, *start, line, out);
+            }
             if let Some(request) = request_of(line) {
                 if request.trim().is_empty() {
                     return Begin::Done(out.failed(CellError::new(
@@ -280,6 +287,9 @@ impl Session {
         if defs.is_empty() {
             return Begin::Done(out);
         }
+        if let Some(e) = self.steps_named_like_published(defs.iter().map(|d| d.name.as_str())) {
+            return Begin::Done(out.failed(e));
+        }
         let mut inputs = Map::new();
         for i in &self.inputs {
             inputs.insert(i.name.clone(), i.value.clone());
@@ -288,6 +298,11 @@ impl Session {
             .steps
             .iter()
             .map(|s| (s.name.clone(), s.result.clone()))
+            .chain(
+                self.published
+                    .iter()
+                    .map(|p| (p.name.clone(), p.value.clone())),
+            )
             .collect();
         Begin::Run(RunJob {
             before: std::mem::take(&mut out.outputs),
@@ -349,6 +364,7 @@ impl Session {
                 result: result.clone(),
                 attempts: run.attempts,
                 duration_ms: run.duration_ms,
+                revision: self.next_revision(),
             };
             match session_index.get(&step.name) {
                 Some(&i) => self.steps[i] = step,

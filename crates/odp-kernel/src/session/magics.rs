@@ -7,6 +7,9 @@ use super::outputs::{CellError, CellOutput, Output};
 use super::{Session, type_name_of};
 use crate::mime::{self, Bundle};
 
+/// What `%steps` and `%show` name as the origin of a value a Rust cell published.
+const PUBLISHED_BY: &str = "odp::publish (%%rust)";
+
 /// Every magic: its name, its arguments and what it does (`%help`, completion and inspection show them).
 pub(super) const MAGICS: &[(&str, &str, &str)] = &[
     (
@@ -57,6 +60,11 @@ pub(super) const MAGICS: &[(&str, &str, &str)] = &[
     ),
     ("%clear", "", "Clear the cell's output."),
     ("%help", "", "This list."),
+    (
+        "%%rust",
+        "",
+        "Rust code (evcxr), in the session: each step's result is a `serde_json::Value` variable named after the step; `odp::publish(\"name\", &value)` makes a value later cells use as `{{name}}`.",
+    ),
     (
         "%%draft",
         "REQUEST",
@@ -186,8 +194,23 @@ impl Session {
                 Ok(())
             }
             "%show" => {
+                if let Some(p) = self.published.iter().find(|p| p.name == args) {
+                    let plain = mime::summary(&p.name, PUBLISHED_BY, &p.value);
+                    out.outputs.push(Output::Result(mime::result_bundle(
+                        &p.name,
+                        PUBLISHED_BY,
+                        &p.value,
+                        plain,
+                    )));
+                    return Ok(());
+                }
                 let Some(step) = self.step(args) else {
-                    let names: Vec<&str> = self.steps.iter().map(|s| s.name.as_str()).collect();
+                    let names: Vec<&str> = self
+                        .steps
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .chain(self.published.iter().map(|p| p.name.as_str()))
+                        .collect();
                     let known = if names.is_empty() {
                         "the session has no steps yet".to_string()
                     } else {
@@ -213,9 +236,10 @@ impl Session {
                 Ok(())
             }
             "%reset" => {
-                let (steps, inputs) = (self.steps.len(), self.inputs.len());
+                let (steps, inputs) = (self.steps.len() + self.published.len(), self.inputs.len());
                 self.steps.clear();
                 self.tried.clear();
+                self.published.clear();
                 self.inputs.clear();
                 out.outputs.push(Output::Stdout(format!(
                     "session reset: forgot {steps} step{} and {inputs} input{}\n",
@@ -228,7 +252,9 @@ impl Session {
                 let result_bytes = self
                     .steps
                     .iter()
-                    .map(|s| serde_json::to_vec(&s.result).map_or(0, |v| v.len()))
+                    .map(|s| &s.result)
+                    .chain(self.published.iter().map(|p| &p.value))
+                    .map(|v| serde_json::to_vec(v).map_or(0, |v| v.len()))
                     .sum();
                 out.outputs.push(Output::Stdout(crate::stats::report(
                     self.steps.len(),
@@ -454,7 +480,23 @@ impl Session {
                 ),
             ]);
         }
-        if self.steps.is_empty() {
+        for p in &self.published {
+            plain.push_str(&format!(
+                "[{}] {} ← {PUBLISHED_BY}: {}\n",
+                p.cell,
+                p.name,
+                mime::describe(&p.value)
+            ));
+            rows.push(vec![
+                p.name.clone(),
+                PUBLISHED_BY.to_string(),
+                "published".to_string(),
+                p.cell.to_string(),
+                mime::describe(&p.value),
+                String::new(),
+            ]);
+        }
+        if self.steps.is_empty() && self.published.is_empty() {
             plain.push_str("no steps yet: run a cell with a step\n");
         }
         if !self.services.is_empty() {

@@ -64,6 +64,7 @@ fn run_cell(s: &mut Session, code: &str, results: &dyn Fn(&str) -> Value) -> Cel
             out
         }
         Begin::Draft(job) => panic!("a draft cell: {}", job.request),
+        Begin::Rust(job) => panic!("a Rust cell: {}", job.code),
     };
     s.end_cell(count, code, out.result_text(), true);
     out
