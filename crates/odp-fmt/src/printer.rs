@@ -288,6 +288,9 @@ impl<'a> Printer<'a> {
 
     /// The value after a key's `:` or an item's `-` (ending at `after`), whose nested lines go at `indent`.
     fn value(&mut self, value: &Node, after: usize, indent: usize) -> Option<()> {
+        if value.range.start() < after {
+            return None;
+        }
         let same_line = !self.text[after..value.range.start()].contains('\n');
         match &value.kind {
             NodeKind::Scalar(scalar) if value.range.is_empty() => {

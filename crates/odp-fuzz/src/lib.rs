@@ -5,6 +5,7 @@
 //! function, so a target that no longer builds or a crash that comes back fails CI (fuzz/README.md).
 
 pub mod config;
+pub mod format;
 pub mod kernel;
 pub mod lsp;
 pub mod outbox;
@@ -22,6 +23,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("kernel", kernel::run),
     ("lsp", lsp::run),
     ("outbox", outbox::run),
+    ("format", format::run),
 ];
 
 #[cfg(test)]

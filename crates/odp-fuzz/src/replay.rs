@@ -94,3 +94,8 @@ fn lsp_seeds_and_regressions() {
 fn outbox_seeds_and_regressions() {
     assert!(replay("outbox") > 0);
 }
+
+#[test]
+fn format_seeds_and_regressions() {
+    assert!(replay("format") > 0);
+}
